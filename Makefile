@@ -1,0 +1,49 @@
+# The README's commands. Each target sets up what it needs in .venv and is idempotent.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The CPU build of torch 2.13.0 is installed first, pinned, so nothing pulls a CUDA build.
+TORCH := torch==2.13.0
+
+.PHONY: demo test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+
+$(VENV)/.local-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[local,fusion]"
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.local-installed
+	$(BIN)/pip install --quiet -e ".[local,fusion,test,dev]"
+	touch $@
+
+demo: $(VENV)/.local-installed
+	$(BIN)/cogenesis demo
+
+test: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -q
+
+# mypy cannot follow [tool.setuptools.package-dir] (graphs/ and retrievers/ are
+# installed inside langchain_cogenesis), so it checks a symlinked view of the package.
+TYPECHECK := build/typecheck
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/langchain_cogenesis
+	for entry in langchain_cogenesis/*; do ln -s "$(CURDIR)/$$entry" $(TYPECHECK)/langchain_cogenesis/; done
+	ln -s "$(CURDIR)/graphs" $(TYPECHECK)/langchain_cogenesis/graphs
+	ln -s "$(CURDIR)/retrievers" $(TYPECHECK)/langchain_cogenesis/retrievers
+	cd $(TYPECHECK) && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p langchain_cogenesis
+
+format: $(VENV)/.test-installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.local-installed
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,19 @@
+"""LangGraph graphs of CoGenesis. Installed as ``langchain_cogenesis.graphs``."""
+
+from langchain_cogenesis.graphs.sketch import (
+    build_sketch_graph,
+    result_from_state,
+    run_sketch_graph,
+    sqlite_checkpointer,
+)
+from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
+
+__all__ = [
+    "Components",
+    "WritingInput",
+    "WritingState",
+    "build_sketch_graph",
+    "result_from_state",
+    "run_sketch_graph",
+    "sqlite_checkpointer",
+]

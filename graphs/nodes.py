@@ -1,0 +1,216 @@
+"""Nodes of the sketch graph: plain functions that return only what they change."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from langchain_core.documents import Document
+from langchain_core.messages import BaseMessage
+from langgraph.runtime import Runtime
+from pydantic import ValidationError
+
+from langchain_cogenesis import prompts
+from langchain_cogenesis.errors import (
+    CloudUnavailable,
+    InvalidInstruction,
+    PrivacyViolation,
+    UnknownUser,
+)
+from langchain_cogenesis.graphs.state import Components, WritingState
+from langchain_cogenesis.schema import ContextAwareInstruction
+
+MODES = ("sketch", "local", "cloud-public", "cloud-private")
+# A model that continues Table 8's few-shot pattern would write the next [TaskN].
+SKETCH_STOP = ("\n[Task", "\n\n[Task")
+PROFILE_KINDS = ("profile", "private_detail", "activity_log", "calendar", "note", "email")
+
+
+@lru_cache(maxsize=1)
+def default_components() -> Components:
+    """Components built from the environment, for runs that pass none (LangGraph Server)."""
+    from langchain_cogenesis.models import ChatLocalLlama
+    from langchain_cogenesis.privacy import EgressGuard
+    from langchain_cogenesis.retrievers import PrivateStore
+
+    try:
+        guard: EgressGuard | None = EgressGuard()
+    except CloudUnavailable:
+        guard = None
+    return Components(store=PrivateStore(), local_model=ChatLocalLlama(), egress_guard=guard)
+
+
+def components(runtime: Runtime[Components] | None) -> Components:
+    """The run's components, or the defaults."""
+    if runtime is not None and runtime.context is not None:
+        return runtime.context
+    return default_components()
+
+
+def instruction_of(state: WritingState) -> ContextAwareInstruction:
+    """The validated instruction in ``state``."""
+    try:
+        return ContextAwareInstruction(
+            public_instruction=state.get("public_instruction", ""),
+            private_instruction=state.get("private_instruction", ""),
+            kind=state.get("kind", "context-aware"),
+        )
+    except ValidationError as error:
+        reason = error.errors()[0]["msg"].removeprefix("Value error, ")
+        raise InvalidInstruction(
+            f"Invalid instruction: {reason}. Pass a non-empty public instruction "
+            "(what may go to the cloud) and, optionally, a private part."
+        ) from None
+
+
+def private_texts(state: WritingState) -> list[str]:
+    """Everything private this run knows: the private part and retrieved context."""
+    texts = [state.get("private_instruction", "")]
+    texts += [document.page_content for document in state.get("context", [])]
+    return [text for text in texts if text]
+
+
+def format_context(documents: Sequence[Document]) -> tuple[str, str]:
+    """Split retrieved chunks into the prompt's profile and writing-history sections."""
+    profile = [d.page_content for d in documents if d.metadata.get("kind") in PROFILE_KINDS]
+    history = [
+        (f"### {d.metadata['title']}\n" if d.metadata.get("title") else "") + d.page_content
+        for d in documents
+        if d.metadata.get("kind") not in PROFILE_KINDS
+    ]
+    return "\n".join(f"- {p}" for p in profile) or "(none)", "\n\n".join(history) or "(none)"
+
+
+def _payload_record(payload: Any) -> dict[str, Any]:
+    return dict(payload.model_dump(mode="json"))
+
+
+def prepare(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
+    """Validate the request before anything runs."""
+    started = time.perf_counter()
+    parts = components(runtime)
+    instruction = instruction_of(state)
+    mode = state.get("mode", "sketch")
+    if mode not in MODES:
+        raise InvalidInstruction(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
+    user_id = (state.get("user_id") or "").strip()
+    if not user_id:
+        raise InvalidInstruction("A user_id is required: whose private context to use.")
+    if mode != "cloud-public" and not parts.store.has_user(user_id):
+        raise UnknownUser(user_id)
+    if mode == "cloud-private" and not parts.allow_private_egress:
+        raise PrivacyViolation(
+            "mode='cloud-private' sends the user's private context to the cloud. It "
+            "runs only with allow_private_egress=True; nothing was sent."
+        )
+    if mode != "local" and parts.egress_guard is None:
+        raise CloudUnavailable(
+            f"mode={mode!r} needs a cloud model and none is configured. Set "
+            "COGENESIS_CLOUD_BASE_URL or use mode='local'."
+        )
+    return {
+        "user_id": user_id,
+        "mode": mode,
+        "public_instruction": instruction.public_instruction,
+        "private_instruction": instruction.private_instruction,
+        "kind": instruction.kind,
+        "cloud_payloads": [],
+        "timings": {"prepare": time.perf_counter() - started},
+    }
+
+
+def retrieve(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
+    """Fetch the user's private context from the local store."""
+    started = time.perf_counter()
+    parts = components(runtime)
+    query = instruction_of(state).full_instruction
+    context = parts.store.search(state["user_id"], query, k=parts.k)
+    return {"context": context, "timings": {"retrieve": time.perf_counter() - started}}
+
+
+def sketch(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
+    """Ask the cloud for an outline of the public instruction only (paper §3.2, eq. 2)."""
+    started = time.perf_counter()
+    parts = components(runtime)
+    assert parts.egress_guard is not None  # checked in prepare
+    kind = state.get("kind", "context-aware")
+    messages = prompts.sketch_prompt(kind).format_messages(
+        question=prompts.sketch_question(kind, state["public_instruction"])
+    )
+    text, payload = parts.egress_guard.chat(
+        messages,
+        purpose="sketch",
+        max_tokens=parts.sketch_max_tokens,
+        private_texts=private_texts(state),
+        stop=SKETCH_STOP,
+    )
+    return {
+        "sketch": text.strip(),
+        "cloud_payloads": [_payload_record(payload)],
+        "timings": {"cloud_sketch": time.perf_counter() - started},
+    }
+
+
+def local_messages(state: WritingState) -> list[BaseMessage]:
+    """Table 7's with-context prompt, plus the sketch when there is one (eq. 3)."""
+    kind = state.get("kind", "context-aware")
+    profile, history = format_context(state.get("context", []))
+    variables = {
+        "profile": profile,
+        "history": history,
+        "task": instruction_of(state).full_instruction,
+    }
+    if state.get("sketch"):
+        variables["sketch"] = state["sketch"]
+    template = prompts.with_context_prompt(kind, with_sketch=bool(state.get("sketch")))
+    return template.format_messages(**variables)
+
+
+def write(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
+    """The local model writes the answer from instruction, private context and sketch."""
+    started = time.perf_counter()
+    parts = components(runtime)
+    reply = parts.local_model.invoke(local_messages(state))
+    return {
+        "answer": reply.text.strip(),
+        "timings": {"local_generate": time.perf_counter() - started},
+    }
+
+
+def cloud_answer(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
+    """The cloud answers alone: public instruction only, or with context when allowed."""
+    started = time.perf_counter()
+    parts = components(runtime)
+    assert parts.egress_guard is not None  # checked in prepare
+    kind = state.get("kind", "context-aware")
+    with_context = state["mode"] == "cloud-private"
+    if with_context:
+        messages = local_messages(state)
+    else:
+        messages = prompts.without_context_prompt(kind).format_messages(
+            task=state["public_instruction"]
+        )
+    text, payload = parts.egress_guard.chat(
+        messages,
+        purpose="answer",
+        max_tokens=parts.answer_max_tokens,
+        private_texts=private_texts(state),
+        allow_private=with_context and parts.allow_private_egress,
+    )
+    return {
+        "answer": text.strip(),
+        "cloud_payloads": [_payload_record(payload)],
+        "timings": {"cloud_answer": time.perf_counter() - started},
+    }
+
+
+def route_after_prepare(state: WritingState) -> str:
+    """``cloud-public`` needs no private context; every other mode retrieves it."""
+    return "cloud_answer" if state["mode"] == "cloud-public" else "retrieve"
+
+
+def route_after_retrieve(state: WritingState) -> str:
+    """Sketch first, write locally, or let the cloud answer with context."""
+    return {"sketch": "sketch", "local": "write", "cloud-private": "cloud_answer"}[state["mode"]]

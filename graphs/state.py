@@ -1,0 +1,67 @@
+"""State and run-time components shared by the graphs."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.documents import Document
+from langchain_core.language_models import BaseChatModel
+
+from langchain_cogenesis.privacy import EgressGuard
+from langchain_cogenesis.retrievers import PrivateStore
+from langchain_cogenesis.schema import TaskKind, WritingMode
+
+
+def merge_timings(left: dict[str, float], right: dict[str, float]) -> dict[str, float]:
+    """Reducer: add up seconds per step."""
+    merged = dict(left or {})
+    for key, value in (right or {}).items():
+        merged[key] = merged.get(key, 0.0) + value
+    return merged
+
+
+class WritingInput(TypedDict, total=False):
+    """What a caller passes in."""
+
+    user_id: str
+    public_instruction: str
+    private_instruction: str
+    kind: TaskKind
+    mode: WritingMode
+
+
+class WritingState(WritingInput, total=False):
+    """Everything the sketch graph reads and writes."""
+
+    context: list[Document]
+    sketch: str
+    answer: str
+    cloud_payloads: Annotated[list[dict[str, Any]], operator.add]
+    timings: Annotated[dict[str, float], merge_timings]
+
+
+@dataclass
+class Components:
+    """The parts a graph run uses, passed as LangGraph's run-time context.
+
+    Key fields:
+        store: the user's private store (local).
+        local_model: the small model that sees private context (local).
+        egress_guard: the one door to the cloud; ``None`` allows only ``mode="local"``.
+        k: private chunks retrieved per instruction.
+        sketch_max_tokens: bound on the cloud's sketch.
+        answer_max_tokens: bound on a cloud answer (modes ``cloud-public``/``cloud-private``).
+        allow_private_egress: required for ``mode="cloud-private"``, which sends
+            private context to the cloud (the paper's upper bound).
+    """
+
+    store: PrivateStore
+    local_model: BaseChatModel
+    egress_guard: EgressGuard | None = None
+    k: int = 4
+    sketch_max_tokens: int = 256
+    answer_max_tokens: int = 512
+    allow_private_egress: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,61 @@
+"""langchain-cogenesis: a cloud LLM and a local SLM write together; private context stays local.
+
+Implements CoGenesis (Zhang et al., 2024). The public API is re-exported here.
+"""
+
+from langchain_cogenesis.config import Settings
+from langchain_cogenesis.errors import (
+    CloudError,
+    CloudResponseError,
+    CloudUnavailable,
+    CoGenesisError,
+    InvalidInstruction,
+    LocalModelError,
+    NotAChromaStore,
+    PrivacyViolation,
+    SourceFileError,
+    StoreError,
+    UnknownUser,
+)
+from langchain_cogenesis.models import ChatLocalLlama, StandInCloud, cloud_endpoint
+from langchain_cogenesis.privacy import EgressGuard
+from langchain_cogenesis.schema import (
+    CloudPayload,
+    ContextAwareInstruction,
+    ContextAwareTask,
+    Sketch,
+    UserContext,
+    UserProfile,
+    Writing,
+    WritingResult,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ChatLocalLlama",
+    "CloudError",
+    "CloudPayload",
+    "CloudResponseError",
+    "CloudUnavailable",
+    "CoGenesisError",
+    "ContextAwareInstruction",
+    "ContextAwareTask",
+    "EgressGuard",
+    "InvalidInstruction",
+    "LocalModelError",
+    "NotAChromaStore",
+    "PrivacyViolation",
+    "Settings",
+    "Sketch",
+    "SourceFileError",
+    "StandInCloud",
+    "StoreError",
+    "UnknownUser",
+    "UserContext",
+    "UserProfile",
+    "Writing",
+    "WritingResult",
+    "__version__",
+    "cloud_endpoint",
+]

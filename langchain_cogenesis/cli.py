@@ -1,0 +1,304 @@
+"""The ``cogenesis`` command. Thin: it parses, calls the library, and prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from langchain_cogenesis.config import Settings
+from langchain_cogenesis.errors import CoGenesisError
+from langchain_cogenesis.schema import WritingResult
+
+if TYPE_CHECKING:
+    from langchain_cogenesis.graphs import WritingInput
+
+RULE = "─" * 72
+
+
+def _store(settings: Settings) -> Any:
+    from langchain_cogenesis.retrievers import PrivateStore
+
+    return PrivateStore(settings.store_path, chroma_url=settings.chroma_url)
+
+
+def _print_payloads(result: WritingResult) -> None:
+    print(f"\n{RULE}\nSent to the cloud ({len(result.cloud_payloads)} request(s)):")
+    if not result.cloud_payloads:
+        print("  nothing: this answer was written on the device only.")
+    for number, payload in enumerate(result.cloud_payloads, 1):
+        print(f"\n[{number}] {payload.purpose} → {payload.destination} (model {payload.model})")
+        for message in payload.messages:
+            print(f"  <{message['role']}>")
+            for line in message["content"].splitlines():
+                print(f"    {line}")
+
+
+def _run(
+    settings: Settings,
+    *,
+    user_id: str,
+    public_instruction: str,
+    private_instruction: str,
+    kind: str,
+    mode: str,
+    answer_tokens: int,
+    sketch_tokens: int,
+    k: int,
+    seed: int | None,
+    allow_private_egress: bool,
+    stream: bool,
+) -> WritingResult:
+    from langchain_cogenesis.graphs import Components, build_sketch_graph, result_from_state
+    from langchain_cogenesis.models import ChatLocalLlama, cloud_endpoint
+    from langchain_cogenesis.privacy import EgressGuard
+
+    store = _store(settings)
+    local_model = ChatLocalLlama(
+        model_path=settings.local_model_path, max_tokens=answer_tokens, seed=seed
+    )
+    request = cast(
+        "WritingInput",
+        {
+            "user_id": user_id,
+            "public_instruction": public_instruction,
+            "private_instruction": private_instruction,
+            "kind": kind,
+            "mode": mode,
+        },
+    )
+    graph = build_sketch_graph()
+    config: Any = {"configurable": {"thread_id": uuid.uuid4().hex}}
+
+    def execute(guard: EgressGuard | None) -> WritingResult:
+        components = Components(
+            store=store,
+            local_model=local_model,
+            egress_guard=guard,
+            k=k,
+            sketch_max_tokens=sketch_tokens,
+            answer_max_tokens=answer_tokens,
+            allow_private_egress=allow_private_egress,
+        )
+        if not stream:
+            return result_from_state(graph.invoke(request, config=config, context=components))
+        print(f"Public instruction (may go to the cloud):\n  {public_instruction}")
+        if private_instruction:
+            print(f"Private instruction (stays on this device):\n  {private_instruction}")
+        parts: Any = graph.stream(
+            request, config=config, context=components, stream_mode=["updates", "messages"]
+        )
+        for stream_mode, event in parts:
+            if stream_mode == "updates" and "sketch" in event:
+                print(f"\n{RULE}\nSketch from the cloud:\n{event['sketch']['sketch']}")
+                print(f"\n{RULE}\nPersonalized answer (local model):")
+            elif stream_mode == "updates" and "retrieve" in event and mode == "local":
+                print(f"\n{RULE}\nPersonalized answer (local model):")
+            elif stream_mode == "messages":
+                chunk, metadata = event
+                if metadata.get("langgraph_node") == "write":
+                    print(chunk.content, end="", flush=True)
+        state = graph.get_state(config).values
+        result = result_from_state(state)
+        if mode.startswith("cloud"):
+            print(f"\n{RULE}\nAnswer (cloud model):\n{result.answer}")
+        print()
+        return result
+
+    if mode == "local":
+        return execute(None)
+    with cloud_endpoint(settings) as (base_url, model, is_standin):
+        if stream and is_standin:
+            print(f"Started the stand-in cloud model at {base_url}\n")
+        guard = EgressGuard(base_url=base_url, model=model, send_max_tokens=is_standin)
+        return execute(guard)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Store the demo users, start the stand-in, run the sketch graph, show egress."""
+    from langchain_cogenesis.data import load_demo_users
+
+    users = load_demo_users()
+    by_id = {user.context.user_id: user for user in users}
+    if args.user not in by_id:
+        print(f"error: no demo user {args.user!r}; choose from {', '.join(by_id)}", file=sys.stderr)
+        return 2
+    store = _store(settings)
+    print(f"Private store: {store.location}")
+    for user in users:
+        chunks = store.add_user_context(user.context)
+        print(f"  stored {chunks} private chunks for {user.context.user_id}")
+    user = by_id[args.user]
+    task = user.tasks[args.task % len(user.tasks)].instruction
+    print(f"\nUser: {user.context.profile.name} ({user.context.user_id})\n")
+    result = _run(
+        settings,
+        user_id=args.user,
+        public_instruction=task.public_instruction,
+        private_instruction=task.private_instruction,
+        kind=task.kind,
+        mode="sketch",
+        answer_tokens=args.max_tokens,
+        sketch_tokens=args.sketch_tokens,
+        k=args.k,
+        seed=args.seed,
+        allow_private_egress=False,
+        stream=True,
+    )
+    _print_payloads(result)
+    timings = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in result.timings.items())
+    print(f"\n{RULE}\nTimings: {timings}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    """Load private sources and store them for a user."""
+    from langchain_cogenesis.retrievers import load_sources
+
+    documents = load_sources(args.paths)  # reads everything before storing anything
+    store = _store(settings)
+    chunks = store.add_documents(args.user, documents, show_progress=True)
+    print(f"Stored {chunks} chunks from {len(documents)} documents for {args.user}.")
+    return 0
+
+
+def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
+    """Write for a user in the chosen mode."""
+    result = _run(
+        settings,
+        user_id=args.user,
+        public_instruction=args.instruction,
+        private_instruction=args.private or "",
+        kind=args.kind,
+        mode=args.mode,
+        answer_tokens=args.max_tokens,
+        sketch_tokens=args.sketch_tokens,
+        k=args.k,
+        seed=args.seed,
+        allow_private_egress=args.allow_private_egress,
+        stream=not args.json,
+    )
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        _print_payloads(result)
+    return 0
+
+
+def cmd_serve_cloud(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the stand-in cloud model until interrupted."""
+    from langchain_cogenesis.models import StandInCloud
+
+    standin = StandInCloud(settings.local_model_path, port=args.port, n_ctx=args.n_ctx)
+    with standin:
+        print(f"Stand-in cloud model serving at {standin.base_url} (model {standin.model}).")
+        print(f"Use it with: export COGENESIS_CLOUD_BASE_URL={standin.base_url}")
+        print("Press Ctrl-C to stop.", flush=True)
+
+        def interrupt(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, interrupt)
+        try:
+            while standin.running:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    """List or delete stored users."""
+    store = _store(settings)
+    if args.users_command == "list":
+        users = store.list_users()
+        if args.json:
+            print(json.dumps([{"user_id": u, "chunks": store.count(u)} for u in users]))
+        for user_id in [] if args.json else users:
+            print(f"{user_id}\t{store.count(user_id)} chunks")
+        return 0
+    store.delete_user(args.user_id)
+    print(f"Deleted every stored document of {args.user_id}.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``cogenesis``."""
+    parser = argparse.ArgumentParser(
+        prog="cogenesis",
+        description="Personalized writing: cloud sketch, local model, private context stays here.",
+    )
+    parser.add_argument("--home", help="data folder (default: COGENESIS_HOME or user data dir)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def generation_options(command: argparse.ArgumentParser, answer_tokens: int) -> None:
+        command.add_argument("--max-tokens", type=int, default=answer_tokens)
+        command.add_argument("--sketch-tokens", type=int, default=200)
+        command.add_argument("--k", type=int, default=4, help="private chunks to retrieve")
+        command.add_argument("--seed", type=int, default=None)
+
+    demo = commands.add_parser("demo", help="run sketch-based CoGenesis for a demo user")
+    demo.add_argument("--user", default="maya-okafor")
+    demo.add_argument("--task", type=int, default=0)
+    generation_options(demo, 320)
+    demo.set_defaults(handler=cmd_demo)
+
+    ingest = commands.add_parser("ingest", help="store private sources for a user")
+    ingest.add_argument("--user", required=True)
+    ingest.add_argument("paths", nargs="+", help="files or folders")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    write = commands.add_parser("write", help="write for a user")
+    write.add_argument("--user", required=True)
+    write.add_argument(
+        "--mode", choices=["sketch", "local", "cloud-public", "cloud-private"], default="sketch"
+    )
+    write.add_argument("--private", help="the private part of the instruction")
+    write.add_argument(
+        "--kind", choices=["context-aware", "email", "paper"], default="context-aware"
+    )
+    write.add_argument("--json", action="store_true", help="print the result as JSON")
+    write.add_argument(
+        "--allow-private-egress",
+        action="store_true",
+        help="required by --mode cloud-private, which sends private context to the cloud",
+    )
+    write.add_argument("instruction", help="the public instruction")
+    generation_options(write, 512)
+    write.set_defaults(handler=cmd_write)
+
+    serve = commands.add_parser("serve-cloud", help="run the stand-in cloud model")
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--n-ctx", type=int, default=4096)
+    serve.set_defaults(handler=cmd_serve_cloud)
+
+    users = commands.add_parser("users", help="list or delete stored users")
+    users_commands = users.add_subparsers(dest="users_command", required=True)
+    users_list = users_commands.add_parser("list")
+    users_list.add_argument("--json", action="store_true")
+    users_delete = users_commands.add_parser("delete")
+    users_delete.add_argument("user_id")
+    users.set_defaults(handler=cmd_users)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``cogenesis``."""
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env(home=args.home)
+    try:
+        return int(args.handler(args, settings))
+    except CoGenesisError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

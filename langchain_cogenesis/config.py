@@ -1,0 +1,62 @@
+"""Settings: explicit arguments first, then ``COGENESIS_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import BaseModel, Field
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def default_home() -> Path:
+    """``COGENESIS_HOME``, or the platform's user data dir."""
+    home = _env("COGENESIS_HOME")
+    return Path(home).expanduser() if home else Path(user_data_dir("langchain-cogenesis"))
+
+
+class Settings(BaseModel):
+    """Where things live and which endpoints to use.
+
+    Every field can be passed explicitly; :meth:`from_env` fills the rest from
+    ``COGENESIS_HOME``, ``COGENESIS_CHROMA_URL``, ``COGENESIS_LOCAL_MODEL``,
+    ``COGENESIS_CLOUD_BASE_URL``, ``COGENESIS_CLOUD_MODEL`` and
+    ``COGENESIS_CLOUD_API_KEY`` (falling back to ``OPENAI_API_KEY``).
+    """
+
+    home: Path = Field(default_factory=default_home)
+    chroma_url: str | None = None
+    local_model_path: Path | None = None
+    cloud_base_url: str | None = None
+    cloud_model: str = "gpt-4o-mini"
+    cloud_api_key: str | None = None
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Build settings from the environment; keyword arguments win."""
+        local = _env("COGENESIS_LOCAL_MODEL")
+        values: dict[str, object] = {
+            "home": default_home(),
+            "chroma_url": _env("COGENESIS_CHROMA_URL"),
+            "local_model_path": Path(local).expanduser() if local else None,
+            "cloud_base_url": _env("COGENESIS_CLOUD_BASE_URL"),
+            "cloud_model": _env("COGENESIS_CLOUD_MODEL", "gpt-4o-mini"),
+            "cloud_api_key": _env("COGENESIS_CLOUD_API_KEY", _env("OPENAI_API_KEY")),
+        }
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls.model_validate(values)
+
+    @property
+    def store_path(self) -> Path:
+        """Folder of the embedded Chroma store."""
+        return self.home / "store"
+
+    @property
+    def model_cache(self) -> Path:
+        """Folder where the bundled GGUF is assembled once."""
+        return self.home / "models"

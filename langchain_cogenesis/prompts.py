@@ -1,0 +1,198 @@
+"""The paper's prompts (appendix D, Tables 7-9), in one place.
+
+The wording is the paper's. Where this package adds something (the sketch section
+of the local prompt), the comment says so.
+"""
+
+from __future__ import annotations
+
+from langchain_core.prompts import ChatPromptTemplate
+
+from langchain_cogenesis.schema import TaskKind
+
+# Table 7: system prompts.
+SYSTEM_WITHOUT_CONTEXT = (
+    "You are now a helpful personal AI assistant. Aim for insightful and "
+    "high-quality solutions that make users satisfied."
+)
+SYSTEM_WITH_CONTEXT = (
+    "You are now a helpful personal AI assistant. You should emulate the author's "
+    "style and tone based on provided history content. Your responses should be "
+    "detailed and informative, using the personal information reasonably in the "
+    "user's profile. Aim for insightful and high-quality solutions that make users "
+    "satisfied."
+)
+SYSTEM_WITH_CONTEXT_EMAILS_PAPERS = (
+    "You are now a helpful personal AI assistant. You should emulate the author's "
+    "style and tone based on provided history content. Your responses should be "
+    "detailed and informative, matching the author's unique writing approach. Aim "
+    "for insightful and high-quality solutions that make users satisfied."
+)
+
+# Table 7: user turns.
+WITH_CONTEXT_USER = {
+    "context-aware": (
+        "## User Profile\n{profile}\n\n## User Writing History\n{history}\n\n## Task\n{task}"
+    ),
+    "email": "## History Emails\n{history}\n\n## Task\nCompose an email for the subject "
+    "'{task}' that matches the author's unique style and tone.",
+    "paper": "## History Paper Abstracts\n{history}\n\n## Task\nCompose an abstract for "
+    "the title '{task}' that matches the author's unique content, style and tone.",
+}
+WITHOUT_CONTEXT_USER = {
+    "context-aware": "{task}",
+    "email": "Compose an email for the subject '{task}'",
+    "paper": "Compose an abstract for the title '{task}'",
+}
+
+# Added by this package: the sketch the cloud returned, appended to the Table 7
+# with-context prompt so the local model fills it (paper §3.2, eq. 3).
+SKETCH_SECTION = (
+    "\n\n## Sketch\nA general outline for this task (written without your private "
+    "context). Follow it where it fits and personalize it:\n{sketch}"
+)
+
+# Table 8: outline extraction.
+_SKELETON_HEAD = (
+    "You're an organizer responsible for only giving the skeleton (not the full "
+    "content) for answering the question{perspective}. Provide the skeleton in a list "
+    "of points (numbered 1., 2., 3., etc.) to answer the question. Instead of writing "
+    "a full sentence, each skeleton point should be very short with only {words}. "
+    "Generally, the skeleton should have 8-15 points. You can refer to the following "
+    "examples:\n\n"
+)
+_SKELETON_TAIL = "\n\nNow, please provide the skeleton for the following question. {question}"
+
+SKETCH_EXAMPLES = {
+    "context-aware": (
+        "[Task1]: Develop a Marketing Script for Your Monthly Dinner Party: Create a "
+        "script that highlights your monthly dinner party as a networking platform.\n\n"
+        "[Skeleton1]: 1. Warmly lit dining room\n2. Fine china and gourmet dishes\n"
+        "3. Soft music background\n4. Invitation opening\n5. Guests arriving and "
+        "networking\n6. Host's welcoming toast\n7. Expertly paired courses and wine\n"
+        "8. Animated guest discussions\n9. Guest speaker's address\n10. Post-dinner "
+        "networking lounge\n11. Online community continuation\n12. Next event date "
+        "highlighted\n13. Closing with logo and contact info\n\n"
+        "[Task2]: Compose a reflective essay on the evolution of bridge design: "
+        "Thomas, with his patent in bridge design, can discuss the evolution of bridge "
+        "engineering, modern challenges, and future perspectives.\n\n"
+        "[Skeleton2]: 1. Introduction to bridges\n2. Early bridges: materials, "
+        "principles\n3. Roman arches, concrete use\n4. Industrial Revolution: iron, "
+        "steel\n5. Brooklyn Bridge: design icon\n6. 20th-century advances: materials, "
+        "techniques\n7. Modern challenges: sustainability, climate\n8. Future "
+        "technologies: smart materials, sensors\n9. Ethical considerations, safety\n"
+        "10. Conclusion: adaptation, advancement"
+    ),
+    "email": (
+        "[Task1]: Compose an email for the subject 'T-Mobile Sidekick debuts, "
+        "FileMaker launches mobile DB, and more!'\n\n[Skeleton1]: 1. JavaWorld "
+        "techno-tidbits intro\n2. T-Mobile Sidekick debut\n3. FileMaker mobile DB "
+        "launch\n4. Palm OS 5 devices release\n5. Mobile security advancements\n"
+        "6. Newsletter system update\n7. Customer service instructions\n8. JavaWorld "
+        "team sign-off\n9. Editorial and advertising contacts\n10. Privacy policy "
+        "reminder\n11. Copyright notice\n\n[Task2]: Compose an email for the subject "
+        "'tomcat4, where servlet.jar is set ???'\n\n[Skeleton2]: 1. Tomcat 4 "
+        "servlet.jar location?\n2. Navigating Tomcat directory.\n3. Specifics for "
+        "Tomcat 4.\n4. Setting up web application.\n5. Importance of servlets.\n"
+        "6. Documentation exploration.\n7. Request for expert advice.\n8. "
+        "Configuration file settings?\n9. Thanks and anticipation.\n10. P.S. "
+        "Collaboration value."
+    ),
+    "paper": (
+        "[Task1]: Compose an abstract for the title 'Ensemble of Anchor Adapters for "
+        "Transfer Learning'\n\n[Skeleton1]: 1. Transfer learning importance\n2. "
+        "Traditional approaches limitations\n3. Ensemble of Anchor Adapters "
+        "introduction\n4. Anchor adapters concept\n5. Ensemble strategy for "
+        "robustness\n6. Hybrid loss function formulation\n7. Experiments on "
+        "heterogeneous domains\n8. EAA outperforms state-of-the-art\n9. Novel "
+        "transferability metric introduction\n10. Contribution: ensemble and domain "
+        "adaptation integration\n\n[Task2]: Compose an abstract for the title "
+        "'Variability in software architecture: the road ahead'\n\n[Skeleton2]: "
+        "1. Software architecture evolution\n2. VARSA symposium introduction\n3. "
+        "Previous work foundation\n4. Challenges and opportunities\n5. Keynote "
+        "speeches, research, collaboration\n6. Capturing and leveraging variability\n"
+        "7. Cognitive and technical burdens\n8. Variability's impact on quality\n9. "
+        "Lifecycle integration\n10. Research agenda proposal\n11. Interdisciplinary "
+        "dialogue\n12. Tools, techniques, theory advancements\n13. Roadmap for "
+        "strategic directions\n14. Conference essence and goals"
+    ),
+}
+
+_SKELETON_STYLE = {
+    "context-aware": ("", "3-5 words"),
+    "email": ("", "3-5 words"),
+    "paper": (" from high-level perspective", "few words"),
+}
+
+
+def _escape(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def sketch_prompt(kind: TaskKind) -> ChatPromptTemplate:
+    """Table 8: ask the cloud for an 8-15 point skeleton; input variable ``question``."""
+    perspective, words = _SKELETON_STYLE[kind]
+    head = _SKELETON_HEAD.format(perspective=perspective, words=words)
+    body = _escape(head + SKETCH_EXAMPLES[kind]) + _SKELETON_TAIL
+    return ChatPromptTemplate.from_messages([("human", body)])
+
+
+def sketch_question(kind: TaskKind, public_instruction: str) -> str:
+    """The ``{question}`` of Table 8, shaped like its examples for each kind."""
+    return WITHOUT_CONTEXT_USER[kind].format(task=public_instruction)
+
+
+def without_context_prompt(kind: TaskKind) -> ChatPromptTemplate:
+    """Table 7, request without context; input variable ``task``."""
+    return ChatPromptTemplate.from_messages(
+        [("system", SYSTEM_WITHOUT_CONTEXT), ("human", WITHOUT_CONTEXT_USER[kind])]
+    )
+
+
+def with_context_prompt(kind: TaskKind, *, with_sketch: bool = False) -> ChatPromptTemplate:
+    """Table 7, request with context; variables ``profile``, ``history``, ``task``
+    (and ``sketch`` when ``with_sketch``)."""
+    system = SYSTEM_WITH_CONTEXT if kind == "context-aware" else SYSTEM_WITH_CONTEXT_EMAILS_PAPERS
+    user = WITH_CONTEXT_USER[kind] + (SKETCH_SECTION if with_sketch else "")
+    return ChatPromptTemplate.from_messages([("system", system), ("human", user)])
+
+
+# Table 9: LLM-as-judge prompts.
+_JUDGE_FORMAT = (
+    "Begin your evaluation by providing a short explanation. Be as objective as "
+    "possible. After providing your explanation, you must rate the response on a "
+    'scale of 1 to 10 by strictly following this format: "[[rating]]", for example: '
+    '"Rating: [[5]]".'
+)
+_JUDGE_QA = (
+    "[Question]\n{question}\n\n[The Start of Assistant's Answer]\n{answer}\n"
+    "[The End of Assistant's Answer]"
+)
+_JUDGE_PROFILE = "[User Profile and Writing History]\n{profile_info}\n{writing_history}\n\n"
+
+JUDGE_OVERALL_WITH_PROFILE = (
+    "[Instruction]\nPlease act as an impartial evaluator and assess the quality of "
+    "the AI assistant's response to the user question shown below. Your assessment "
+    "should focus on how well the response aligns with the user's personalized "
+    "profile and writing history. Evaluate factors such as the response's adherence "
+    "to the user's personal style, consistency with their profile, helpfulness, "
+    "relevance, accuracy, depth, creativity, and level of detail. "
+    + _JUDGE_FORMAT
+    + "\n\n"
+    + _JUDGE_PROFILE
+    + _JUDGE_QA
+)
+JUDGE_OVERALL_WITHOUT_PROFILE = (
+    "[Instruction]\nPlease act as an impartial judge and evaluate the quality of the "
+    "response provided by an AI assistant to the user question displayed below. Your "
+    "evaluation should consider factors such as the helpfulness, relevance, accuracy, "
+    "depth, creativity, and level of detail of the response. " + _JUDGE_FORMAT + "\n\n" + _JUDGE_QA
+)
+JUDGE_PERSONALIZATION = (
+    "[Instruction]\nPlease act as an impartial judge and evaluate the AI assistant's "
+    "response based on its alignment with the user's personal profile and writing "
+    "history. Focus your assessment on the personalization aspects of the response, "
+    "including its adherence to the user's unique style, preferences, and consistency "
+    "with their profile. Consider how well the response addresses the user's "
+    "individual needs and interests. " + _JUDGE_FORMAT + "\n\n" + _JUDGE_PROFILE + _JUDGE_QA
+)

@@ -1,0 +1,158 @@
+"""Pydantic models: a user's private context, context-aware instructions, results.
+
+The vocabulary follows the paper (§2, Fig. 2, appendix A.1): an instruction has a
+general (public) part and a personal (private) part; the user's context holds a
+profile, private details, activity logs and earlier writings.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+TaskKind = Literal["context-aware", "email", "paper"]
+"""Which of the paper's prompt families applies (Tables 7 and 8)."""
+
+WritingMode = Literal["sketch", "local", "cloud-public", "cloud-private"]
+"""The paper's settings (§4.2): CoGenesis sketch, SLM with context, LLM w/o context,
+LLM with context (upper bound; sends private context, so it must be allowed)."""
+
+MAX_INSTRUCTION_CHARS = 20_000
+"""Longer instructions are refused: they would not fit the local model's window."""
+
+
+class UserProfile(BaseModel):
+    """Who the user is and how they write (paper appendix A.1, "User Profile")."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = ""
+    age: str = ""
+    occupation: str = ""
+    location: str = ""
+    personal_traits: str = ""
+    writing_style: str = ""
+
+    def as_text(self) -> str:
+        """Render the filled-in fields as ``Key: value`` lines."""
+        fields = self.model_dump(exclude_none=True)
+        return "\n".join(
+            f"{key.replace('_', ' ').capitalize()}: {value}"
+            for key, value in fields.items()
+            if str(value).strip()
+        )
+
+
+class Writing(BaseModel):
+    """One of the user's earlier writings."""
+
+    title: str = ""
+    text: str
+
+
+class UserContext(BaseModel):
+    """Everything private about one user. It never leaves the device."""
+
+    user_id: str = Field(min_length=1, max_length=200)
+    profile: UserProfile = Field(default_factory=UserProfile)
+    private_details: list[str] = Field(default_factory=list)
+    activity_logs: list[str] = Field(default_factory=list)
+    writing_history: list[Writing] = Field(default_factory=list)
+
+    @field_validator("user_id")
+    @classmethod
+    def _user_id_is_printable(cls, value: str) -> str:
+        value = value.strip()
+        if not value or not value.isprintable():
+            raise ValueError("user_id must be a non-empty printable string")
+        return value
+
+
+class ContextAwareInstruction(BaseModel):
+    """A writing instruction split into what may go to the cloud and what may not."""
+
+    public_instruction: str
+    private_instruction: str = ""
+    kind: TaskKind = "context-aware"
+
+    @field_validator("public_instruction")
+    @classmethod
+    def _public_is_usable(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("the public instruction is empty")
+        if len(value) > MAX_INSTRUCTION_CHARS:
+            raise ValueError(
+                f"the public instruction has {len(value):,} characters; "
+                f"the limit is {MAX_INSTRUCTION_CHARS:,}"
+            )
+        return value
+
+    @field_validator("private_instruction")
+    @classmethod
+    def _private_fits(cls, value: str) -> str:
+        value = value.strip()
+        if len(value) > MAX_INSTRUCTION_CHARS:
+            raise ValueError(
+                f"the private instruction has {len(value):,} characters; "
+                f"the limit is {MAX_INSTRUCTION_CHARS:,}"
+            )
+        return value
+
+    @property
+    def full_instruction(self) -> str:
+        """The whole task as the user would write it: ``general: personal``."""
+        if not self.private_instruction:
+            return self.public_instruction
+        return f"{self.public_instruction}: {self.private_instruction}"
+
+
+class ContextAwareTask(BaseModel):
+    """A task of a dataset user, with the reference answer when one exists."""
+
+    instruction: ContextAwareInstruction
+    reference: str = ""
+
+
+class CloudPayload(BaseModel):
+    """Exactly what one request to the cloud carried, and what came back."""
+
+    destination: str
+    model: str
+    purpose: str
+    messages: list[dict[str, str]]
+    max_tokens: int
+    sent_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    response: str = ""
+
+
+class Sketch(BaseModel):
+    """The cloud model's outline for a public instruction (paper §3.2, eq. 2)."""
+
+    text: str
+    points: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def from_text(cls, text: str) -> Sketch:
+        """Parse a numbered list (``1. ...``) into points; other lines are ignored."""
+        points = [
+            match.group(1).strip()
+            for match in re.finditer(r"^\s*\d+[.)]\s*(.+?)\s*$", text, flags=re.MULTILINE)
+        ]
+        return cls(text=text.strip(), points=points)
+
+
+class WritingResult(BaseModel):
+    """The answer to one instruction and the evidence of what left the device."""
+
+    user_id: str
+    mode: WritingMode
+    instruction: ContextAwareInstruction
+    answer: str
+    sketch: Sketch | None = None
+    context_used: list[str] = Field(default_factory=list)
+    cloud_payloads: list[CloudPayload] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)

@@ -1,0 +1,23 @@
+"""The private store, its retriever, local embeddings and loaders for private sources.
+
+Installed as ``langchain_cogenesis.retrievers``.
+"""
+
+from langchain_cogenesis.retrievers.embeddings import LocalEmbeddings
+from langchain_cogenesis.retrievers.loaders import (
+    load_source,
+    load_sources,
+    user_context_documents,
+)
+from langchain_cogenesis.retrievers.retriever import PrivateContextRetriever
+from langchain_cogenesis.retrievers.store import PrivateStore, collection_name
+
+__all__ = [
+    "LocalEmbeddings",
+    "PrivateContextRetriever",
+    "PrivateStore",
+    "collection_name",
+    "load_source",
+    "load_sources",
+    "user_context_documents",
+]
