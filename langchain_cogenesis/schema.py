@@ -137,10 +137,12 @@ class Sketch(BaseModel):
 
     @classmethod
     def from_text(cls, text: str) -> Sketch:
-        """Parse a numbered list (``1. ...``) into points; other lines are ignored."""
+        """Parse a numbered list (``1. ...``, also after a ``[Skeleton]:`` label) into points."""
         points = [
             match.group(1).strip()
-            for match in re.finditer(r"^\s*\d+[.)]\s*(.+?)\s*$", text, flags=re.MULTILINE)
+            for match in re.finditer(
+                r"^\s*(?:\[[^\]\n]*\]:\s*)?\d+[.)]\s*(.+?)\s*$", text, flags=re.MULTILINE
+            )
         ]
         return cls(text=text.strip(), points=points)
 

@@ -1,0 +1,152 @@
+"""OpenAI-compatible HTTP servers on 127.0.0.1 for tests: scripted fakes and a recording proxy.
+
+Every request body that reaches one of these servers is recorded byte for byte, so a
+test can check what really left the process, independent of the guard's own records.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class RecordingServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(
+        self,
+        behaviour: str = "ok",
+        *,
+        reply: str = "1. First point\n2. Second point",
+        upstream: str | None = None,
+    ) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.behaviour = behaviour
+        self.reply = reply
+        self.upstream = upstream.rstrip("/") if upstream else None
+        self.requests: list[dict[str, Any]] = []
+        self.raw_bodies: list[bytes] = []
+        self.chunks_sent = 0
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+    @property
+    def chat_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["path"].endswith("/chat/completions")]
+
+    def all_bytes(self) -> bytes:
+        return b"\n".join(self.raw_bodies)
+
+    def __enter__(self) -> RecordingServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+def _chunk(text: str, finish: str | None = None) -> bytes:
+    body = {
+        "id": "chatcmpl-test",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": "fake",
+        "choices": [
+            {"index": 0, "delta": {"content": text} if text else {}, "finish_reason": finish}
+        ],
+    }
+    return f"data: {json.dumps(body)}\n\n".encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: RecordingServer
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:  # silence
+        pass
+
+    def do_GET(self) -> None:
+        body = json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        raw = self.rfile.read(length)
+        self.server.raw_bodies.append(raw)
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = {}
+        self.server.requests.append({"path": self.path, "body": parsed})
+        behaviour = self.server.behaviour
+        if self.server.upstream:
+            return self._forward(raw)
+        if behaviour == "error500":
+            self.send_response(500)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"error": {"message": "internal"}}')
+            return
+        if behaviour == "garbage":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            self.wfile.write(b"data: {this is not json\n\n")
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        try:
+            if behaviour == "endless":
+                # Ignores every token bound, like llama_cpp.server with max_completion_tokens.
+                for _ in range(100_000):
+                    self.wfile.write(_chunk(" word"))
+                    self.wfile.flush()
+                    self.server.chunks_sent += 1
+                    time.sleep(0.001)
+            else:
+                for word in self.server.reply.split(" "):
+                    self.wfile.write(_chunk(word + " "))
+                    self.server.chunks_sent += 1
+                self.wfile.write(_chunk("", finish="stop"))
+                self.wfile.write(b"data: [DONE]\n\n")
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+    def _forward(self, raw: bytes) -> None:
+        assert self.server.upstream is not None
+        path = self.path.removeprefix("/v1")
+        request = urllib.request.Request(
+            self.server.upstream + path,
+            data=raw,
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=300) as answer:
+                self.send_response(answer.status)
+                self.send_header(
+                    "Content-Type", answer.headers.get("Content-Type", "application/json")
+                )
+                self.end_headers()
+                while True:
+                    line = answer.readline()
+                    if not line:
+                        break
+                    self.wfile.write(line)
+                    self.wfile.flush()
+                    if line.startswith(b"data:"):
+                        self.server.chunks_sent += 1
+        except (BrokenPipeError, ConnectionResetError):
+            return

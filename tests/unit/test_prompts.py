@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pytest
+
+from langchain_cogenesis import prompts
+
+
+@pytest.mark.parametrize("kind", ["context-aware", "email", "paper"])
+def test_sketch_prompt_is_table_8_with_the_question(kind: str) -> None:
+    question = prompts.sketch_question(kind, "Notes on {braces} and a title")  # type: ignore[arg-type]
+    messages = prompts.sketch_prompt(kind).format_messages(question=question)  # type: ignore[arg-type]
+    assert len(messages) == 1
+    text = messages[0].text
+    assert text.startswith("You're an organizer responsible for only giving the skeleton")
+    assert "Generally, the skeleton should have 8-15 points." in text
+    assert text.endswith(f"Now, please provide the skeleton for the following question. {question}")
+    assert "[Skeleton2]:" in text
+
+
+def test_sketch_question_follows_table_7_phrasing() -> None:
+    assert prompts.sketch_question("email", "Lunch?") == "Compose an email for the subject 'Lunch?'"
+    assert prompts.sketch_question("context-aware", "Write a toast") == "Write a toast"
+
+
+def test_with_context_prompt_has_sections_and_optional_sketch() -> None:
+    plain = prompts.with_context_prompt("context-aware").format_messages(
+        profile="P", history="H", task="T"
+    )
+    assert plain[0].text == prompts.SYSTEM_WITH_CONTEXT
+    assert "## User Profile\nP" in plain[1].text and "## Task\nT" in plain[1].text
+    assert "## Sketch" not in plain[1].text
+    with_sketch = prompts.with_context_prompt("email", with_sketch=True).format_messages(
+        history="H", task="T", sketch="1. a"
+    )
+    assert with_sketch[0].text == prompts.SYSTEM_WITH_CONTEXT_EMAILS_PAPERS
+    assert with_sketch[1].text.endswith("1. a")
+
+
+def test_judge_prompts_carry_the_rating_format() -> None:
+    for template in (
+        prompts.JUDGE_OVERALL_WITH_PROFILE,
+        prompts.JUDGE_OVERALL_WITHOUT_PROFILE,
+        prompts.JUDGE_PERSONALIZATION,
+    ):
+        assert '"Rating: [[5]]"' in template
+        assert "{question}" in template and "{answer}" in template
+    assert "{profile_info}" not in prompts.JUDGE_OVERALL_WITHOUT_PROFILE
