@@ -29,6 +29,29 @@ if TYPE_CHECKING:
     from llama_cpp import Llama
 
 _load_lock = threading.Lock()
+_llama_logger = logging.getLogger("langchain_cogenesis.llama_cpp")
+_log_callback: Any = None
+
+
+def _route_llama_logs() -> None:
+    """Send llama.cpp's own log lines to Python logging instead of stderr.
+
+    llama-cpp-python prints some notices even with ``verbose=False``; here they go to
+    the ``langchain_cogenesis.llama_cpp`` logger at DEBUG level.
+    """
+    global _log_callback
+    if _log_callback is not None:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    def forward(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        _llama_logger.debug(text.decode("utf-8", errors="replace").rstrip())
+
+    _log_callback = forward  # keep a reference: C holds only a pointer
+    llama_cpp.llama_log_set(forward, ctypes.c_void_p(0))
 
 
 @lru_cache(maxsize=4)
@@ -79,6 +102,7 @@ def shared_model(
                 )
             from llama_cpp import Llama
 
+            _route_llama_logs()
             try:
                 llama = Llama(
                     model_path=str(model_path),
@@ -91,8 +115,6 @@ def shared_model(
                 raise LocalModelError(
                     f"llama.cpp could not load {model_path}: {error}. Is it a GGUF file?"
                 ) from error
-            # llama.cpp prints some notices at level NONE even when not verbose.
-            logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL + 1)
             _shared[key] = _SharedModel(llama)
         return _shared[key]
 
