@@ -1,0 +1,163 @@
+"""The ``cogenesis`` command, run as a user would run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from langchain_cogenesis.models.standin import StandInCloud
+
+pytestmark = pytest.mark.integration
+
+
+def cogenesis(
+    home: Path, *args: str, cloud: str | None = None, model: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COGENESIS_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    env.pop("COGENESIS_CLOUD_BASE_URL", None)
+    if cloud:
+        env["COGENESIS_CLOUD_BASE_URL"] = cloud
+        env["COGENESIS_CLOUD_MODEL"] = "cogenesis-standin"
+    if model:
+        env["COGENESIS_LOCAL_MODEL"] = str(model)
+    return subprocess.run(
+        [sys.executable, "-m", "langchain_cogenesis.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_demo_prints_instruction_sketch_answer_and_egress(tmp_path: Path, model_path: Path) -> None:
+    done = cogenesis(
+        tmp_path,
+        "demo",
+        "--max-tokens",
+        "32",
+        "--sketch-tokens",
+        "48",
+        "--seed",
+        "1",
+        model=model_path,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Started the stand-in cloud model at http://127.0.0.1:" in out
+    assert "Public instruction (may go to the cloud):" in out
+    assert "Sketch from the cloud:" in out
+    assert "Personalized answer (local model):" in out
+    assert "Sent to the cloud (1 request(s)):" in out
+    sent = out.split("Sent to the cloud")[1]
+    assert "Write a welcome speech for a community garden's summer harvest festival" in sent
+    assert "Halvorsen" not in sent and "celiac" not in sent
+    assert "stored" in out and "maya-okafor" in out
+    # the stand-in was stopped: nothing listens on its port any more
+    port = int(re.search(r"http://127.0.0.1:(\d+)/v1", out).group(1))  # type: ignore[union-attr]
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_ingest_write_users_and_delete(
+    tmp_path: Path, model_path: Path, standin: StandInCloud
+) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "trip.md").write_text(
+        "# Lisbon trip\nBooked flight TP 1234 to Lisbon on 3 October, seat 14C.", encoding="utf-8"
+    )
+    (notes / "log.jsonl").write_text('{"text": "Bought sunscreen"}\n', encoding="utf-8")
+    home = tmp_path / "home"
+    ingested = cogenesis(home, "ingest", "--user", "ana", str(notes))
+    assert ingested.returncode == 0, ingested.stderr
+    assert "Stored 2 chunks from 2 documents for ana." in ingested.stdout
+
+    listed = cogenesis(home, "users", "list", "--json")
+    assert json.loads(listed.stdout) == [{"user_id": "ana", "chunks": 2}]
+
+    written = cogenesis(
+        home,
+        "write",
+        "--user",
+        "ana",
+        "--json",
+        "--max-tokens",
+        "24",
+        "--sketch-tokens",
+        "32",
+        "--private",
+        "mention my Lisbon flight",
+        "Write a short out-of-office reply",
+        cloud=standin.base_url,
+        model=model_path,
+    )
+    assert written.returncode == 0, written.stderr
+    result = json.loads(written.stdout)
+    assert result["mode"] == "sketch" and result["answer"]
+    [payload] = result["cloud_payloads"]
+    assert payload["purpose"] == "sketch"
+    assert payload["messages"][0]["content"].endswith("Write a short out-of-office reply")
+    assert "Lisbon" not in json.dumps(payload)
+    assert any("TP 1234" in text for text in result["context_used"])
+
+    local = cogenesis(
+        home,
+        "write",
+        "--user",
+        "ana",
+        "--mode",
+        "local",
+        "--json",
+        "--max-tokens",
+        "8",
+        "Write a short out-of-office reply",
+        model=model_path,
+    )
+    assert local.returncode == 0, local.stderr
+    assert json.loads(local.stdout)["cloud_payloads"] == []
+
+    deleted = cogenesis(home, "users", "delete", "ana")
+    assert deleted.returncode == 0
+    assert json.loads(cogenesis(home, "users", "list", "--json").stdout) == []
+
+
+def test_bad_input_exits_with_a_clear_message_and_keeps_the_store(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    good = tmp_path / "good.txt"
+    good.write_text("Keep this note.", encoding="utf-8")
+    assert cogenesis(home, "ingest", "--user", "ana", str(good)).returncode == 0
+
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("Crème brûlée".encode("latin-1"))
+    failed = cogenesis(home, "ingest", "--user", "ana", str(good), str(latin))
+    assert failed.returncode == 2
+    assert "latin.txt is not UTF-8" in failed.stderr and "Traceback" not in failed.stderr
+
+    unknown = cogenesis(home, "write", "--user", "ghost", "--mode", "local", "Write a note")
+    assert unknown.returncode == 2
+    assert "No private context is stored for user 'ghost'" in unknown.stderr
+
+    empty = cogenesis(home, "write", "--user", "ana", "--mode", "local", "   ")
+    assert empty.returncode == 2 and "empty" in empty.stderr
+
+    down = cogenesis(home, "write", "--user", "ana", "Write a note", cloud="http://127.0.0.1:9/v1")
+    assert down.returncode == 2
+    assert "Cannot reach the cloud model" in down.stderr and "Keep this note" not in down.stderr
+
+    not_store = tmp_path / "not-a-store"
+    (not_store / "store").mkdir(parents=True)
+    (not_store / "store" / "thesis.docx").write_bytes(b"precious")
+    refused = cogenesis(not_store, "users", "list")
+    assert refused.returncode == 2 and "no Chroma store" in refused.stderr
+
+    # nothing stored was lost along the way
+    assert json.loads(cogenesis(home, "users", "list", "--json").stdout) == [
+        {"user_id": "ana", "chunks": 1}
+    ]

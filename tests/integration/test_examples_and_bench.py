@@ -1,0 +1,69 @@
+"""Examples and benchmarks run as users run them, so they cannot rot."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from langchain_cogenesis.models.standin import StandInCloud
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(script: str, *args: str, cloud: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env.pop("COGENESIS_CLOUD_BASE_URL", None)
+    if cloud:
+        env["COGENESIS_CLOUD_BASE_URL"] = cloud
+        env["COGENESIS_CLOUD_MODEL"] = "cogenesis-standin"
+    return subprocess.run(
+        [sys.executable, str(REPO / script), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_sketch_graph_example(standin: StandInCloud) -> None:
+    done = run("examples/sketch_graph.py", "--max-tokens", "24", cloud=standin.base_url)
+    assert done.returncode == 0, done.stderr
+    assert "Sketch from the cloud:" in done.stdout
+    assert "Answer written on the device:" in done.stdout
+    sent = done.stdout.split("Sent to the cloud:")[1]
+    assert "Write a speech for a high-school robotics team" in sent
+    assert "Priya" not in sent
+
+
+def test_private_rag_chain_example() -> None:
+    done = run("examples/private_rag_chain.py", "--max-tokens", "16")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
+
+
+def test_sketch_pipeline_benchmark(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = run(
+        "bench/sketch_pipeline.py",
+        "--runs",
+        "1",
+        "--answer-tokens",
+        "8",
+        "--sketch-tokens",
+        "8",
+        "--json",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "graph overhead" in done.stdout
+    figures = json.loads(out.read_text())
+    medians = figures["median_seconds"]
+    assert set(medians) >= {"retrieve", "cloud_sketch", "local_generate", "total"}
+    assert medians["retrieve"] > 0 and medians["local_generate"] > 0
+    assert 0 <= medians["graph_overhead_share"] < 1
