@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from langchain_cogenesis.models.standin import StandInCloud
+from langchain_cogenesis.models.standin import StandInCloud, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -161,3 +163,37 @@ def test_bad_input_exits_with_a_clear_message_and_keeps_the_store(tmp_path: Path
     assert json.loads(cogenesis(home, "users", "list", "--json").stdout) == [
         {"user_id": "ana", "chunks": 1}
     ]
+
+
+def test_serve_cloud_runs_until_terminated(tmp_path: Path, model_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "COGENESIS_HOME": str(tmp_path), "COGENESIS_LOCAL_MODEL": str(model_path)}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "langchain_cogenesis.cli",
+            "serve-cloud",
+            "--port",
+            str(port),
+            "--n-ctx",
+            "512",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert f"serving at http://127.0.0.1:{port}/v1" in first
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=5) as answer:
+            assert answer.status == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0

@@ -1,0 +1,74 @@
+"""The private store through HttpClient against a real `chroma run` on 127.0.0.1."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from langchain_cogenesis.data import DatasetUser
+from langchain_cogenesis.errors import StoreError, UnknownUser
+from langchain_cogenesis.models.standin import free_port
+from langchain_cogenesis.retrievers import PrivateStore
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    process = subprocess.Popen(
+        [chroma, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("chroma run did not start")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_store_over_http_client(chroma_url: str, demo_users: list[DatasetUser]) -> None:
+    store = PrivateStore(chroma_url=chroma_url)
+    assert store.location == chroma_url
+    for user in demo_users[:2]:
+        store.add_user_context(user.context)
+    results = store.search("maya-okafor", "gluten-free bread", k=3)
+    assert results and {d.metadata["user_id"] for d in results} == {"maya-okafor"}
+    assert any("celiac" in d.page_content for d in results)
+    # a second client (another process would do the same) sees the same data
+    assert PrivateStore(chroma_url=chroma_url).list_users() == ["daniel-reyes", "maya-okafor"]
+    store.delete_user("daniel-reyes")
+    with pytest.raises(UnknownUser):
+        PrivateStore(chroma_url=chroma_url).search("daniel-reyes", "robot")
+
+
+def test_environment_variable_selects_the_server(
+    chroma_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COGENESIS_CHROMA_URL", chroma_url)
+    assert PrivateStore().location == chroma_url
+
+
+def test_unreachable_server_is_a_typed_error() -> None:
+    with pytest.raises(StoreError, match="Could not open the private store"):
+        PrivateStore(chroma_url=f"http://127.0.0.1:{free_port()}")
