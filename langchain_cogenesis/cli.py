@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from langchain_cogenesis.config import Settings
-from langchain_cogenesis.errors import CoGenesisError
+from langchain_cogenesis.errors import CoGenesisError, UnknownUser
 from langchain_cogenesis.schema import WritingResult
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ def _run(
     stream: bool,
 ) -> WritingResult:
     from langchain_cogenesis.graphs import Components, build_sketch_graph, result_from_state
+    from langchain_cogenesis.graphs.nodes import instruction_of
     from langchain_cogenesis.models import ChatLocalLlama, cloud_endpoint
     from langchain_cogenesis.privacy import EgressGuard
 
@@ -110,6 +111,10 @@ def _run(
         print()
         return result
 
+    # Refuse bad requests before a stand-in is started for them.
+    instruction_of(request)
+    if mode != "cloud-public" and not store.has_user(user_id):
+        raise UnknownUser(user_id)
     if mode == "local":
         return execute(None)
     with cloud_endpoint(settings) as (base_url, model, is_standin):
