@@ -35,6 +35,9 @@ def _load(model_path: Path) -> Any:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()  # no "Loading weights" bar per load
 
             _models[key] = SentenceTransformer(key, device="cpu", local_files_only=True)
         return _models[key]
