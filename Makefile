@@ -23,7 +23,8 @@ $(VENV)/.test-installed: pyproject.toml $(VENV)/.local-installed
 demo: $(VENV)/.local-installed
 	$(BIN)/cogenesis demo
 
-test: $(VENV)/.test-installed
+# The whole suite, after the lint gate (ruff, format, mypy).
+test: lint
 	$(BIN)/python -m pytest -q
 
 # mypy cannot follow [tool.setuptools.package-dir] (graphs/ and retrievers/ are

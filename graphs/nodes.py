@@ -19,7 +19,7 @@ from langchain_cogenesis.errors import (
     PrivacyViolation,
     UnknownUser,
 )
-from langchain_cogenesis.graphs.state import Components, WritingState
+from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
 from langchain_cogenesis.schema import ContextAwareInstruction
 
 MODES = ("sketch", "local", "cloud-public", "cloud-private")
@@ -49,7 +49,7 @@ def components(runtime: Runtime[Components] | None) -> Components:
     return default_components()
 
 
-def instruction_of(state: WritingState) -> ContextAwareInstruction:
+def instruction_of(state: WritingInput) -> ContextAwareInstruction:
     """The validated instruction in ``state``."""
     try:
         return ContextAwareInstruction(

@@ -37,7 +37,8 @@ def _load(model_path: Path) -> Any:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
 
-            transformers_logging.disable_progress_bar()  # no "Loading weights" bar per load
+            # no "Loading weights" bar on every load
+            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
             _models[key] = SentenceTransformer(key, device="cpu", local_files_only=True)
         return _models[key]
