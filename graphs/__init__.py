@@ -2,6 +2,7 @@
 
 from langchain_cogenesis.graphs.sketch import (
     build_sketch_graph,
+    private_run,
     result_from_state,
     run_sketch_graph,
     sqlite_checkpointer,
@@ -13,6 +14,7 @@ __all__ = [
     "WritingInput",
     "WritingState",
     "build_sketch_graph",
+    "private_run",
     "result_from_state",
     "run_sketch_graph",
     "sqlite_checkpointer",

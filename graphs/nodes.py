@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import threading
 import time
 from collections.abc import Sequence
 from functools import lru_cache
@@ -16,16 +18,29 @@ from langchain_cogenesis import prompts
 from langchain_cogenesis.errors import (
     CloudUnavailable,
     InvalidInstruction,
+    LocalOnly,
     PrivacyViolation,
     UnknownUser,
 )
 from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
+from langchain_cogenesis.privacy import PrivacyScanner, restore
+from langchain_cogenesis.privacy.detectors import PrivateIndex
+from langchain_cogenesis.privacy.splitter import split_instruction
+from langchain_cogenesis.retrievers import PrivateStore
 from langchain_cogenesis.schema import ContextAwareInstruction
 
 MODES = ("sketch", "local", "cloud-public", "cloud-private")
 # A model that continues Table 8's few-shot pattern would write the next [TaskN].
 SKETCH_STOP = ("\n[Task", "\n\n[Task")
 PROFILE_KINDS = ("profile", "private_detail", "activity_log", "calendar", "note", "email")
+# The package's own prompt text is not private, whatever a user's documents contain.
+TRUSTED_PROMPT_TEXT = (
+    *prompts.SKETCH_EXAMPLES.values(),
+    prompts.SYSTEM_WITHOUT_CONTEXT,
+    prompts.SYSTEM_WITH_CONTEXT,
+    prompts.SYSTEM_WITH_CONTEXT_EMAILS_PAPERS,
+)
+_NAME_LINE = re.compile(r"^Name:\s*(.+)$", re.MULTILINE)
 
 
 @lru_cache(maxsize=1)
@@ -33,7 +48,6 @@ def default_components() -> Components:
     """Components built from the environment, for runs that pass none (LangGraph Server)."""
     from langchain_cogenesis.models import ChatLocalLlama
     from langchain_cogenesis.privacy import EgressGuard
-    from langchain_cogenesis.retrievers import PrivateStore
 
     try:
         guard: EgressGuard | None = EgressGuard()
@@ -47,6 +61,47 @@ def components(runtime: Runtime[Components] | None) -> Components:
     if runtime is not None and runtime.context is not None:
         return runtime.context
     return default_components()
+
+
+_index_cache: dict[tuple[str, str], tuple[int, PrivateIndex]] = {}
+_index_lock = threading.Lock()
+
+
+def private_index(store: PrivateStore, user_id: str) -> PrivateIndex:
+    """Leak-detector index of everything stored for ``user_id``; rebuilt when it changes."""
+    size = store.count(user_id)
+    key = (store.location, user_id)
+    with _index_lock:
+        cached = _index_cache.get(key)
+        if cached and cached[0] == size:
+            return cached[1]
+    documents = store.documents(user_id)
+    names = [
+        match.group(1).strip()
+        for document in documents
+        if document.metadata.get("kind") == "profile"
+        for match in _NAME_LINE.finditer(document.page_content)
+    ]
+    index = PrivateIndex.build([d.page_content for d in documents], names=names)
+    with _index_lock:
+        _index_cache[key] = (size, index)
+    return index
+
+
+def scanner_for(state: WritingState, parts: Components) -> PrivacyScanner:
+    """The leak scanner of this run: the user's store, the private part, canaries."""
+    index = (
+        private_index(parts.store, state["user_id"])
+        if parts.store.has_user(state["user_id"])
+        else None
+    )
+    return PrivacyScanner(
+        [state.get("private_instruction", "")],
+        index=index,
+        canaries=parts.canaries,
+        public_text=state["public_instruction"] if state.get("public_from_user", True) else "",
+        trusted_texts=TRUSTED_PROMPT_TEXT,
+    )
 
 
 def instruction_of(state: WritingInput) -> ContextAwareInstruction:
@@ -65,13 +120,6 @@ def instruction_of(state: WritingInput) -> ContextAwareInstruction:
         ) from None
 
 
-def private_texts(state: WritingState) -> list[str]:
-    """Everything private this run knows: the private part and retrieved context."""
-    texts = [state.get("private_instruction", "")]
-    texts += [document.page_content for document in state.get("context", [])]
-    return [text for text in texts if text]
-
-
 def format_context(documents: Sequence[Document]) -> tuple[str, str]:
     """Split retrieved chunks into the prompt's profile and writing-history sections."""
     profile = [d.page_content for d in documents if d.metadata.get("kind") in PROFILE_KINDS]
@@ -87,11 +135,35 @@ def _payload_record(payload: Any) -> dict[str, Any]:
     return dict(payload.model_dump(mode="json"))
 
 
+def _split(state: WritingState, parts: Components, user_id: str) -> dict[str, Any]:
+    """One ``instruction`` given: propose the public part on the device."""
+    text = (state.get("instruction") or "").strip()
+    if not text:
+        raise InvalidInstruction(
+            "Invalid instruction: the instruction is empty. Pass a non-empty instruction."
+        )
+    index = private_index(parts.store, user_id) if parts.store.has_user(user_id) else None
+    scanner = PrivacyScanner(index=index, canaries=parts.canaries)
+    try:
+        split = split_instruction(
+            text,
+            scanner,
+            local_model=parts.local_model if parts.split_with_local_model else None,
+            kind=state.get("kind", "context-aware"),
+        )
+    except ValidationError as error:
+        raise InvalidInstruction(f"Invalid instruction: {error.errors()[0]['msg']}.") from None
+    return {
+        "public_instruction": split.public_instruction,
+        "private_instruction": split.private_instruction,
+        "public_from_user": False,
+    }
+
+
 def prepare(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
-    """Validate the request before anything runs."""
+    """Validate the request (and split a one-part instruction) before anything runs."""
     started = time.perf_counter()
     parts = components(runtime)
-    instruction = instruction_of(state)
     mode = state.get("mode", "sketch")
     if mode not in MODES:
         raise InvalidInstruction(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
@@ -110,13 +182,20 @@ def prepare(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]
             f"mode={mode!r} needs a cloud model and none is configured. Set "
             "COGENESIS_CLOUD_BASE_URL or use mode='local'."
         )
+    update: dict[str, Any] = {"public_from_user": True}
+    if state.get("instruction") and not state.get("public_instruction"):
+        update = _split(state, parts, user_id)
+    instruction = instruction_of({**state, **update})  # type: ignore[typeddict-item]
     return {
+        **update,
         "user_id": user_id,
         "mode": mode,
         "public_instruction": instruction.public_instruction,
         "private_instruction": instruction.private_instruction,
         "kind": instruction.kind,
         "cloud_payloads": [],
+        "cloud_skipped": "",
+        "redactions": {},
         "timings": {"prepare": time.perf_counter() - started},
     }
 
@@ -139,22 +218,33 @@ def sketch(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     messages = prompts.sketch_prompt(kind).format_messages(
         question=prompts.sketch_question(kind, state["public_instruction"])
     )
-    text, payload = parts.egress_guard.chat(
-        messages,
-        purpose="sketch",
-        max_tokens=parts.sketch_max_tokens,
-        private_texts=private_texts(state),
-        stop=SKETCH_STOP,
-    )
+    try:
+        reply = parts.egress_guard.chat(
+            messages,
+            purpose="sketch",
+            max_tokens=parts.sketch_max_tokens,
+            scanner=scanner_for(state, parts),
+            user_id=state["user_id"],
+            policy=parts.policy,
+            stop=SKETCH_STOP,
+        )
+    except LocalOnly as refusal:
+        return {
+            "sketch": "",
+            "cloud_skipped": str(refusal),
+            "timings": {"cloud_sketch": time.perf_counter() - started},
+        }
     return {
-        "sketch": text.strip(),
-        "cloud_payloads": [_payload_record(payload)],
+        # placeholders the cloud echoed are filled in again, here on the device
+        "sketch": restore(reply.text.strip(), reply.redactions),
+        "redactions": reply.redactions,
+        "cloud_payloads": [_payload_record(reply.payload)],
         "timings": {"cloud_sketch": time.perf_counter() - started},
     }
 
 
 def local_messages(state: WritingState) -> list[BaseMessage]:
-    """Table 7's with-context prompt, plus the sketch when there is one (eq. 3)."""
+    """Table 7's with-context prompt, plus the spotlighted sketch when there is one."""
     kind = state.get("kind", "context-aware")
     profile, history = format_context(state.get("context", []))
     variables = {
@@ -163,13 +253,16 @@ def local_messages(state: WritingState) -> list[BaseMessage]:
         "task": instruction_of(state).full_instruction,
     }
     if state.get("sketch"):
-        variables["sketch"] = state["sketch"]
+        variables["sketch"] = prompts.spotlight(state["sketch"])
     template = prompts.with_context_prompt(kind, with_sketch=bool(state.get("sketch")))
     return template.format_messages(**variables)
 
 
 def write(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
-    """The local model writes the answer from instruction, private context and sketch."""
+    """The local model writes the answer from instruction, private context and sketch.
+
+    The local model is called without tools: nothing in a sketch can make it act.
+    """
     started = time.perf_counter()
     parts = components(runtime)
     reply = parts.local_model.invoke(local_messages(state))
@@ -192,16 +285,27 @@ def cloud_answer(state: WritingState, runtime: Runtime[Components]) -> dict[str,
         messages = prompts.without_context_prompt(kind).format_messages(
             task=state["public_instruction"]
         )
-    text, payload = parts.egress_guard.chat(
-        messages,
-        purpose="answer",
-        max_tokens=parts.answer_max_tokens,
-        private_texts=private_texts(state),
-        allow_private=with_context and parts.allow_private_egress,
-    )
+    try:
+        reply = parts.egress_guard.chat(
+            messages,
+            purpose="answer",
+            max_tokens=parts.answer_max_tokens,
+            scanner=scanner_for(state, parts),
+            user_id=state["user_id"],
+            policy=parts.policy,
+            allow_private=with_context and parts.allow_private_egress,
+        )
+    except LocalOnly as refusal:
+        local = parts.local_model.invoke(messages)
+        return {
+            "answer": local.text.strip(),
+            "cloud_skipped": str(refusal),
+            "timings": {"local_generate": time.perf_counter() - started},
+        }
     return {
-        "answer": text.strip(),
-        "cloud_payloads": [_payload_record(payload)],
+        "answer": restore(reply.text.strip(), reply.redactions),
+        "redactions": reply.redactions,
+        "cloud_payloads": [_payload_record(reply.payload)],
         "timings": {"cloud_answer": time.perf_counter() - started},
     }
 

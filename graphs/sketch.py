@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -97,6 +99,7 @@ def result_from_state(state: dict[str, Any]) -> WritingResult:
         sketch=Sketch.from_text(sketch_text) if sketch_text else None,
         context_used=[document.page_content for document in state.get("context", [])],
         cloud_payloads=[CloudPayload.model_validate(p) for p in state.get("cloud_payloads", [])],
+        cloud_skipped=state.get("cloud_skipped", ""),
         timings=dict(state.get("timings", {})),
     )
 
@@ -117,8 +120,26 @@ def run_sketch_graph(
     configurable = dict(run_config.get("configurable", {}))
     configurable.setdefault("thread_id", uuid.uuid4().hex)
     run_config["configurable"] = configurable
-    state = graph.invoke(request, config=run_config, context=components)
+    with private_run(components):
+        state = graph.invoke(request, config=run_config, context=components)
     return result_from_state(state)
+
+
+@contextmanager
+def private_run(components: Components) -> Iterator[None]:
+    """Turn LangSmith-style tracing off for a run that handles private context.
+
+    A tracer ships every prompt, the local ones included, to a remote service: that
+    is an egress the guard does not see. Set ``components.extra["allow_tracing"]``
+    to keep tracing on (for example, towards a self-hosted, on-device collector).
+    """
+    if components.extra.get("allow_tracing"):
+        yield
+        return
+    from langsmith import tracing_context
+
+    with tracing_context(enabled=False):
+        yield
 
 
 graph = build_sketch_graph(checkpointer=None)

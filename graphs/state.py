@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypedDict
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 
-from langchain_cogenesis.privacy import EgressGuard
+from langchain_cogenesis.privacy import EgressGuard, Policy
 from langchain_cogenesis.retrievers import PrivateStore
 from langchain_cogenesis.schema import TaskKind, WritingMode
 
@@ -23,11 +23,12 @@ def merge_timings(left: dict[str, float], right: dict[str, float]) -> dict[str, 
 
 
 class WritingInput(TypedDict, total=False):
-    """What a caller passes in."""
+    """What a caller passes in: the two parts, or one ``instruction`` to split locally."""
 
     user_id: str
     public_instruction: str
     private_instruction: str
+    instruction: str
     kind: TaskKind
     mode: WritingMode
 
@@ -35,9 +36,12 @@ class WritingInput(TypedDict, total=False):
 class WritingState(WritingInput, total=False):
     """Everything the sketch graph reads and writes."""
 
+    public_from_user: bool
     context: list[Document]
     sketch: str
     answer: str
+    cloud_skipped: str
+    redactions: dict[str, str]
     cloud_payloads: Annotated[list[dict[str, Any]], operator.add]
     timings: Annotated[dict[str, float], merge_timings]
 
@@ -55,6 +59,11 @@ class Components:
         answer_max_tokens: bound on a cloud answer (modes ``cloud-public``/``cloud-private``).
         allow_private_egress: required for ``mode="cloud-private"``, which sends
             private context to the cloud (the paper's upper bound).
+        policy: what the guard does when a payload carries private context
+            (``redact``, ``block``, ``local_only``); ``None`` uses the guard's own.
+        canaries: strings that must never leave (tests plant them in private context).
+        split_with_local_model: when one ``instruction`` is given and the rules find
+            no clean public part, let the local model propose one.
     """
 
     store: PrivateStore
@@ -64,4 +73,7 @@ class Components:
     sketch_max_tokens: int = 256
     answer_max_tokens: int = 512
     allow_private_egress: bool = False
+    policy: Policy | None = None
+    canaries: tuple[str, ...] = ()
+    split_with_local_model: bool = True
     extra: dict[str, Any] = field(default_factory=dict)

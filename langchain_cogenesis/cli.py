@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from langchain_cogenesis.config import Settings
-from langchain_cogenesis.errors import CoGenesisError, UnknownUser
+from langchain_cogenesis.errors import CoGenesisError, InvalidInstruction, UnknownUser
 from langchain_cogenesis.schema import WritingResult
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def _run(
     *,
     user_id: str,
     public_instruction: str,
-    private_instruction: str,
+    private_instruction: str | None,
     kind: str,
     mode: str,
     answer_tokens: int,
@@ -53,8 +53,15 @@ def _run(
     seed: int | None,
     allow_private_egress: bool,
     stream: bool,
+    policy: str | None = None,
 ) -> WritingResult:
-    from langchain_cogenesis.graphs import Components, build_sketch_graph, result_from_state
+    """Run the sketch graph; ``private_instruction=None`` splits the instruction locally."""
+    from langchain_cogenesis.graphs import (
+        Components,
+        build_sketch_graph,
+        private_run,
+        result_from_state,
+    )
     from langchain_cogenesis.graphs.nodes import instruction_of
     from langchain_cogenesis.models import ChatLocalLlama, cloud_endpoint
     from langchain_cogenesis.privacy import EgressGuard
@@ -63,16 +70,12 @@ def _run(
     local_model = ChatLocalLlama(
         model_path=settings.local_model_path, max_tokens=answer_tokens, seed=seed
     )
-    request = cast(
-        "WritingInput",
-        {
-            "user_id": user_id,
-            "public_instruction": public_instruction,
-            "private_instruction": private_instruction,
-            "kind": kind,
-            "mode": mode,
-        },
+    parts_given: dict[str, str] = (
+        {"instruction": public_instruction}
+        if private_instruction is None
+        else {"public_instruction": public_instruction, "private_instruction": private_instruction}
     )
+    request = cast("WritingInput", {"user_id": user_id, "kind": kind, "mode": mode, **parts_given})
     graph = build_sketch_graph()
     config: Any = {"configurable": {"thread_id": uuid.uuid4().hex}}
 
@@ -85,17 +88,32 @@ def _run(
             sketch_max_tokens=sketch_tokens,
             answer_max_tokens=answer_tokens,
             allow_private_egress=allow_private_egress,
+            policy=cast("Any", policy),
         )
         if not stream:
-            return result_from_state(graph.invoke(request, config=config, context=components))
-        print(f"Public instruction (may go to the cloud):\n  {public_instruction}")
-        if private_instruction:
-            print(f"Private instruction (stays on this device):\n  {private_instruction}")
+            with private_run(components):
+                return result_from_state(graph.invoke(request, config=config, context=components))
+        with private_run(components):
+            return stream_run(components)
+
+    def stream_run(components: Components) -> WritingResult:
         parts: Any = graph.stream(
             request, config=config, context=components, stream_mode=["updates", "messages"]
         )
         for stream_mode, event in parts:
-            if stream_mode == "updates" and "sketch" in event:
+            if stream_mode == "updates" and "prepare" in event:
+                prepared = event["prepare"]
+                print(
+                    f"Public instruction (may go to the cloud):\n  {prepared['public_instruction']}"
+                )
+                if prepared["private_instruction"]:
+                    print(
+                        "Private instruction (stays on this device):\n  "
+                        + prepared["private_instruction"]
+                    )
+            elif stream_mode == "updates" and "sketch" in event and not event["sketch"]["sketch"]:
+                print(f"\n{RULE}\nPersonalized answer (local model, no sketch):")
+            elif stream_mode == "updates" and "sketch" in event:
                 print(f"\n{RULE}\nSketch from the cloud:\n{event['sketch']['sketch']}")
                 print(f"\n{RULE}\nPersonalized answer (local model):")
             elif stream_mode == "updates" and "retrieve" in event and mode == "local":
@@ -106,13 +124,18 @@ def _run(
                     print(chunk.content, end="", flush=True)
         state = graph.get_state(config).values
         result = result_from_state(state)
-        if mode.startswith("cloud"):
+        if result.cloud_skipped:
+            print(f"\n{RULE}\nThe cloud was not used: {result.cloud_skipped}")
+        if mode.startswith("cloud") and not result.cloud_skipped:
             print(f"\n{RULE}\nAnswer (cloud model):\n{result.answer}")
         print()
         return result
 
     # Refuse bad requests before a stand-in is started for them.
-    instruction_of(request)
+    if private_instruction is not None:
+        instruction_of(request)
+    elif not public_instruction.strip():
+        raise InvalidInstruction("Invalid instruction: the instruction is empty.")
     if mode != "cloud-public" and not store.has_user(user_id):
         raise UnknownUser(user_id)
     if mode == "local":
@@ -178,7 +201,7 @@ def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
         settings,
         user_id=args.user,
         public_instruction=args.instruction,
-        private_instruction=args.private or "",
+        private_instruction=args.private,
         kind=args.kind,
         mode=args.mode,
         answer_tokens=args.max_tokens,
@@ -187,6 +210,7 @@ def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         allow_private_egress=args.allow_private_egress,
         stream=not args.json,
+        policy=args.policy,
     )
     if args.json:
         print(result.model_dump_json(indent=2))
@@ -232,6 +256,36 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    """Show the egress audit log, or verify its hash chain."""
+    from langchain_cogenesis.privacy import AuditLog
+
+    log = AuditLog(settings.home / "audit.sqlite3")
+    if args.verify:
+        report = log.verify()
+        if args.json:
+            print(report.model_dump_json(indent=2))
+        else:
+            state = "intact" if report.ok else "TAMPERED"
+            print(f"Audit log {log.path}: {report.rows} rows, {state}.")
+            for problem in report.problems:
+                print(f"  - {problem}")
+        return 0 if report.ok else 1
+    entries = log.entries(args.user)
+    if args.json:
+        print(json.dumps([entry.model_dump() for entry in entries], indent=2))
+        return 0
+    for entry in entries:
+        detectors = sorted({hit["detector"] for hit in entry.hits})
+        print(
+            f"{entry.id:>5}  {entry.time}  {entry.user_id or '-'}  {entry.purpose}  "
+            f"{entry.decision}  {entry.destination}  hits: {', '.join(detectors) or 'none'}"
+        )
+    if not entries:
+        print("No egress attempts recorded.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``cogenesis``."""
     parser = argparse.ArgumentParser(
@@ -263,7 +317,17 @@ def build_parser() -> argparse.ArgumentParser:
     write.add_argument(
         "--mode", choices=["sketch", "local", "cloud-public", "cloud-private"], default="sketch"
     )
-    write.add_argument("--private", help="the private part of the instruction")
+    write.add_argument(
+        "--private",
+        help="the private part of the instruction; without it the instruction is split "
+        "into public and private parts on this device",
+    )
+    write.add_argument(
+        "--policy",
+        choices=["redact", "block", "local_only"],
+        default=None,
+        help="what to do when a cloud payload carries private context (default: redact)",
+    )
     write.add_argument(
         "--kind", choices=["context-aware", "email", "paper"], default="context-aware"
     )
@@ -289,6 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
     users_delete = users_commands.add_parser("delete")
     users_delete.add_argument("user_id")
     users.set_defaults(handler=cmd_users)
+
+    audit = commands.add_parser("audit", help="show or verify the egress audit log")
+    audit.add_argument("--user", default=None, help="only this user's attempts")
+    audit.add_argument("--json", action="store_true")
+    audit.add_argument("--verify", action="store_true", help="check the hash chain")
+    audit.set_defaults(handler=cmd_audit)
     return parser
 
 

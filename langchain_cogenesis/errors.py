@@ -53,3 +53,10 @@ class CloudResponseError(CloudError):
 
 class PrivacyViolation(CoGenesisError):
     """A payload bound for the cloud carries private context; nothing was sent."""
+
+
+class LocalOnly(PrivacyViolation):
+    """The policy is ``local_only`` and a payload carried private context; nothing was sent.
+
+    The sketch graph catches it and writes the answer on the device alone.
+    """

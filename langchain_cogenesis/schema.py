@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -125,6 +125,10 @@ class CloudPayload(BaseModel):
     purpose: str
     messages: list[dict[str, str]]
     max_tokens: int
+    decision: str = "sent"
+    """``sent``, ``redacted`` (private spans replaced) or ``sent_with_private_context``."""
+    detector_hits: list[dict[str, Any]] = Field(default_factory=list)
+    """Detector name and span of each hit in the original payload (never the text)."""
     sent_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     response: str = ""
 
@@ -157,4 +161,6 @@ class WritingResult(BaseModel):
     sketch: Sketch | None = None
     context_used: list[str] = Field(default_factory=list)
     cloud_payloads: list[CloudPayload] = Field(default_factory=list)
+    cloud_skipped: str = ""
+    """Why the cloud was not used although the mode would use it (policy local_only)."""
     timings: dict[str, float] = Field(default_factory=dict)

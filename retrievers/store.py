@@ -259,6 +259,15 @@ class PrivateStore:
 
     # -- reading ---------------------------------------------------------------
 
+    def documents(self, user_id: str) -> list[Document]:
+        """Every stored chunk of ``user_id`` (for building leak detectors)."""
+        found = self._collection(user_id).get(include=["documents", "metadatas"])
+        return [
+            Document(page_content=text, metadata=dict(metadata or {}))
+            for text, metadata in zip(found["documents"], found["metadatas"], strict=True)
+            if (metadata or {}).get("user_id") == user_id
+        ]
+
     def search(self, user_id: str, query: str, k: int = 4) -> list[Document]:
         """The ``k`` chunks of ``user_id`` closest to ``query``, best first."""
         if k <= 0:

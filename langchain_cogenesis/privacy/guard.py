@@ -1,65 +1,93 @@
 """EgressGuard: the only object in the package that holds a cloud client.
 
-Every request bound for a cloud model is built here, checked against the private
-text the caller knows about, recorded as a :class:`CloudPayload`, and only then
-sent. Anything else in the package that wants the cloud asks the guard.
+Every request bound for a cloud model is built here, scanned for private context,
+handled by the policy (block, redact, or keep the work local), written to the audit
+log, and only then sent. Anything else in the package that wants the cloud asks the
+guard.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from langchain_core.messages import BaseMessage
 from pydantic import SecretStr
 
 from langchain_cogenesis.config import Settings
-from langchain_cogenesis.errors import CloudResponseError, CloudUnavailable, PrivacyViolation
+from langchain_cogenesis.errors import (
+    CloudResponseError,
+    CloudUnavailable,
+    LocalOnly,
+    PrivacyViolation,
+)
+from langchain_cogenesis.privacy.audit import AuditLog
+from langchain_cogenesis.privacy.detectors import Hit, PrivacyScanner
 from langchain_cogenesis.schema import CloudPayload
 
-OVERLAP_NGRAM = 8
-"""Private text counts as leaked when this many consecutive words reach the payload."""
+Policy = Literal["block", "redact", "local_only"]
+"""What happens when a payload carries private context (see docs/privacy.md)."""
 
-_WORD = re.compile(r"[\w'-]+")
-
-
-def _ngrams(text: str, n: int) -> set[tuple[str, ...]]:
-    words = [word.lower() for word in _WORD.findall(text)]
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+POLICIES: tuple[Policy, ...] = ("block", "redact", "local_only")
 
 
-def find_private_overlap(
-    payload_text: str, private_texts: Iterable[str], *, n: int = OVERLAP_NGRAM
-) -> list[str]:
-    """Word n-grams of ``private_texts`` that also occur in ``payload_text``.
+class CloudReply(NamedTuple):
+    """The cloud's answer, the record of what was sent, and the local restorations."""
 
-    Short private texts (fewer than ``n`` words) count when they appear whole.
+    text: str
+    payload: CloudPayload
+    redactions: dict[str, str]
+    """Placeholder → private value; stays on the device (for :func:`restore`)."""
+
+
+def hit_summary(hits: Iterable[Hit]) -> list[dict[str, Any]]:
+    """Hits without their text: what the audit log and results may keep."""
+    return [{"detector": h.detector, "start": h.start, "end": h.end} for h in hits]
+
+
+def find_private_overlap(payload_text: str, private_texts: Iterable[str]) -> list[str]:
+    """The private spans (as text) that :class:`PrivacyScanner` finds in ``payload_text``."""
+    return [hit.text for hit in PrivacyScanner(private_texts).scan(payload_text)]
+
+
+class PrefixGate:
+    """Checks each outbound decoding prefix; closes for good at the first private hit.
+
+    Logit-based decoding sends the generated prefix to the cloud at every step. Once a
+    prefix carries private content the cloud must stop taking part: :meth:`allows`
+    then returns ``False`` forever and :attr:`closed_at` records the token index.
     """
-    payload_grams = _ngrams(payload_text, n)
-    payload_words = " ".join(word.lower() for word in _WORD.findall(payload_text))
-    hits: list[str] = []
-    for private in private_texts:
-        words = [word.lower() for word in _WORD.findall(private)]
-        if not words:
-            continue
-        if len(words) < n:
-            phrase = " ".join(words)
-            if len(phrase) >= 12 and f" {phrase} " in f" {payload_words} ":
-                hits.append(phrase)
-            continue
-        hits.extend(" ".join(gram) for gram in _ngrams(private, n) & payload_grams)
-    return sorted(set(hits))
+
+    def __init__(self, scanner: PrivacyScanner) -> None:
+        self.scanner = scanner
+        self.closed_at: int | None = None
+        self.hits: list[Hit] = []
+
+    def allows(self, prefix: str, token_index: int) -> bool:
+        """Whether ``prefix`` (generated text so far) may go to the cloud."""
+        if self.closed_at is not None:
+            return False
+        hits = self.scanner.scan(prefix)
+        if hits:
+            self.closed_at, self.hits = token_index, hits
+            return False
+        return True
 
 
 class EgressGuard:
-    """The one door to the cloud: checks, records and sends chat requests.
+    """The one door to the cloud: scans, decides, records and sends chat requests.
 
     Key init args:
         base_url: OpenAI-compatible endpoint (``.../v1``); default ``COGENESIS_CLOUD_BASE_URL``.
         model: model name at that endpoint; default ``COGENESIS_CLOUD_MODEL``.
         api_key: default ``COGENESIS_CLOUD_API_KEY`` or ``OPENAI_API_KEY``.
+        policy: default policy when a payload carries private context: ``"redact"``
+            (replace the spans, re-check, block if anything remains), ``"block"``
+            (raise :class:`PrivacyViolation`) or ``"local_only"`` (raise
+            :class:`LocalOnly`; the graph then writes without the cloud).
+        audit_log: where attempts are recorded; default ``$COGENESIS_HOME/audit.sqlite3``;
+            ``None`` records nothing.
         timeout: seconds per request.
         max_retries: retries of failed connections (by the OpenAI client, with backoff).
         send_max_tokens: also send the legacy ``max_tokens`` field. Servers such as
@@ -78,14 +106,17 @@ class EgressGuard:
         .. code-block:: python
 
             from langchain_core.messages import HumanMessage
+            from langchain_cogenesis.privacy import PrivacyScanner
 
-            text, payload = guard.chat(
+            scanner = PrivacyScanner(["Dana retires on 3 May after 31 years at the mill"])
+            reply = guard.chat(
                 [HumanMessage("Outline a toast for a retirement party.")],
                 purpose="sketch",
                 max_tokens=128,
-                private_texts=["Dana retires on 3 May after 31 years at the mill"],
+                scanner=scanner,
+                user_id="dana",
             )
-            payload.messages  # exactly what was sent
+            reply.payload.messages  # exactly what was sent
     """
 
     def __init__(
@@ -94,6 +125,8 @@ class EgressGuard:
         base_url: str | None = None,
         model: str | None = None,
         api_key: str | None = None,
+        policy: Policy = "redact",
+        audit_log: AuditLog | Literal["default"] | None = "default",
         timeout: float = 60.0,
         max_retries: int = 2,
         send_max_tokens: bool = False,
@@ -105,8 +138,14 @@ class EgressGuard:
                 "No cloud endpoint is configured. Set COGENESIS_CLOUD_BASE_URL to an "
                 "OpenAI-compatible base URL, or start the stand-in with `cogenesis serve-cloud`."
             )
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
         self.base_url = resolved_url.rstrip("/")
         self.model = model or settings.cloud_model
+        self.policy: Policy = policy
+        self.audit_log = (
+            AuditLog(settings.home / "audit.sqlite3") if audit_log == "default" else audit_log
+        )
         self.timeout = timeout
         self.max_retries = max_retries
         self.send_max_tokens = send_max_tokens
@@ -135,10 +174,18 @@ class EgressGuard:
                 )
             return self._client
 
-    def check(self, messages: Sequence[BaseMessage], private_texts: Iterable[str]) -> list[str]:
-        """Private n-grams that ``messages`` would carry to the cloud (empty when clean)."""
-        payload_text = "\n".join(message.text for message in messages)
-        return find_private_overlap(payload_text, private_texts)
+    def _audit(
+        self, *, user_id: str, purpose: str, decision: str, hits: Sequence[Hit], payload: str
+    ) -> None:
+        if self.audit_log is not None:
+            self.audit_log.record(
+                user_id=user_id,
+                destination=self.base_url,
+                purpose=purpose,
+                decision=decision,
+                hits=hit_summary(hits),
+                payload=payload,
+            )
 
     def chat(
         self,
@@ -146,34 +193,73 @@ class EgressGuard:
         *,
         purpose: str,
         max_tokens: int,
-        private_texts: Iterable[str] = (),
+        scanner: PrivacyScanner | None = None,
+        user_id: str = "",
+        policy: Policy | None = None,
         allow_private: bool = False,
         temperature: float = 0.7,
         top_p: float = 0.9,
         stop: Sequence[str] = (),
-    ) -> tuple[str, CloudPayload]:
-        """Send ``messages`` to the cloud and return its reply and the payload record.
+    ) -> CloudReply:
+        """Scan ``messages``, apply the policy, send, and return the reply.
 
         Raises:
-            PrivacyViolation: the messages carry private text and ``allow_private``
-                is false; nothing was sent.
+            PrivacyViolation: the policy blocks the payload (or redaction left private
+                content behind); nothing was sent.
+            LocalOnly: the policy is ``local_only`` and the payload carries private
+                content; nothing was sent.
             CloudUnavailable: the endpoint could not be reached or timed out.
             CloudResponseError: the endpoint answered with an error or no text.
         """
-        if not allow_private:
-            leaked = self.check(messages, private_texts)
-            if leaked:
+        policy = policy or self.policy
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
+        scanner = scanner or PrivacyScanner()
+        outbound: list[tuple[str, str]] = [
+            (message.type, str(message.text)) for message in messages
+        ]
+        hits = [hit for _, text in outbound for hit in scanner.scan(text)]
+        redactions: dict[str, str] = {}
+        decision = "sent"
+        if allow_private:
+            decision = "sent_with_private_context" if hits else "sent"
+        elif hits and policy == "block":
+            self._audit_refusal(user_id, purpose, "blocked", hits, outbound)
+            raise PrivacyViolation(
+                f"Refused to send a {purpose!r} request: it carries {len(hits)} span(s) of "
+                f"the user's private context ({_detectors(hits)}). Nothing was sent."
+            )
+        elif hits and policy == "local_only":
+            self._audit_refusal(user_id, purpose, "local_only", hits, outbound)
+            raise LocalOnly(
+                f"The {purpose!r} request carries private context ({_detectors(hits)}); "
+                "policy local_only keeps the work on the device."
+            )
+        elif hits:
+            outbound, redactions = _redact(outbound, scanner)
+            remaining = [hit for _, text in outbound for hit in scanner.scan(text)]
+            if remaining:
+                self._audit_refusal(user_id, purpose, "blocked", remaining, outbound)
                 raise PrivacyViolation(
-                    f"Refused to send a {purpose!r} request: it carries {len(leaked)} "
-                    "phrase(s) of the user's private context. Send only the public "
-                    "instruction, or pass allow_private_egress=True to accept the leak."
+                    f"Refused to send a {purpose!r} request: private context remained after "
+                    f"redaction ({_detectors(remaining)}). Nothing was sent."
                 )
+            decision = "redacted"
         payload = CloudPayload(
             destination=self.base_url,
             model=self.model,
             purpose=purpose,
-            messages=[{"role": message.type, "content": message.text} for message in messages],
+            messages=[{"role": role, "content": text} for role, text in outbound],
             max_tokens=max_tokens,
+            decision=decision,
+            detector_hits=hit_summary(hits),
+        )
+        self._audit(
+            user_id=user_id,
+            purpose=purpose,
+            decision=decision,
+            hits=hits,
+            payload=_payload_text(outbound),
         )
         call_args: dict[str, Any] = {
             "max_tokens": max_tokens,
@@ -185,13 +271,30 @@ class EgressGuard:
         if self.send_max_tokens:
             call_args["extra_body"] = {"max_tokens": max_tokens}
         self._history.append(payload)
-        text = self._stream_bounded(list(messages), max_tokens, call_args)
+        outgoing = [type(m)(content=text) for m, (_, text) in zip(messages, outbound, strict=True)]
+        text = self._stream_bounded(outgoing, max_tokens, call_args)
         if not text.strip():
             raise CloudResponseError(
                 f"The cloud model at {self.base_url} returned an empty {purpose!r} answer."
             )
         payload.response = text
-        return text, payload
+        return CloudReply(text, payload, redactions)
+
+    def _audit_refusal(
+        self,
+        user_id: str,
+        purpose: str,
+        decision: str,
+        hits: Sequence[Hit],
+        outbound: Sequence[tuple[str, str]],
+    ) -> None:
+        self._audit(
+            user_id=user_id,
+            purpose=purpose,
+            decision=decision,
+            hits=hits,
+            payload=_payload_text(outbound),
+        )
 
     def _stream_bounded(
         self, messages: list[BaseMessage], max_tokens: int, call_args: dict[str, Any]
@@ -202,7 +305,8 @@ class EgressGuard:
         try:
             # Each streamed chunk carries one token on llama.cpp, vLLM and OpenAI;
             # stopping at max_tokens closes the connection, which stops the server.
-            for count, chunk in enumerate(self._cloud_client().stream(messages, **call_args), 1):
+            stream = self._cloud_client().stream(messages, **call_args)
+            for count, chunk in enumerate(stream, 1):
                 parts.append(chunk.text)
                 if count >= max_tokens:
                     break
@@ -223,3 +327,24 @@ class EgressGuard:
                 f"chat completion ({type(error).__name__})."
             ) from None
         return "".join(parts)
+
+
+def _detectors(hits: Sequence[Hit]) -> str:
+    return ", ".join(sorted({hit.detector for hit in hits}))
+
+
+def _payload_text(outbound: Sequence[tuple[str, str]]) -> str:
+    return "\n".join(f"<{role}>\n{text}" for role, text in outbound)
+
+
+def _redact(
+    outbound: Sequence[tuple[str, str]], scanner: PrivacyScanner
+) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """Redact each message; placeholders are numbered across the whole payload."""
+    redacted: list[tuple[str, str]] = []
+    mapping: dict[str, str] = {}
+    for role, text in outbound:
+        clean, local = scanner.redact(text, first=len(mapping) + 1)
+        mapping.update(local)
+        redacted.append((role, clean))
+    return redacted, mapping

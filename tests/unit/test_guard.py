@@ -9,29 +9,25 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from langchain_cogenesis.errors import CloudResponseError, CloudUnavailable, PrivacyViolation
 from langchain_cogenesis.models.standin import free_port
-from langchain_cogenesis.privacy import EgressGuard, find_private_overlap
+from langchain_cogenesis.privacy import EgressGuard, PrivacyScanner, find_private_overlap
 from tests.cloud_servers import RecordingServer
 
 PRIVATE = "Maya owes 1,840 dollars on the garden's shared credit card after the spring repair."
 
 
-def test_overlap_finds_private_ngrams_and_short_phrases() -> None:
+def test_overlap_finds_private_spans() -> None:
     payload = "Please write: maya owes 1,840 dollars on the garden's shared credit card soon"
     hits = find_private_overlap(payload, [PRIVATE])
-    assert hits and all(len(hit.split()) == 8 for hit in hits)
+    assert "840" in hits and any(len(hit.split()) == 6 for hit in hits)
     assert find_private_overlap("Write a toast for a garden party", [PRIVATE]) == []
-    # short private texts count when they appear whole (and are not trivially short)
-    assert find_private_overlap("ask Dr. Halvorsen Smith", ["Halvorsen Smith"]) == [
-        "halvorsen smith"
-    ]
-    assert find_private_overlap("an ox", ["ox"]) == []
+    assert find_private_overlap("ask Dr. Halvorsen", ["Call Halvorsen"]) == ["Halvorsen"]
 
 
 def test_guard_sends_records_and_returns_the_reply() -> None:
     with RecordingServer(reply="1. Open 2. Close") as server:
-        guard = EgressGuard(base_url=server.base_url, model="fake", max_retries=0)
+        guard = EgressGuard(base_url=server.base_url, model="fake", max_retries=0, audit_log=None)
         messages = [SystemMessage("Be brief."), HumanMessage("Outline a toast.")]
-        text, payload = guard.chat(messages, purpose="sketch", max_tokens=50)
+        text, payload, _ = guard.chat(messages, purpose="sketch", max_tokens=50)
     assert text.strip() == "1. Open 2. Close"
     assert payload.response == text
     assert payload.messages == [
@@ -45,12 +41,18 @@ def test_guard_sends_records_and_returns_the_reply() -> None:
     assert "max_tokens" not in sent
 
 
-def test_guard_refuses_private_payload_and_sends_nothing() -> None:
+def test_block_policy_refuses_private_payload_and_sends_nothing() -> None:
     with RecordingServer() as server:
-        guard = EgressGuard(base_url=server.base_url, model="fake", max_retries=0)
+        guard = EgressGuard(base_url=server.base_url, model="fake", max_retries=0, audit_log=None)
         leaky = [HumanMessage(f"Write a letter. Context: {PRIVATE}")]
         with pytest.raises(PrivacyViolation) as raised:
-            guard.chat(leaky, purpose="sketch", max_tokens=20, private_texts=[PRIVATE])
+            guard.chat(
+                leaky,
+                purpose="sketch",
+                max_tokens=20,
+                scanner=PrivacyScanner([PRIVATE]),
+                policy="block",
+            )
     assert server.requests == []
     assert guard.history == []
     assert "1,840" not in str(raised.value)
@@ -58,8 +60,8 @@ def test_guard_refuses_private_payload_and_sends_nothing() -> None:
 
 def test_output_bound_holds_against_a_server_that_ignores_it() -> None:
     with RecordingServer("endless") as server:
-        guard = EgressGuard(base_url=server.base_url, model="fake", max_retries=0)
-        text, _ = guard.chat([HumanMessage("Go on forever")], purpose="sketch", max_tokens=40)
+        guard = EgressGuard(base_url=server.base_url, model="fake", max_retries=0, audit_log=None)
+        text, _, _ = guard.chat([HumanMessage("Go on forever")], purpose="sketch", max_tokens=40)
         body = server.chat_requests[0]["body"]
     assert text.count("word") == 40
     # the connection was closed: the server stopped long before its 100,000 chunks
@@ -69,14 +71,18 @@ def test_output_bound_holds_against_a_server_that_ignores_it() -> None:
 
 def test_legacy_max_tokens_is_sent_on_request() -> None:
     with RecordingServer() as server:
-        guard = EgressGuard(base_url=server.base_url, model="fake", send_max_tokens=True)
+        guard = EgressGuard(
+            base_url=server.base_url, model="fake", send_max_tokens=True, audit_log=None
+        )
         guard.chat([HumanMessage("hi")], purpose="sketch", max_tokens=33)
     body = json.loads(server.raw_bodies[0])
     assert body["max_tokens"] == 33 and body["max_completion_tokens"] == 33
 
 
 def test_unreachable_cloud_is_a_typed_error() -> None:
-    guard = EgressGuard(base_url=f"http://127.0.0.1:{free_port()}/v1", model="x", max_retries=0)
+    guard = EgressGuard(
+        base_url=f"http://127.0.0.1:{free_port()}/v1", model="x", max_retries=0, audit_log=None
+    )
     with pytest.raises(CloudUnavailable, match="Cannot reach"):
         guard.chat([HumanMessage("hi")], purpose="sketch", max_tokens=5)
 
@@ -84,10 +90,13 @@ def test_unreachable_cloud_is_a_typed_error() -> None:
 @pytest.mark.parametrize("behaviour", ["error500", "garbage"])
 def test_misbehaving_cloud_is_a_typed_error(behaviour: str) -> None:
     with RecordingServer(behaviour) as server:
-        guard = EgressGuard(base_url=server.base_url, model="fake", max_retries=0)
+        guard = EgressGuard(base_url=server.base_url, model="fake", max_retries=0, audit_log=None)
         with pytest.raises(CloudResponseError) as raised:
             guard.chat(
-                [HumanMessage("hi")], purpose="sketch", max_tokens=5, private_texts=[PRIVATE]
+                [HumanMessage("hi")],
+                purpose="sketch",
+                max_tokens=5,
+                scanner=PrivacyScanner([PRIVATE]),
             )
     assert "1,840" not in str(raised.value)
 

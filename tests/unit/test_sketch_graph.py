@@ -29,18 +29,25 @@ SECRET = "Maya owes 1,840 dollars on the garden's shared credit card after the i
 
 
 class MemoryStore:
-    """Stands in for PrivateStore: same two methods the graph uses."""
+    """Stands in for PrivateStore: the methods the graph uses."""
 
     def __init__(self, documents: dict[str, list[Document]]) -> None:
-        self.documents = documents
+        self.stored = documents
         self.queries: list[tuple[str, str, int]] = []
+        self.location = f"memory-{id(self)}"
 
     def has_user(self, user_id: str) -> bool:
-        return user_id in self.documents
+        return user_id in self.stored
+
+    def count(self, user_id: str) -> int:
+        return len(self.stored[user_id])
+
+    def documents(self, user_id: str) -> list[Document]:
+        return self.stored[user_id]
 
     def search(self, user_id: str, query: str, k: int = 4) -> list[Document]:
         self.queries.append((user_id, query, k))
-        return self.documents[user_id][:k]
+        return self.stored[user_id][:k]
 
 
 def make_components(
@@ -100,7 +107,7 @@ def test_local_prompt_contains_context_and_sketch() -> None:
     [prompt] = captured
     assert SECRET in prompt
     assert "Mr. Halvorsen" in prompt
-    assert "## Sketch" in prompt and "1. Welcome" in prompt
+    assert "## Sketch" in prompt and "<<sketch>>\n1.^Welcome\n</sketch>>" in prompt
 
 
 def test_local_mode_never_calls_the_cloud() -> None:
