@@ -90,7 +90,7 @@ def test_output_bound_holds_against_the_standin(
         guard = EgressGuard(
             base_url=recorder.base_url, model=standin.model, send_max_tokens=send_max_tokens
         )
-        text, payload = guard.chat(
+        text, payload, _ = guard.chat(
             [HumanMessage("Write a very long story about a garden that never ends.")],
             purpose="test",
             max_tokens=20,

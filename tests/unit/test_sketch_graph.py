@@ -107,7 +107,7 @@ def test_local_prompt_contains_context_and_sketch() -> None:
     [prompt] = captured
     assert SECRET in prompt
     assert "Mr. Halvorsen" in prompt
-    assert "## Sketch" in prompt and "<<sketch>>\n1.^Welcome\n</sketch>>" in prompt
+    assert "## Sketch" in prompt and "<<sketch>>\n1.^Welcome\n<</sketch>>" in prompt
 
 
 def test_local_mode_never_calls_the_cloud() -> None:
