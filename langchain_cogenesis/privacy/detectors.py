@@ -207,7 +207,8 @@ PII_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|\b[A-ZÄÖÜ][\wäöüß-]*(?:straße|strasse|str\.|weg|allee|platz|gasse)\s+\d{1,4}[a-z]?\b"
     ),
     "date_of_birth": re.compile(
-        rf"(?:\bborn(?:\s+on)?|\bDOB|\bdate\s+of\s+birth|\bbirth\s*date|\bbirthday)\W{{0,12}}{_DATE}",
+        rf"(?:\bborn|\bDOB|\bdate\s+of\s+birth|\bbirth\s*date|\bbirthday)"
+        rf"[\s:,(-]*(?:(?:is|was|on|of)\s+)*{_DATE}",
         re.IGNORECASE,
     ),
 }
