@@ -31,7 +31,10 @@ class RecordingServer(ThreadingHTTPServer):
         self.requests: list[dict[str, Any]] = []
         self.raw_bodies: list[bytes] = []
         self.chunks_sent = 0
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.delay = 1.0
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -92,6 +95,11 @@ class _Handler(BaseHTTPRequestHandler):
         behaviour = self.server.behaviour
         if self.server.upstream:
             return self._forward(raw)
+        if behaviour == "slow":
+            time.sleep(self.server.delay)
+        if behaviour == "flaky":
+            # the first request fails, later ones succeed: a client retry resends
+            behaviour = "error500" if len(self.server.chat_requests) == 1 else "ok"
         if behaviour == "error500":
             self.send_response(500)
             self.send_header("Content-Type", "application/json")

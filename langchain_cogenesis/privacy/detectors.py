@@ -2,6 +2,7 @@
 
 - :class:`NgramDetector`: word n-grams shared with the user's private documents.
 - :class:`RareTokenDetector`: names, numbers and identifiers from private documents.
+- :class:`DateDetector`: full dates that occur in private documents.
 - :class:`PiiDetector`: e-mail, phone, postal address, card, IBAN, date of birth and
   the names in the user's profile, by pattern (with checksums where they exist).
 - :class:`CanaryDetector`: exact strings planted in private context.
@@ -214,6 +215,44 @@ PII_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 
+_DATE_PATTERN = re.compile(_DATE, re.IGNORECASE)
+
+
+def private_dates(text: str) -> set[str]:
+    """Normalized full dates in ``text`` (a birthday or an appointment identifies)."""
+    return {
+        " ".join(normalize(m.group()).replace(",", " ").split())
+        for m in _DATE_PATTERN.finditer(text)
+    }
+
+
+class DateDetector:
+    """Full dates from private documents found in the outbound text."""
+
+    name = "private_date"
+
+    def __init__(
+        self,
+        private_texts: Iterable[str] = (),
+        *,
+        public_text: str = "",
+        dates: frozenset[str] | None = None,
+    ) -> None:
+        self.dates = set().union(*(private_dates(t) for t in private_texts)) | (
+            dates or frozenset()
+        )
+        self.excluded = private_dates(public_text)
+
+    def find(self, text: str) -> list[Hit]:
+        """Spans of private dates."""
+        hits = []
+        for match in _DATE_PATTERN.finditer(text):
+            value = " ".join(normalize(match.group()).replace(",", " ").split())
+            if value in self.dates and value not in self.excluded:
+                hits.append(Hit(match.start(), match.end(), self.name, match.group()))
+        return hits
+
+
 def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
@@ -304,6 +343,7 @@ class PrivateIndex:
     grams: frozenset[tuple[str, ...]]
     rare: frozenset[str]
     names: tuple[str, ...]
+    dates: frozenset[str] = frozenset()
     n: int = NGRAM_N
 
     @classmethod
@@ -316,6 +356,7 @@ class PrivateIndex:
             grams=frozenset().union(*(word_ngrams(text, n) for text in texts)),
             rare=frozenset().union(*(rare_tokens(text) for text in texts)),
             names=tuple(names),
+            dates=frozenset().union(*(private_dates(text) for text in texts)),
             n=n,
         )
 
@@ -353,6 +394,7 @@ class PrivacyScanner:
                 texts, n=n, public_text=public_text, grams=index.grams if index else None
             ),
             RareTokenDetector(texts, public_text=public_text, rare=index.rare if index else None),
+            DateDetector(texts, public_text=public_text, dates=index.dates if index else None),
             PiiDetector([*names, *(index.names if index else ())]),
             CanaryDetector(canaries),
         ]
