@@ -53,7 +53,10 @@ def paper_sample_to_user(item: dict[str, Any]) -> DatasetUser:
     profile = UserProfile(
         **{target: fields.get(source, "") for source, target in _PROFILE_KEYS.items()}
     )
-    split = lambda key: [p.strip() for p in fields.get(key, "").split(";") if p.strip()]  # noqa: E731
+
+    def split(key: str) -> list[str]:
+        return [part.strip() for part in fields.get(key, "").split(";") if part.strip()]
+
     context = UserContext(
         user_id=f"paper-{item['tid']}",
         profile=profile,
