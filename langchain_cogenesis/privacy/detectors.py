@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
-NGRAM_N = 6
+NGRAM_N = 5
 """Words per n-gram; chosen by measurement (``bench/privacy.py``, docs/privacy.md)."""
 
 _TOKEN = re.compile(r"[^\W_]+(?:[-'.@/][^\W_]+)*", re.UNICODE)

@@ -67,3 +67,15 @@ def test_sketch_pipeline_benchmark(tmp_path: Path) -> None:
     assert set(medians) >= {"retrieve", "cloud_sketch", "local_generate", "total"}
     assert medians["retrieve"] > 0 and medians["local_generate"] > 0
     assert 0 <= medians["graph_overhead_share"] < 1
+
+
+def test_privacy_benchmark(tmp_path: Path) -> None:
+    out = tmp_path / "privacy.json"
+    done = run("bench/privacy.py", "--cases", "12", "--iterations", "20", "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text())
+    assert figures["leaks"]["leak_rate_all_modes"] == 0
+    assert figures["leaks"]["baseline_leak_rate"] == 1
+    assert 0 <= figures["over_blocking"]["over_blocking_rate"] < 1
+    assert figures["latency"]["scan_ms_p95"] > 0
+    assert "guard latency" in done.stdout

@@ -1,0 +1,304 @@
+"""Privacy figures: leak rate per mode, the unsafe baseline, over-blocking, guard latency.
+
+- leak rate: generated users (canaries and PII in private context, a third of them
+  pasting a secret into the public part) through every mode against a recording
+  cloud on 127.0.0.1; a case leaks when any secret reaches the recorder (target 0).
+- baseline: the cloud with context (``allow_private_egress=True``) through the same
+  recorder (must be 100%: proves the recorder sees leaks).
+- over-blocking: labelled public instructions with no private data, scanned against
+  each user of the paper's dev split (target under 5%); and the dev split's own
+  public titles as the user wrote them.
+- n-gram sweep: how often n-grams of a user's private documents flag that user's
+  reference answers (reuse of private content) against other users' answers (false
+  alarms), which is how ``NGRAM_N`` was chosen.
+- latency: scanning (and scanning plus the audit write) of a 2 kB payload against an
+  index of 1,000 private chunks (target p95 under 5 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from langchain_cogenesis.data import load_demo_users  # noqa: E402
+from langchain_cogenesis.data.paper import load_paper_dev  # noqa: E402
+from langchain_cogenesis.errors import CoGenesisError  # noqa: E402
+from langchain_cogenesis.evaluation import generate_leak_cases, leaked  # noqa: E402
+from langchain_cogenesis.graphs import Components, run_sketch_graph  # noqa: E402
+from langchain_cogenesis.privacy import AuditLog, EgressGuard, PrivacyScanner  # noqa: E402
+from langchain_cogenesis.privacy.detectors import NgramDetector, PrivateIndex  # noqa: E402
+from langchain_cogenesis.retrievers import user_context_documents  # noqa: E402
+from tests.cloud_servers import RecordingServer  # noqa: E402
+from tests.unit.test_sketch_graph import MemoryStore  # noqa: E402
+
+DEV_SPLIT = Path(__file__).resolve().parents[2] / "shared/data/cogenesis-context-aware/dev.json"
+PUBLIC_WITHOUT_PRIVATE_DATA = [
+    "Write a blog post about staying productive while working from home",
+    "Draft an article explaining how compound interest works",
+    "Prepare a short speech for a team's end-of-year celebration",
+    "Write a proposal for a community recycling program",
+    "Compose an email inviting colleagues to a lunch-and-learn session",
+    "Create a beginner's guide to growing herbs indoors",
+    "Write a series of social media posts about a charity bake sale",
+    "Draft a product description for a handmade ceramic mug",
+    "Write a reflective essay on learning a second language",
+    "Outline a plan for a weekend hiking trip",
+    "Write a cover letter for a junior data analyst position",
+    "Compose a thank-you note to a volunteer team",
+    "Write a short story about a lighthouse keeper",
+    "Draft a newsletter introduction for a local book club",
+    "Create a workout plan for beginners",
+    "Write a speech for a school graduation ceremony",
+    "Draft an email asking for feedback on a presentation",
+    "Write a guide to saving energy at home",
+    "Compose a poem about autumn in the city",
+    "Write a press release announcing a new bakery opening",
+    "Create a study plan for a statistics exam",
+    "Write an article about the history of the bicycle",
+    "Draft a welcome message for new members of a chess club",
+    "Write a podcast episode outline about sleep and health",
+    "Compose a farewell email to a departing coworker",
+    "Write a review of a documentary about ocean life",
+    "Draft a fundraising letter for an animal shelter",
+    "Write a post with tips for first-time home buyers",
+    "Create an agenda for a project kickoff meeting",
+    "Write a toast for a friend's wedding",
+    "Draft a complaint letter about a delayed delivery",
+    "Write a tutorial on making fresh pasta",
+    "Compose a motivational message for a running group",
+    "Write a brief history of jazz for a concert program",
+    "Draft a lesson plan on the water cycle",
+    "Write a proposal for a workplace mentoring program",
+    "Write a guide to photographing the night sky",
+    "Create a checklist for moving to a new apartment",
+    "Write an op-ed on public libraries",
+    "Draft a LinkedIn post about finishing an online course",
+]
+MODES = ("sketch", "cloud-public", "local", "split")
+FAULTS = ("ok", "ok", "error500", "garbage", "slow", "flaky")
+
+
+def _components(
+    case: Any, server: RecordingServer, audit: AuditLog | None, **extra: Any
+) -> Components:
+    slow = server.behaviour == "slow"
+    return Components(
+        store=MemoryStore({case.user.user_id: user_context_documents(case.user)}),  # type: ignore[arg-type]
+        local_model=GenericFakeChatModel(messages=iter([AIMessage("A generic draft.")] * 4)),
+        egress_guard=EgressGuard(
+            base_url=server.base_url,
+            model="fake",
+            timeout=0.2 if slow else 10,
+            max_retries=0 if slow else 1,
+            audit_log=audit,
+        ),
+        k=5,
+        canaries=(case.canary,),
+        **extra,
+    )
+
+
+def _request(case: Any, mode: str) -> dict[str, Any]:
+    if mode == "split":
+        text = f"{case.public_instruction}: {case.private_instruction}"
+        return {"user_id": case.user.user_id, "instruction": text, "mode": "sketch"}
+    return {
+        "user_id": case.user.user_id,
+        "public_instruction": case.public_instruction,
+        "private_instruction": case.private_instruction,
+        "mode": mode,
+    }
+
+
+def leak_rates(count: int) -> dict[str, Any]:
+    cases = generate_leak_cases(count, seed=11)
+    per_mode: dict[str, dict[str, int]] = {
+        m: {"cases": 0, "leaking": 0, "requests": 0} for m in MODES
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        audit = AuditLog(Path(folder) / "audit.sqlite3")
+        for number, case in enumerate(cases):
+            mode, fault = MODES[number % len(MODES)], FAULTS[number % len(FAULTS)]
+            with RecordingServer(fault, reply="1. Opening 2. Body") as server:
+                server.delay = 0.6
+                try:
+                    run_sketch_graph(_components(case, server, audit), _request(case, mode))  # type: ignore[arg-type]
+                except CoGenesisError:
+                    pass
+                wire = server.all_bytes().decode("utf-8")
+                per_mode[mode]["requests"] += len(server.chat_requests)
+            per_mode[mode]["cases"] += 1
+            per_mode[mode]["leaking"] += bool(leaked(case, wire))
+        baseline = {"cases": 0, "leaking": 0}
+        for case in cases[: max(10, count // 4)]:
+            with RecordingServer(reply="An answer") as server:
+                components = _components(case, server, audit, allow_private_egress=True)
+                run_sketch_graph(components, _request(case, "cloud-private"))  # type: ignore[arg-type]
+                baseline["cases"] += 1
+                baseline["leaking"] += bool(leaked(case, server.all_bytes().decode("utf-8")))
+        chain_ok = audit.verify().ok
+    return {
+        "per_mode": {m: {**v, "leak_rate": v["leaking"] / v["cases"]} for m, v in per_mode.items()},
+        "leak_rate_all_modes": sum(v["leaking"] for v in per_mode.values()) / count,
+        "baseline_leak_rate": baseline["leaking"] / baseline["cases"],
+        "audit_chain_ok": chain_ok,
+    }
+
+
+def _user_texts(user: Any) -> list[str]:
+    return [d.page_content for d in user_context_documents(user.context)]
+
+
+def over_blocking() -> dict[str, Any]:
+    users = load_paper_dev(DEV_SPLIT) if DEV_SPLIT.exists() else []
+    users = users or load_demo_users()
+    flagged = total = 0
+    by_detector: dict[str, int] = {}
+    for user in users:
+        scanner = PrivacyScanner(_user_texts(user), names=[user.context.profile.name])
+        for instruction in PUBLIC_WITHOUT_PRIVATE_DATA:
+            hits = scanner.scan(instruction)
+            total += 1
+            if hits:
+                flagged += 1
+                for hit in {h.detector for h in hits}:
+                    by_detector[hit] = by_detector.get(hit, 0) + 1
+    titles_flagged = 0
+    for user in users:
+        public = user.tasks[0].instruction.public_instruction
+        scanner = PrivacyScanner(
+            _user_texts(user), names=[user.context.profile.name], public_text=public
+        )
+        titles_flagged += bool(scanner.scan(public))
+    return {
+        "users": len(users),
+        "labelled_instructions": len(PUBLIC_WITHOUT_PRIVATE_DATA),
+        "over_blocking_rate": flagged / total,
+        "flagged_by_detector": by_detector,
+        "user_written_titles_flagged_rate": titles_flagged / len(users),
+    }
+
+
+def ngram_sweep() -> dict[str, Any]:
+    if not DEV_SPLIT.exists():
+        return {}
+    users = load_paper_dev(DEV_SPLIT)
+    rows = {}
+    for n in (3, 4, 5, 6, 8, 10):
+        own = cross = 0
+        for number, user in enumerate(users):
+            detector = NgramDetector(_user_texts(user), n=n)
+            own += bool(detector.find(user.tasks[0].reference))
+            other = users[(number + 1) % len(users)]
+            cross += bool(detector.find(other.tasks[0].reference))
+        rows[str(n)] = {
+            "own_reference_flag_rate": own / len(users),
+            "other_reference_flag_rate": cross / len(users),
+        }
+    return rows
+
+
+def latency(iterations: int) -> dict[str, Any]:
+    users = load_paper_dev(DEV_SPLIT) if DEV_SPLIT.exists() else load_demo_users()
+    chunks: list[str] = []
+    for user in users:
+        for text in _user_texts(user):
+            chunks += [text[i : i + 500] for i in range(0, len(text), 500)]
+    chunks = (chunks * (1000 // max(len(chunks), 1) + 1))[:1000]
+    index = PrivateIndex.build(chunks, names=[users[0].context.profile.name])
+    scanner = PrivacyScanner(index=index, canaries=["canary-x"])
+    payload = (users[1].tasks[0].reference + " ") * 10
+    payload = payload[:2048]
+    scan_ms, audited_ms = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        audit = AuditLog(Path(folder) / "audit.sqlite3")
+        for _ in range(iterations):
+            started = time.perf_counter()
+            hits = scanner.scan(payload)
+            scan_ms.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            hits = scanner.scan(payload)
+            audit.record(
+                user_id="u",
+                destination="d",
+                purpose="p",
+                decision="sent",
+                hits=[{"detector": h.detector} for h in hits],
+                payload=payload,
+            )
+            audited_ms.append((time.perf_counter() - started) * 1000)
+
+    def p95(values: list[float]) -> float:
+        return sorted(values)[int(0.95 * (len(values) - 1))]
+
+    return {
+        "chunks": len(chunks),
+        "payload_chars": len(payload),
+        "scan_ms_p50": statistics.median(scan_ms),
+        "scan_ms_p95": p95(scan_ms),
+        "scan_and_audit_ms_p50": statistics.median(audited_ms),
+        "scan_and_audit_ms_p95": p95(audited_ms),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    figures = {
+        "benchmark": "privacy",
+        "leaks": leak_rates(args.cases),
+        "over_blocking": over_blocking(),
+        "ngram_sweep": ngram_sweep(),
+        "latency": latency(args.iterations),
+    }
+    leaks, blocking, speed = figures["leaks"], figures["over_blocking"], figures["latency"]
+    print(f"leak rate over {args.cases} generated cases (target 0):")
+    for mode, row in leaks["per_mode"].items():
+        print(
+            f"  {mode:<13} {row['leak_rate']:6.1%}  ({row['leaking']}/{row['cases']} cases, "
+            f"{row['requests']} requests recorded)"
+        )
+    print(
+        f"  unsafe baseline (cloud with context): {leaks['baseline_leak_rate']:.0%} (must be 100%)"
+    )
+    print(f"  audit chain intact: {leaks['audit_chain_ok']}")
+    print(
+        f"over-blocking of {blocking['labelled_instructions']} labelled public instructions "
+        f"x {blocking['users']} users: {blocking['over_blocking_rate']:.2%} (target < 5%) "
+        f"{blocking['flagged_by_detector']}"
+    )
+    print(
+        f"  dev-split public titles as written, flagged: {blocking['user_written_titles_flagged_rate']:.1%}"
+    )
+    if figures["ngram_sweep"]:
+        print("n-gram sweep (share of reference answers flagged): n, own user, other user")
+        for n, row in figures["ngram_sweep"].items():
+            print(
+                f"  {n:>2}  {row['own_reference_flag_rate']:6.1%}  {row['other_reference_flag_rate']:6.1%}"
+            )
+    print(
+        f"guard latency, {speed['payload_chars']} chars vs {speed['chunks']} chunks: "
+        f"scan p50 {speed['scan_ms_p50']:.2f} ms, p95 {speed['scan_ms_p95']:.2f} ms "
+        f"(target < 5 ms); with audit write p95 {speed['scan_and_audit_ms_p95']:.2f} ms"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
