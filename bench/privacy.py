@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
@@ -31,16 +32,16 @@ from langchain_core.messages import AIMessage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from langchain_cogenesis.data import load_demo_users  # noqa: E402
-from langchain_cogenesis.data.paper import load_paper_dev  # noqa: E402
-from langchain_cogenesis.errors import CoGenesisError  # noqa: E402
-from langchain_cogenesis.evaluation import generate_leak_cases, leaked  # noqa: E402
-from langchain_cogenesis.graphs import Components, run_sketch_graph  # noqa: E402
-from langchain_cogenesis.privacy import AuditLog, EgressGuard, PrivacyScanner  # noqa: E402
-from langchain_cogenesis.privacy.detectors import NgramDetector, PrivateIndex  # noqa: E402
-from langchain_cogenesis.retrievers import user_context_documents  # noqa: E402
-from tests.cloud_servers import RecordingServer  # noqa: E402
-from tests.unit.test_sketch_graph import MemoryStore  # noqa: E402
+from langchain_cogenesis.data import load_demo_users
+from langchain_cogenesis.data.paper import load_paper_dev
+from langchain_cogenesis.errors import CoGenesisError
+from langchain_cogenesis.evaluation import generate_leak_cases, leaked
+from langchain_cogenesis.graphs import Components, run_sketch_graph
+from langchain_cogenesis.privacy import AuditLog, EgressGuard, PrivacyScanner
+from langchain_cogenesis.privacy.detectors import NgramDetector, PrivateIndex
+from langchain_cogenesis.retrievers import user_context_documents
+from tests.cloud_servers import RecordingServer
+from tests.unit.test_sketch_graph import MemoryStore
 
 DEV_SPLIT = Path(__file__).resolve().parents[2] / "shared/data/cogenesis-context-aware/dev.json"
 PUBLIC_WITHOUT_PRIVATE_DATA = [
@@ -132,10 +133,8 @@ def leak_rates(count: int) -> dict[str, Any]:
             mode, fault = MODES[number % len(MODES)], FAULTS[number % len(FAULTS)]
             with RecordingServer(fault, reply="1. Opening 2. Body") as server:
                 server.delay = 0.6
-                try:
+                with contextlib.suppress(CoGenesisError):  # faults end in typed errors
                     run_sketch_graph(_components(case, server, audit), _request(case, mode))  # type: ignore[arg-type]
-                except CoGenesisError:
-                    pass
                 wire = server.all_bytes().decode("utf-8")
                 per_mode[mode]["requests"] += len(server.chat_requests)
             per_mode[mode]["cases"] += 1
