@@ -280,15 +280,13 @@ def main(argv: list[str] | None = None) -> int:
         f"x {blocking['users']} users: {blocking['over_blocking_rate']:.2%} (target < 5%) "
         f"{blocking['flagged_by_detector']}"
     )
-    print(
-        f"  dev-split public titles as written, flagged: {blocking['user_written_titles_flagged_rate']:.1%}"
-    )
+    titles = blocking["user_written_titles_flagged_rate"]
+    print(f"  dev-split public titles as written, flagged: {titles:.1%}")
     if figures["ngram_sweep"]:
         print("n-gram sweep (share of reference answers flagged): n, own user, other user")
         for n, row in figures["ngram_sweep"].items():
-            print(
-                f"  {n:>2}  {row['own_reference_flag_rate']:6.1%}  {row['other_reference_flag_rate']:6.1%}"
-            )
+            own, other = row["own_reference_flag_rate"], row["other_reference_flag_rate"]
+            print(f"  {n:>2}  {own:6.1%}  {other:6.1%}")
     print(
         f"guard latency, {speed['payload_chars']} chars vs {speed['chunks']} chunks: "
         f"scan p50 {speed['scan_ms_p50']:.2f} ms, p95 {speed['scan_ms_p95']:.2f} ms "
