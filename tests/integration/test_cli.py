@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import urllib.request
@@ -197,3 +198,30 @@ def test_serve_cloud_runs_until_terminated(tmp_path: Path, model_path: Path) -> 
             process.kill()
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_audit_command_lists_filters_and_verifies(tmp_path: Path) -> None:
+    from langchain_cogenesis.privacy import AuditLog
+
+    log = AuditLog(tmp_path / "audit.sqlite3")
+    for user_id, decision in (("ana", "sent"), ("bo", "blocked"), ("ana", "redacted")):
+        log.record(
+            user_id=user_id,
+            destination="http://127.0.0.1:9/v1",
+            purpose="sketch",
+            decision=decision,
+            hits=[{"detector": "pii:email", "start": 0, "end": 3}],
+            payload="<human>\nOutline a toast",
+        )
+    listed = cogenesis(tmp_path, "audit")
+    assert listed.returncode == 0 and len(listed.stdout.strip().splitlines()) == 3
+    assert "blocked" in listed.stdout and "pii:email" in listed.stdout
+    only_ana = json.loads(cogenesis(tmp_path, "audit", "--user", "ana", "--json").stdout)
+    assert [entry["decision"] for entry in only_ana] == ["sent", "redacted"]
+    verified = cogenesis(tmp_path, "audit", "--verify")
+    assert verified.returncode == 0 and "3 rows, intact" in verified.stdout
+    with sqlite3.connect(log.path) as db:
+        db.execute("UPDATE egress SET decision = 'sent' WHERE id = 2")
+    tampered = cogenesis(tmp_path, "audit", "--verify")
+    assert tampered.returncode == 1
+    assert "TAMPERED" in tampered.stdout and "row 2 was modified" in tampered.stdout
