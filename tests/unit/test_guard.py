@@ -18,7 +18,7 @@ PRIVATE = "Maya owes 1,840 dollars on the garden's shared credit card after the 
 def test_overlap_finds_private_spans() -> None:
     payload = "Please write: maya owes 1,840 dollars on the garden's shared credit card soon"
     hits = find_private_overlap(payload, [PRIVATE])
-    assert "840" in hits and any(len(hit.split()) == 6 for hit in hits)
+    assert "840" in hits and any(len(hit.split()) == 5 for hit in hits)
     assert find_private_overlap("Write a toast for a garden party", [PRIVATE]) == []
     assert find_private_overlap("ask Dr. Halvorsen", ["Call Halvorsen"]) == ["Halvorsen"]
 

@@ -44,7 +44,7 @@ def test_redact_replaces_spans_and_the_reply_is_restored_locally(tmp_path: Path)
     assert "Maya" not in wire and "1,840" not in wire and "maya@example.org" not in wire
     assert "[PRIVATE_1]" in wire
     assert reply.payload.decision == "redacted"
-    assert reply.redactions["[PRIVATE_1]"] == "Maya"
+    assert reply.redactions["[PRIVATE_1]"] == "Maya owes 1,840 dollars"  # one merged span
     [entry] = guard.audit_log.entries("maya")  # type: ignore[union-attr]
     assert entry.decision == "redacted"
     assert {hit["detector"] for hit in entry.hits} >= {"pii:name", "pii:email", "rare_token"}

@@ -1,0 +1,40 @@
+"""Logit-based CoGenesis (paper §3.3): token scorers, combiners, the fused decoding loop."""
+
+from langchain_cogenesis.fusion.combiners import (
+    Combiner,
+    Fused,
+    LearnedCombiner,
+    MaxCombiner,
+    MeanCombiner,
+    build_comb_model,
+    combiner_features,
+    union_probs,
+)
+from langchain_cogenesis.fusion.decoding import (
+    FusionResult,
+    Sampling,
+    TokenTrace,
+    fused_generate,
+    fused_tokens,
+)
+from langchain_cogenesis.fusion.scorers import LlamaCppScorer, TokenScorer, TopK, top_k_of_logits
+
+__all__ = [
+    "Combiner",
+    "Fused",
+    "FusionResult",
+    "LearnedCombiner",
+    "LlamaCppScorer",
+    "MaxCombiner",
+    "MeanCombiner",
+    "Sampling",
+    "TokenScorer",
+    "TokenTrace",
+    "TopK",
+    "build_comb_model",
+    "combiner_features",
+    "fused_generate",
+    "fused_tokens",
+    "top_k_of_logits",
+    "union_probs",
+]

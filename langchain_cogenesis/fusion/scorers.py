@@ -1,0 +1,155 @@
+"""Token scorers: the top-k next-token log-probabilities of a model after a prefix.
+
+One small protocol, :class:`TokenScorer`, so that the decoding loop does not care
+whether a model runs in this process (llama.cpp) or behind an endpoint.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from langchain_cogenesis.errors import LocalModelError
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+
+@dataclass(frozen=True)
+class TopK:
+    """The ``k`` most likely next tokens and their log-probabilities, best first."""
+
+    ids: np.ndarray
+    logprobs: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.ids.shape != self.logprobs.shape:
+            raise ValueError("ids and logprobs must have the same shape")
+
+
+def top_k_of_logits(logits: np.ndarray, k: int) -> TopK:
+    """Log-softmax over the whole row, then the ``k`` best (numpy argpartition)."""
+    row = logits.astype(np.float64, copy=False)
+    peak = float(row.max())
+    log_norm = peak + float(np.log(np.exp(row - peak).sum()))
+    k = min(k, row.shape[0])
+    best = np.argpartition(row, -k)[-k:]
+    best = best[np.argsort(row[best])[::-1]]
+    return TopK(ids=best.astype(np.int64), logprobs=row[best] - log_norm)
+
+
+class TokenScorer(Protocol):
+    """Given token ids, the top-k next-token log-probabilities after them."""
+
+    name: str
+
+    def vocab_size(self) -> int:
+        """Number of tokens in the model's vocabulary."""
+        ...
+
+    def tokenize(self, text: str, *, add_bos: bool = False) -> list[int]:
+        """Token ids of ``text``."""
+        ...
+
+    def detokenize(self, token_ids: Sequence[int]) -> str:
+        """Text of ``token_ids``."""
+        ...
+
+    def next_top_k(self, token_ids: Sequence[int], k: int) -> TopK:
+        """The top-``k`` next tokens after ``token_ids``."""
+        ...
+
+
+class LlamaCppScorer:
+    """An in-process llama.cpp model as a :class:`TokenScorer`.
+
+    Reads the last position's raw logits with ``llama_get_logits_ith`` (with
+    ``logits_all=False``, ``Llama.scores`` stays all zeros) and keeps the KV cache of
+    the longest common prefix between calls, so extending a sequence by one token
+    costs one forward step.
+
+    Key init args:
+        model_path: the GGUF file.
+        n_ctx: context window of this scorer's own llama.cpp context.
+        name: a label used in traces (``"local"``, ``"cloud"``).
+    """
+
+    def __init__(
+        self,
+        model_path: Path | str,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        name: str = "local",
+    ) -> None:
+        self.model_path = Path(model_path)
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.name = name
+        self._llama: Llama | None = None
+        self._evaluated: list[int] = []
+        self._lock = threading.Lock()
+
+    @property
+    def llama(self) -> Llama:
+        """The llama.cpp model (loaded on first use)."""
+        if self._llama is None:
+            if not self.model_path.is_file():
+                raise LocalModelError(f"Model file {self.model_path} does not exist.")
+            from llama_cpp import Llama
+
+            from langchain_cogenesis.models.local import _route_llama_logs
+
+            _route_llama_logs()
+            self._llama = Llama(
+                model_path=str(self.model_path),
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                logits_all=False,
+                verbose=False,
+            )
+        return self._llama
+
+    def vocab_size(self) -> int:
+        """Number of tokens in the vocabulary."""
+        return int(self.llama.n_vocab())
+
+    def tokenize(self, text: str, *, add_bos: bool = False) -> list[int]:
+        """Token ids of ``text`` (special tokens are parsed)."""
+        return list(self.llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
+
+    def detokenize(self, token_ids: Sequence[int]) -> str:
+        """Text of ``token_ids``."""
+        return self.llama.detokenize(list(token_ids)).decode("utf-8", errors="replace")
+
+    def next_top_k(self, token_ids: Sequence[int], k: int) -> TopK:
+        """Evaluate what is new in ``token_ids`` and return the top-``k`` after it."""
+        import llama_cpp
+
+        ids = list(token_ids)
+        if not ids:
+            raise ValueError("next_top_k needs at least one token (the prompt)")
+        if len(ids) >= self.n_ctx:
+            raise LocalModelError(
+                f"{len(ids)} tokens do not fit the {self.name} scorer's window of {self.n_ctx}."
+            )
+        with self._lock:
+            llama = self.llama
+            common = 0
+            for old, new in zip(self._evaluated, ids, strict=False):
+                if old != new:
+                    break
+                common += 1
+            # the logits of the last position exist only right after it is evaluated
+            common = min(common, len(ids) - 1)
+            llama.n_tokens = common
+            llama.eval(ids[common:])
+            self._evaluated = ids
+            pointer: Any = llama_cpp.llama_get_logits_ith(llama.ctx, -1)
+            logits = np.ctypeslib.as_array(pointer, shape=(llama.n_vocab(),))
+            return top_k_of_logits(logits, k)
