@@ -29,7 +29,7 @@ from langchain_cogenesis.privacy.splitter import split_instruction
 from langchain_cogenesis.retrievers import PrivateStore
 from langchain_cogenesis.schema import ContextAwareInstruction
 
-MODES = ("sketch", "local", "cloud-public", "cloud-private")
+MODES = ("sketch", "fusion", "local", "cloud-public", "cloud-private")
 # A model that continues Table 8's few-shot pattern would write the next [TaskN].
 SKETCH_STOP = ("\n[Task", "\n\n[Task")
 PROFILE_KINDS = ("profile", "private_detail", "activity_log", "calendar", "note", "email")
@@ -177,7 +177,8 @@ def prepare(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]
             "mode='cloud-private' sends the user's private context to the cloud. It "
             "runs only with allow_private_egress=True; nothing was sent."
         )
-    if mode != "local" and parts.egress_guard is None:
+    in_process_fusion = mode == "fusion" and parts.cloud_scorer is not None
+    if mode != "local" and parts.egress_guard is None and not in_process_fusion:
         raise CloudUnavailable(
             f"mode={mode!r} needs a cloud model and none is configured. Set "
             "COGENESIS_CLOUD_BASE_URL or use mode='local'."
@@ -316,5 +317,10 @@ def route_after_prepare(state: WritingState) -> str:
 
 
 def route_after_retrieve(state: WritingState) -> str:
-    """Sketch first, write locally, or let the cloud answer with context."""
-    return {"sketch": "sketch", "local": "write", "cloud-private": "cloud_answer"}[state["mode"]]
+    """Sketch first, fuse, write locally, or let the cloud answer with context."""
+    return {
+        "sketch": "sketch",
+        "fusion": "fuse",
+        "local": "write",
+        "cloud-private": "cloud_answer",
+    }[state["mode"]]

@@ -32,6 +32,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from langchain_cogenesis.graphs.fusion import fuse, route_after_fuse
 from langchain_cogenesis.graphs.nodes import (
     cloud_answer,
     instruction_of,
@@ -63,11 +64,13 @@ def _builder() -> StateGraph[WritingState, Components, WritingInput, WritingStat
     builder.add_node("sketch", sketch)
     builder.add_node("write", write)
     builder.add_node("cloud_answer", cloud_answer)
+    builder.add_node("fuse", fuse)
     builder.add_edge(START, "prepare")
     builder.add_conditional_edges("prepare", route_after_prepare, ["retrieve", "cloud_answer"])
     builder.add_conditional_edges(
-        "retrieve", route_after_retrieve, ["sketch", "write", "cloud_answer"]
+        "retrieve", route_after_retrieve, ["sketch", "fuse", "write", "cloud_answer"]
     )
+    builder.add_conditional_edges("fuse", route_after_fuse, ["sketch", END])
     builder.add_edge("sketch", "write")
     builder.add_edge("write", END)
     builder.add_edge("cloud_answer", END)
@@ -100,6 +103,7 @@ def result_from_state(state: dict[str, Any]) -> WritingResult:
         context_used=[document.page_content for document in state.get("context", [])],
         cloud_payloads=[CloudPayload.model_validate(p) for p in state.get("cloud_payloads", [])],
         cloud_skipped=state.get("cloud_skipped", ""),
+        fusion=state.get("fusion"),
         timings=dict(state.get("timings", {})),
     )
 

@@ -42,6 +42,7 @@ class WritingState(WritingInput, total=False):
     answer: str
     cloud_skipped: str
     redactions: dict[str, str]
+    fusion: dict[str, Any]
     cloud_payloads: Annotated[list[dict[str, Any]], operator.add]
     timings: Annotated[dict[str, float], merge_timings]
 
@@ -64,6 +65,12 @@ class Components:
         canaries: strings that must never leave (tests plant them in private context).
         split_with_local_model: when one ``instruction`` is given and the rules find
             no clean public part, let the local model propose one.
+        local_scorer: the local model as a token scorer (``mode="fusion"``).
+        cloud_scorer: an in-process cloud scorer; ``None`` scores through
+            ``egress_guard`` (``/v1/completions``), checking the tokenizer first.
+        combiner: mean, max or learned pooling (default mean).
+        first_k: the cloud takes part in the first k tokens only (paper Table 4).
+        fusion_max_tokens: bound on a fused answer.
     """
 
     store: PrivateStore
@@ -76,4 +83,9 @@ class Components:
     policy: Policy | None = None
     canaries: tuple[str, ...] = ()
     split_with_local_model: bool = True
+    local_scorer: Any = None
+    cloud_scorer: Any = None
+    combiner: Any = None
+    first_k: int | None = None
+    fusion_max_tokens: int = 256
     extra: dict[str, Any] = field(default_factory=dict)

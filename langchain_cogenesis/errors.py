@@ -60,3 +60,15 @@ class LocalOnly(PrivacyViolation):
 
     The sketch graph catches it and writes the answer on the device alone.
     """
+
+
+class CloudLogprobsUnavailable(CloudError):
+    """The cloud endpoint does not return the log-probabilities fusion needs.
+
+    Upstream llama.cpp's server and OpenAI's hosted models do not return prompt
+    log-probabilities; use the sketch path (the router does this automatically).
+    """
+
+
+class TokenizerMismatch(CoGenesisError):
+    """The local and cloud models do not share a tokenizer, so their logits cannot be fused."""

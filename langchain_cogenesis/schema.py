@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 TaskKind = Literal["context-aware", "email", "paper"]
 """Which of the paper's prompt families applies (Tables 7 and 8)."""
 
-WritingMode = Literal["sketch", "local", "cloud-public", "cloud-private"]
-"""The paper's settings (§4.2): CoGenesis sketch, SLM with context, LLM w/o context,
-LLM with context (upper bound; sends private context, so it must be allowed)."""
+WritingMode = Literal["sketch", "fusion", "local", "cloud-public", "cloud-private"]
+"""The paper's settings (§4.2): CoGenesis sketch and logits (fusion), SLM with context,
+LLM w/o context, LLM with context (upper bound; sends private context, so it must be
+allowed)."""
 
 MAX_INSTRUCTION_CHARS = 20_000
 """Longer instructions are refused: they would not fit the local model's window."""
@@ -162,5 +163,9 @@ class WritingResult(BaseModel):
     context_used: list[str] = Field(default_factory=list)
     cloud_payloads: list[CloudPayload] = Field(default_factory=list)
     cloud_skipped: str = ""
-    """Why the cloud was not used although the mode would use it (policy local_only)."""
+    """Why the cloud was not used although the mode would use it (policy local_only,
+    or fusion that fell back to the sketch path)."""
+    fusion: dict[str, Any] | None = None
+    """For ``mode="fusion"``: cloud tokens, requests, where the prefix gate closed, and
+    the per-token trace (token, weight ``w``, both models' top choices)."""
     timings: dict[str, float] = Field(default_factory=dict)

@@ -17,7 +17,19 @@ from langchain_cogenesis.fusion.decoding import (
     fused_generate,
     fused_tokens,
 )
-from langchain_cogenesis.fusion.scorers import LlamaCppScorer, TokenScorer, TopK, top_k_of_logits
+from langchain_cogenesis.fusion.scorers import (
+    LlamaCppScorer,
+    RemoteCompletionScorer,
+    TokenScorer,
+    TopK,
+    top_k_of_logits,
+)
+from langchain_cogenesis.fusion.tokenizer import (
+    TokenizerFingerprint,
+    check_remote_tokenizer,
+    check_same_tokenizer,
+    fingerprint,
+)
 
 __all__ = [
     "Combiner",
@@ -27,12 +39,17 @@ __all__ = [
     "LlamaCppScorer",
     "MaxCombiner",
     "MeanCombiner",
+    "RemoteCompletionScorer",
     "Sampling",
     "TokenScorer",
     "TokenTrace",
+    "TokenizerFingerprint",
     "TopK",
     "build_comb_model",
+    "check_remote_tokenizer",
+    "check_same_tokenizer",
     "combiner_features",
+    "fingerprint",
     "fused_generate",
     "fused_tokens",
     "top_k_of_logits",

@@ -153,3 +153,81 @@ class LlamaCppScorer:
             pointer: Any = llama_cpp.llama_get_logits_ith(llama.ctx, -1)
             logits = np.ctypeslib.as_array(pointer, shape=(llama.n_vocab(),))
             return top_k_of_logits(logits, k)
+
+
+class RemoteCompletionScorer:
+    """A cloud model behind an OpenAI-compatible ``/v1/completions`` endpoint.
+
+    Every request goes through the :class:`~langchain_cogenesis.privacy.EgressGuard`:
+    the prefix is turned back into text with the shared vocabulary, scanned, logged,
+    and sent with ``max_tokens=1`` and ``logprobs=k``; the returned token strings are
+    mapped back to ids through the same vocabulary. Only the cloud's distribution
+    crosses the boundary; the local model's never leaves.
+
+    Key init args:
+        guard: the egress guard (the one door).
+        vocabulary: a scorer with the shared tokenizer (the local model).
+        scanner: the run's privacy scanner; user_id: for the audit log.
+    """
+
+    def __init__(
+        self,
+        guard: Any,
+        vocabulary: TokenScorer,
+        *,
+        scanner: Any = None,
+        user_id: str = "",
+        name: str = "cloud",
+        skip_ids: Sequence[int] = (),
+    ) -> None:
+        self.guard = guard
+        self.vocabulary = vocabulary
+        self.scanner = scanner
+        self.user_id = user_id
+        self.name = name
+        self.skip_ids = set(skip_ids)
+        self.requests = 0
+        self._piece_ids: dict[str, int] | None = None
+
+    def vocab_size(self) -> int:
+        """The shared vocabulary's size."""
+        return self.vocabulary.vocab_size()
+
+    def tokenize(self, text: str, *, add_bos: bool = False) -> list[int]:
+        """Token ids with the shared vocabulary."""
+        return self.vocabulary.tokenize(text, add_bos=add_bos)
+
+    def detokenize(self, token_ids: Sequence[int]) -> str:
+        """Text with the shared vocabulary."""
+        return self.vocabulary.detokenize(token_ids)
+
+    def piece_ids(self) -> dict[str, int]:
+        """Token text → id for the whole shared vocabulary (first id wins)."""
+        if self._piece_ids is None:
+            pieces: dict[str, int] = {}
+            for token_id in range(self.vocabulary.vocab_size()):
+                pieces.setdefault(self.vocabulary.detokenize([token_id]), token_id)
+            self._piece_ids = pieces
+        return self._piece_ids
+
+    def next_top_k(self, token_ids: Sequence[int], k: int) -> TopK:
+        """One guarded completion request: the cloud's top-``k`` after the prefix."""
+        prompt = self.vocabulary.detokenize([t for t in token_ids if t not in self.skip_ids])
+        self.requests += 1
+        tops = self.guard.next_token_logprobs(
+            prompt, top_k=k, scanner=self.scanner, user_id=self.user_id
+        )
+        pieces = self.piece_ids()
+        pairs = sorted(
+            ((pieces[text], value) for text, value in tops.items() if text in pieces),
+            key=lambda pair: pair[1],
+            reverse=True,
+        )
+        if not pairs:
+            from langchain_cogenesis.errors import CloudResponseError
+
+            raise CloudResponseError("The cloud's top tokens are not in the shared vocabulary.")
+        return TopK(
+            ids=np.array([pair[0] for pair in pairs], dtype=np.int64),
+            logprobs=np.array([pair[1] for pair in pairs], dtype=np.float64),
+        )

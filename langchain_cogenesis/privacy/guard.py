@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import (
+    CloudLogprobsUnavailable,
     CloudResponseError,
     CloudUnavailable,
     LocalOnly,
@@ -153,6 +154,7 @@ class EgressGuard:
         self._client: Any = None
         self._client_lock = threading.Lock()
         self._history: list[CloudPayload] = []
+        self._completions: Any = None
 
     @property
     def history(self) -> list[CloudPayload]:
@@ -279,6 +281,119 @@ class EgressGuard:
             )
         payload.response = text
         return CloudReply(text, payload, redactions)
+
+    def next_token_logprobs(
+        self,
+        prompt: str,
+        *,
+        top_k: int,
+        scanner: PrivacyScanner | None = None,
+        user_id: str = "",
+        purpose: str = "fusion-step",
+    ) -> dict[str, float]:
+        """The cloud's top-``top_k`` next tokens after ``prompt`` (``/v1/completions``).
+
+        Fusion prompts are never redacted mid-generation: a prompt with private
+        content is refused (:class:`PrivacyViolation`) and recorded as blocked.
+
+        Raises:
+            CloudLogprobsUnavailable: the endpoint answered without log-probabilities.
+        """
+        import openai
+
+        scanner = scanner or PrivacyScanner()
+        hits = scanner.scan(prompt)
+        if hits:
+            self._audit_refusal(user_id, purpose, "blocked", hits, [("prompt", prompt)])
+            raise PrivacyViolation(
+                f"Refused to send a {purpose!r} request: the prompt carries private context "
+                f"({_detectors(hits)}). Nothing was sent."
+            )
+        self._audit(user_id=user_id, purpose=purpose, decision="sent", hits=[], payload=prompt)
+        try:
+            answer = self._completions_client().completions.create(
+                model=self.model,
+                prompt=prompt,
+                max_tokens=1,
+                temperature=0.0,
+                logprobs=top_k,
+            )
+        except (openai.APIConnectionError, openai.APITimeoutError) as error:
+            raise CloudUnavailable(
+                f"Cannot reach the cloud model at {self.base_url} ({type(error).__name__})."
+            ) from None
+        except openai.APIStatusError as error:
+            raise CloudResponseError(
+                f"The cloud model at {self.base_url} answered HTTP {error.status_code} to a "
+                "completion request."
+            ) from None
+        except (openai.OpenAIError, ValueError, KeyError, TypeError) as error:
+            raise CloudResponseError(
+                f"The cloud model at {self.base_url} sent an invalid completion "
+                f"({type(error).__name__})."
+            ) from None
+        choices = answer.choices or []
+        logprobs = choices[0].logprobs if choices else None
+        tops = getattr(logprobs, "top_logprobs", None) or []
+        if not tops or not tops[0]:
+            raise CloudLogprobsUnavailable(
+                f"The cloud model at {self.base_url} returned no log-probabilities; "
+                "logit-based fusion needs them (vLLM and llama_cpp.server with logits_all "
+                "provide them). Use the sketch mode."
+            )
+        return {str(token): float(value) for token, value in dict(tops[0]).items()}
+
+    def remote_token_ids(self, texts: Sequence[str]) -> list[list[int]] | None:
+        """Token ids the cloud's own tokenizer gives ``texts`` (public probe strings).
+
+        Tries llama_cpp.server's ``/extras/tokenize`` and vLLM's ``/tokenize``; returns
+        ``None`` when the endpoint offers neither. Probes pass the scanner like any
+        payload: only constant, public strings should be sent.
+        """
+        import httpx
+
+        for text in texts:
+            if PrivacyScanner().scan(text):
+                raise PrivacyViolation("A tokenizer probe carries personal data; nothing was sent.")
+        root = self.base_url.removesuffix("/v1")
+        headers = {"Authorization": f"Bearer {self._api_key}"}
+        for path, field, answer_field in (
+            ("/extras/tokenize", "input", "tokens"),
+            ("/tokenize", "prompt", "tokens"),
+        ):
+            results: list[list[int]] = []
+            try:
+                with httpx.Client(timeout=self.timeout, headers=headers) as client:
+                    for text in texts:
+                        self._audit(
+                            user_id="",
+                            purpose="tokenizer-probe",
+                            decision="sent",
+                            hits=[],
+                            payload=text,
+                        )
+                        response = client.post(root + path, json={field: text, "model": self.model})
+                        if response.status_code != 200:
+                            break
+                        results.append([int(i) for i in response.json()[answer_field]])
+            except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                continue
+            if len(results) == len(texts):
+                return results
+        return None
+
+    def _completions_client(self) -> Any:
+        with self._client_lock:
+            if self._completions is None:
+                import openai
+
+                self._completions = openai.OpenAI(
+                    base_url=self.base_url,
+                    api_key=self._api_key,
+                    timeout=self.timeout,
+                    max_retries=self.max_retries,
+                )
+            return self._completions
 
     def _audit_refusal(
         self,

@@ -1,0 +1,170 @@
+"""Logit-based CoGenesis (paper §3.3) as a graph node, and the fusion graph.
+
+    prepare ─► retrieve ─► fuse ─► END
+                             └─► sketch ─► write   (no shared tokenizer or no logprobs)
+
+The local model decodes from instruction + private context; at each step the cloud
+scores the public instruction + the generated prefix, and a combiner fuses the two
+distributions. Prefixes pass the egress guard and a prefix gate; once private text
+appears in the prefix, the cloud stops taking part.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+
+from langchain_cogenesis import prompts
+from langchain_cogenesis.errors import CloudLogprobsUnavailable, TokenizerMismatch
+from langchain_cogenesis.fusion import (
+    MeanCombiner,
+    RemoteCompletionScorer,
+    TokenScorer,
+    check_remote_tokenizer,
+    check_same_tokenizer,
+    fused_generate,
+)
+from langchain_cogenesis.fusion.tokenizer import PROBES
+from langchain_cogenesis.graphs.nodes import (
+    components,
+    local_messages,
+    prepare,
+    retrieve,
+    scanner_for,
+)
+from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
+from langchain_cogenesis.privacy import PrefixGate
+
+TURN_END = "<end_of_turn>"
+
+
+def chat_text(messages: list[BaseMessage]) -> str:
+    """The gemma chat format of ``messages``, ending where the model's turn starts.
+
+    System text is folded into the first user turn, as for :class:`ChatLocalLlama`.
+    """
+    system = "\n\n".join(m.text for m in messages if m.type == "system")
+    turns = []
+    for message in messages:
+        if message.type == "system":
+            continue
+        role = "model" if message.type == "ai" else "user"
+        text = str(message.text)
+        if system and role == "user":
+            text, system = f"{system}\n\n{text}", ""
+        turns.append(f"<start_of_turn>{role}\n{text}{TURN_END}\n")
+    return "".join(turns) + "<start_of_turn>model\n"
+
+
+def cloud_scorer_for(state: WritingState, parts: Components, local: TokenScorer) -> TokenScorer:
+    """The cloud side: in-process when given, else guarded remote with a tokenizer check."""
+    if parts.cloud_scorer is not None:
+        check_same_tokenizer(local, parts.cloud_scorer)
+        return parts.cloud_scorer  # type: ignore[no-any-return]
+    guard = parts.egress_guard
+    assert guard is not None  # checked in prepare
+    check_remote_tokenizer(local, guard.remote_token_ids(PROBES))
+    bos = local.tokenize("", add_bos=True)
+    return RemoteCompletionScorer(
+        guard,
+        local,
+        scanner=scanner_for(state, parts),
+        user_id=state["user_id"],
+        skip_ids=bos,
+    )
+
+
+def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
+    """Fused decoding; falls back to the sketch path when fusion cannot run."""
+    started = time.perf_counter()
+    parts = components(runtime)
+    local = parts.local_scorer
+    if local is None:
+        from langchain_cogenesis.fusion import LlamaCppScorer
+        from langchain_cogenesis.models import bundled_model_path
+
+        local = LlamaCppScorer(bundled_model_path(), name="local")
+    try:
+        cloud = cloud_scorer_for(state, parts, local)
+    except (TokenizerMismatch, CloudLogprobsUnavailable) as reason:
+        return {"cloud_skipped": f"fusion fell back to the sketch path: {reason}"}
+    kind = state.get("kind", "context-aware")
+    local_prompt = local.tokenize(chat_text(local_messages(state)), add_bos=True)
+    public_messages = prompts.without_context_prompt(kind).format_messages(
+        task=state["public_instruction"]
+    )
+    cloud_prompt = local.tokenize(chat_text(public_messages), add_bos=True)
+    gate = PrefixGate(scanner_for(state, parts))
+    stop_ids = [*local.tokenize(TURN_END), *local.tokenize("<eos>")]
+    try:
+        result = fused_generate(
+            local,
+            cloud,
+            local_prompt,
+            cloud_prompt,
+            parts.combiner or MeanCombiner(),
+            max_tokens=parts.fusion_max_tokens,
+            stop_ids=stop_ids,
+            first_k=parts.first_k,
+            prefix_gate=gate,
+        )
+    except CloudLogprobsUnavailable as reason:
+        return {"cloud_skipped": f"fusion fell back to the sketch path: {reason}"}
+    return {
+        "answer": result.text.strip(),
+        "fusion": {
+            "cloud_tokens": result.cloud_tokens,
+            "cloud_stopped_at": result.cloud_stopped_at,
+            "cloud_requests": getattr(cloud, "requests", result.cloud_tokens),
+            "first_k": parts.first_k,
+            "finish_reason": result.finish_reason,
+            "trace": [
+                {
+                    "token": t.text,
+                    "weight": t.weight,
+                    "local_top": list(t.local_top),
+                    "cloud_top": list(t.cloud_top) if t.cloud_top else None,
+                }
+                for t in result.trace
+            ],
+        },
+        "timings": {"fusion": time.perf_counter() - started},
+    }
+
+
+def route_after_fuse(state: WritingState) -> str:
+    """A fused answer ends the run; a fallback continues with the sketch path."""
+    return END if state.get("answer") else "sketch"
+
+
+def build_fusion_graph(
+    checkpointer: Any = "memory",
+) -> CompiledStateGraph[WritingState, Components, WritingInput, WritingState]:
+    """The fusion graph with its automatic fallback to sketch-then-write."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from langchain_cogenesis.graphs.nodes import sketch, write
+
+    builder = StateGraph(WritingState, context_schema=Components, input_schema=WritingInput)
+    builder.add_node("prepare", prepare)
+    builder.add_node("retrieve", retrieve)
+    builder.add_node("fuse", fuse)
+    builder.add_node("sketch", sketch)
+    builder.add_node("write", write)
+    builder.add_edge(START, "prepare")
+    builder.add_edge("prepare", "retrieve")
+    builder.add_edge("retrieve", "fuse")
+    builder.add_conditional_edges("fuse", route_after_fuse, ["sketch", END])
+    builder.add_edge("sketch", "write")
+    builder.add_edge("write", END)
+    saver = InMemorySaver() if checkpointer == "memory" else checkpointer
+    return builder.compile(checkpointer=saver, name="cogenesis-fusion")
+
+
+graph = build_fusion_graph(checkpointer=None)
+"""The compiled fusion graph without a checkpointer, for LangGraph Server."""
