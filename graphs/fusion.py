@@ -20,7 +20,11 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from langchain_cogenesis import prompts
-from langchain_cogenesis.errors import CloudLogprobsUnavailable, TokenizerMismatch
+from langchain_cogenesis.errors import (
+    CloudLogprobsUnavailable,
+    PrivacyViolation,
+    TokenizerMismatch,
+)
 from langchain_cogenesis.fusion import (
     MeanCombiner,
     RemoteCompletionScorer,
@@ -89,17 +93,31 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
         from langchain_cogenesis.models import bundled_model_path
 
         local = LlamaCppScorer(bundled_model_path(), name="local")
+    cloud: TokenScorer | None
     try:
         cloud = cloud_scorer_for(state, parts, local)
     except (TokenizerMismatch, CloudLogprobsUnavailable) as reason:
         return {"cloud_skipped": f"fusion fell back to the sketch path: {reason}"}
     kind = state.get("kind", "context-aware")
+    scanner = scanner_for(state, parts)
+    public = state["public_instruction"]
+    update: dict[str, Any] = {}
+    if scanner.scan(public):
+        # A fused decode cannot redact mid-generation, so the public part is made
+        # clean first, following the policy (redact by default).
+        policy = parts.policy or (parts.egress_guard.policy if parts.egress_guard else "redact")
+        if policy == "block":
+            raise PrivacyViolation(
+                "The public instruction carries private context; policy block sends nothing."
+            )
+        if policy == "local_only":
+            cloud = None
+            update["cloud_skipped"] = "the public instruction carries private context (local_only)"
+        public, _ = scanner.redact(public)
     local_prompt = local.tokenize(chat_text(local_messages(state)), add_bos=True)
-    public_messages = prompts.without_context_prompt(kind).format_messages(
-        task=state["public_instruction"]
-    )
+    public_messages = prompts.without_context_prompt(kind).format_messages(task=public)
     cloud_prompt = local.tokenize(chat_text(public_messages), add_bos=True)
-    gate = PrefixGate(scanner_for(state, parts))
+    gate = PrefixGate(scanner)
     stop_ids = [*local.tokenize(TURN_END), *local.tokenize("<eos>")]
     try:
         result = fused_generate(
@@ -116,11 +134,12 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     except CloudLogprobsUnavailable as reason:
         return {"cloud_skipped": f"fusion fell back to the sketch path: {reason}"}
     return {
+        **update,
         "answer": result.text.strip(),
         "fusion": {
             "cloud_tokens": result.cloud_tokens,
             "cloud_stopped_at": result.cloud_stopped_at,
-            "cloud_requests": getattr(cloud, "requests", result.cloud_tokens),
+            "cloud_requests": getattr(cloud, "requests", result.cloud_tokens) if cloud else 0,
             "first_k": parts.first_k,
             "finish_reason": result.finish_reason,
             "trace": [

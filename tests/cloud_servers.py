@@ -32,6 +32,8 @@ class RecordingServer(ThreadingHTTPServer):
         self.raw_bodies: list[bytes] = []
         self.chunks_sent = 0
         self.delay = 1.0
+        self.tokenizer: Any = None  # text -> ids, for /extras/tokenize
+        self.top_logprobs: dict[str, float] = {" the": -2.3}
         self._thread = threading.Thread(
             target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -95,6 +97,36 @@ class _Handler(BaseHTTPRequestHandler):
         behaviour = self.server.behaviour
         if self.server.upstream:
             return self._forward(raw)
+        if self.path.endswith("/extras/tokenize") and self.server.tokenizer is not None:
+            return self._json(200, {"tokens": self.server.tokenizer(parsed.get("input", ""))})
+        if self.path.endswith("/v1/completions") and behaviour in ("ok", "slow", "flaky"):
+            if behaviour == "slow":
+                time.sleep(self.server.delay)
+            if behaviour == "flaky" and len(self.server.requests) % 2 == 1:
+                return self._json(500, {"error": {"message": "internal"}})
+            top = self.server.top_logprobs
+            return self._json(
+                200,
+                {
+                    "id": "cmpl-test",
+                    "object": "text_completion",
+                    "created": 0,
+                    "model": "fake",
+                    "choices": [
+                        {
+                            "index": 0,
+                            "text": next(iter(top), ""),
+                            "finish_reason": "length",
+                            "logprobs": {
+                                "tokens": list(top)[:1],
+                                "token_logprobs": [0.0],
+                                "top_logprobs": [top] if top else [],
+                                "text_offset": [0],
+                            },
+                        }
+                    ],
+                },
+            )
         if behaviour == "slow":
             time.sleep(self.server.delay)
         if behaviour == "flaky":
@@ -131,6 +163,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"data: [DONE]\n\n")
         except (BrokenPipeError, ConnectionResetError):
             return
+
+    def _json(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _forward(self, raw: bytes) -> None:
         assert self.server.upstream is not None
