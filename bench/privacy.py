@@ -86,14 +86,17 @@ PUBLIC_WITHOUT_PRIVATE_DATA = [
     "Write an op-ed on public libraries",
     "Draft a LinkedIn post about finishing an online course",
 ]
-MODES = ("sketch", "cloud-public", "local", "split")
-FAULTS = ("ok", "ok", "error500", "garbage", "slow", "flaky")
+MODES = ("sketch", "cloud-public", "local", "split", "fusion", "fusion-first-k")
+FAULTS = ("ok", "ok", "error500", "garbage", "slow", "flaky", "ok")
 
 
 def _components(
     case: Any, server: RecordingServer, audit: AuditLog | None, **extra: Any
 ) -> Components:
     slow = server.behaviour == "slow"
+    local_scorer = ScriptScorer(leaking_script(case.secrets))  # writes every secret
+    server.tokenizer = lambda text: local_scorer.tokenize(text, add_bos=True)
+    extra.setdefault("local_scorer", local_scorer)
     return Components(
         store=MemoryStore({case.user.user_id: user_context_documents(case.user)}),  # type: ignore[arg-type]
         local_model=GenericFakeChatModel(messages=iter([AIMessage("A generic draft.")] * 4)),
@@ -111,6 +114,8 @@ def _components(
 
 
 def _request(case: Any, mode: str) -> dict[str, Any]:
+    if mode.startswith("fusion"):
+        mode = "fusion"
     if mode == "split":
         text = f"{case.public_instruction}: {case.private_instruction}"
         return {"user_id": case.user.user_id, "instruction": text, "mode": "sketch"}
@@ -130,13 +135,16 @@ def leak_rates(count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         audit = AuditLog(Path(folder) / "audit.sqlite3")
         for number, case in enumerate(cases):
-            mode, fault = MODES[number % len(MODES)], FAULTS[number % len(FAULTS)]
+            mode = MODES[(number + number // len(MODES)) % len(MODES)]
+            fault = FAULTS[number % len(FAULTS)]
             with RecordingServer(fault, reply="1. Opening 2. Body") as server:
                 server.delay = 0.6
+                first_k = 4 if mode == "fusion-first-k" else None
+                components = _components(case, server, audit, first_k=first_k)
                 with contextlib.suppress(CoGenesisError):  # faults end in typed errors
-                    run_sketch_graph(_components(case, server, audit), _request(case, mode))  # type: ignore[arg-type]
+                    run_sketch_graph(components, _request(case, mode))  # type: ignore[arg-type]
                 wire = server.all_bytes().decode("utf-8")
-                per_mode[mode]["requests"] += len(server.chat_requests)
+                per_mode[mode]["requests"] += len(server.requests)
             per_mode[mode]["cases"] += 1
             per_mode[mode]["leaking"] += bool(leaked(case, wire))
         baseline = {"cases": 0, "leaking": 0}

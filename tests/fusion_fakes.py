@@ -57,3 +57,19 @@ class ScriptScorer:
             if self.words[text_ids[position]] == "<unk>" and position > 0:
                 return len(text_ids) - position - 1
         return 0
+
+
+def leaking_script(secrets: dict[str, str]) -> list[str]:
+    """A local generation that writes every secret: the cloud must see none of them."""
+    return [
+        " Dear",
+        " friend,",
+        " here",
+        " is",
+        f" {secrets['name']},",
+        " card",
+        f" {secrets['card']},",
+        " mail",
+        f" {secrets['email']},",
+        f" {secrets['canary']}.",
+    ]

@@ -332,7 +332,11 @@ class EgressGuard:
                 f"The cloud model at {self.base_url} sent an invalid completion "
                 f"({type(error).__name__})."
             ) from None
-        choices = answer.choices or []
+        choices = getattr(answer, "choices", None)
+        if not isinstance(choices, list):
+            raise CloudResponseError(
+                f"The cloud model at {self.base_url} sent an answer that is not a completion."
+            )
         logprobs = choices[0].logprobs if choices else None
         tops = getattr(logprobs, "top_logprobs", None) or []
         if not tops or not tops[0]:

@@ -21,13 +21,14 @@ from langchain_cogenesis.graphs import Components, run_sketch_graph
 from langchain_cogenesis.privacy import AuditLog, EgressGuard
 from langchain_cogenesis.retrievers import user_context_documents
 from tests.cloud_servers import RecordingServer
+from tests.fusion_fakes import ScriptScorer, leaking_script
 from tests.unit.test_sketch_graph import MemoryStore
 
 pytestmark = pytest.mark.integration
 
 CASES = generate_leak_cases(200, seed=7)
-MODES = ("sketch", "cloud-public", "local", "split")
-BEHAVIOURS = ("ok", "ok", "error500", "garbage", "slow", "flaky")
+MODES = ("sketch", "cloud-public", "local", "split", "fusion", "fusion-first-k")
+BEHAVIOURS = ("ok", "ok", "error500", "garbage", "slow", "flaky", "ok")
 
 
 def components_for(
@@ -43,6 +44,10 @@ def components_for(
         audit_log=audit,
     )
     local_model = GenericFakeChatModel(messages=iter([AIMessage("A generic draft.")] * 4))
+    # for fusion: a local model that writes every secret into its answer
+    local_scorer = ScriptScorer(leaking_script(case.secrets))
+    server.tokenizer = lambda text: local_scorer.tokenize(text, add_bos=True)
+    kwargs.setdefault("local_scorer", local_scorer)
     return Components(
         store=store,
         local_model=local_model,
@@ -54,6 +59,8 @@ def components_for(
 
 
 def request_for(case: LeakCase, mode: str) -> Any:
+    if mode.startswith("fusion"):
+        mode = "fusion"
     if mode == "split":
         return {
             "user_id": case.user.user_id,
@@ -74,12 +81,15 @@ def test_no_canary_or_pii_reaches_the_cloud_in_any_mode_or_fault(tmp_path: Path)
     outcomes: Counter[str] = Counter()
     requests_seen = 0
     for number, case in enumerate(CASES):
-        mode, behaviour = MODES[number % len(MODES)], BEHAVIOURS[number % len(BEHAVIOURS)]
+        # the shift makes every mode meet sloppy cases (every third) and every fault
+        mode = MODES[(number + number // len(MODES)) % len(MODES)]
+        behaviour = BEHAVIOURS[number % len(BEHAVIOURS)]
         with RecordingServer(behaviour, reply="1. Opening 2. Body 3. Close") as server:
             server.delay = 0.6
             try:
+                first_k = 4 if mode == "fusion-first-k" else None
                 result = run_sketch_graph(
-                    components_for(case, server, audit), request_for(case, mode)
+                    components_for(case, server, audit, first_k=first_k), request_for(case, mode)
                 )
                 payloads = result.cloud_payloads
                 outcomes[f"{mode}:ok:{payloads[0].decision if payloads else 'local'}"] += 1
@@ -87,7 +97,7 @@ def test_no_canary_or_pii_reaches_the_cloud_in_any_mode_or_fault(tmp_path: Path)
                 outcomes[f"{mode}:{type(error).__name__}"] += 1
                 assert not leaked(case, str(error)), error  # errors carry no private data
             wire = server.all_bytes().decode("utf-8")
-            requests_seen += len(server.chat_requests)
+            requests_seen += len(server.requests)
         found = leaked(case, wire)
         if found:
             leaks[case.case_id] = found
@@ -98,6 +108,8 @@ def test_no_canary_or_pii_reaches_the_cloud_in_any_mode_or_fault(tmp_path: Path)
     for error in ("CloudResponseError", "CloudUnavailable"):
         assert any(key.endswith(error) for key in outcomes), outcomes
     assert any(key.startswith("local:ok") for key in outcomes)
+    assert any(key.startswith("fusion:ok") for key in outcomes)
+    assert any(key.startswith("fusion-first-k:ok") for key in outcomes)
     # every attempt that reached the guard is in the audit log, and the chain holds
     assert len(audit.entries()) >= requests_seen // 2
     assert audit.verify().ok
