@@ -41,6 +41,7 @@ from langchain_cogenesis.privacy import AuditLog, EgressGuard, PrivacyScanner
 from langchain_cogenesis.privacy.detectors import NgramDetector, PrivateIndex
 from langchain_cogenesis.retrievers import user_context_documents
 from tests.cloud_servers import RecordingServer
+from tests.fusion_fakes import ScriptScorer, leaking_script
 from tests.unit.test_sketch_graph import MemoryStore
 
 DEV_SPLIT = Path(__file__).resolve().parents[2] / "shared/data/cogenesis-context-aware/dev.json"
