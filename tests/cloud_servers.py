@@ -177,9 +177,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _forward(self, raw: bytes) -> None:
         assert self.server.upstream is not None
-        path = self.path.removeprefix("/v1")
+        root = self.server.upstream.removesuffix("/v1")
         request = urllib.request.Request(
-            self.server.upstream + path,
+            root + self.path,
             data=raw,
             headers={"Content-Type": "application/json"},
             method="POST",

@@ -47,6 +47,8 @@ class StandInCloud:
         n_ctx: the server's context window.
         startup_timeout: seconds to wait for the health check.
         log_path: where the server's output goes (default ``$COGENESIS_HOME/logs``).
+        logits_all: serve completion log-probabilities (needed for logit fusion;
+            costs n_ctx × vocabulary floats of memory, about 1 GB at n_ctx 1,024).
     """
 
     def __init__(
@@ -58,6 +60,7 @@ class StandInCloud:
         n_threads: int | None = None,
         startup_timeout: float = 120.0,
         log_path: Path | None = None,
+        logits_all: bool = False,
     ) -> None:
         settings = Settings.from_env()
         self.model_path = (
@@ -69,6 +72,7 @@ class StandInCloud:
         self.startup_timeout = startup_timeout
         self.log_path = log_path or settings.home / "logs" / f"standin-{self.port}.log"
         self.model = STANDIN_MODEL_NAME
+        self.logits_all = logits_all
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -104,6 +108,10 @@ class StandInCloud:
         ]
         if self.n_threads:
             command += ["--n_threads", str(self.n_threads)]
+        if self.logits_all:
+            # completion log-probabilities (logit fusion) need logits of every
+            # position: n_ctx x vocabulary floats, so keep n_ctx small
+            command += ["--logits_all", "True"]
         return command
 
     def healthy(self) -> bool:

@@ -7,7 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from langchain_cogenesis.data import DatasetUser
 from langchain_cogenesis.fusion import LlamaCppScorer, MeanCombiner, fused_generate
+from langchain_cogenesis.graphs import Components, run_sketch_graph
+from langchain_cogenesis.models import ChatLocalLlama, StandInCloud
+from langchain_cogenesis.privacy import EgressGuard
+from langchain_cogenesis.retrievers import PrivateStore
+from tests.cloud_servers import RecordingServer
 
 pytestmark = pytest.mark.integration
 
@@ -68,3 +74,46 @@ def test_fusion_with_both_models_in_process(
     assert [t.cloud_top is not None for t in result.trace] == [True] * 4 + [False] * 6
     assert all(t.weight == 0.5 for t in result.trace[:4])
     assert result.text == local.detokenize(result.token_ids)
+
+
+def test_fusion_through_the_real_standin_server(
+    model_path: Path, tmp_path: Path, demo_users: list[DatasetUser]
+) -> None:
+    """Remote fusion: llama_cpp.server scores prefixes; requests pass the guard."""
+    store = PrivateStore(tmp_path / "store")
+    store.add_user_context(demo_users[0].context)
+    local = LlamaCppScorer(model_path, n_ctx=2048, name="local")
+    with (
+        StandInCloud(model_path, n_ctx=512, logits_all=True) as cloud,
+        RecordingServer(upstream=cloud.base_url) as recorder,
+    ):
+        guard = EgressGuard(base_url=recorder.base_url, model=cloud.model, audit_log=None)
+        components = Components(
+            store=store,
+            local_model=ChatLocalLlama(model_path=model_path, max_tokens=8),
+            egress_guard=guard,
+            local_scorer=local,
+            fusion_max_tokens=6,
+            first_k=3,
+            k=2,
+        )
+        task = demo_users[0].tasks[0].instruction
+        result = run_sketch_graph(
+            components,
+            {
+                "user_id": "maya-okafor",
+                "public_instruction": task.public_instruction,
+                "private_instruction": task.private_instruction,
+                "mode": "fusion",
+            },
+        )
+        completions = [
+            r["body"] for r in recorder.requests if r["path"].endswith("/v1/completions")
+        ]
+    assert result.cloud_skipped == ""
+    assert result.fusion is not None and result.fusion["cloud_tokens"] >= 1
+    assert len(completions) == result.fusion["cloud_requests"] <= 3
+    assert all(body["max_tokens"] == 1 and body["logprobs"] == 10 for body in completions)
+    assert all("Halvorsen" not in body["prompt"] for body in completions)
+    assert task.public_instruction in completions[0]["prompt"]
+    assert result.answer
