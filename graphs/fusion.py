@@ -12,6 +12,7 @@ appears in the prefix, the cloud stops taking part.
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from typing import Any
 
 from langchain_core.messages import BaseMessage
@@ -65,6 +66,18 @@ def chat_text(messages: list[BaseMessage]) -> str:
     return "".join(turns) + "<start_of_turn>model\n"
 
 
+@lru_cache(maxsize=1)
+def default_local_scorer() -> TokenScorer:
+    """The local GGUF (``COGENESIS_LOCAL_MODEL`` or the bundled one) as a scorer."""
+    from langchain_cogenesis.config import Settings
+    from langchain_cogenesis.fusion import LlamaCppScorer
+    from langchain_cogenesis.models import bundled_model_path
+
+    settings = Settings.from_env()
+    path = settings.local_model_path or bundled_model_path(settings.model_cache)
+    return LlamaCppScorer(path, name="local")
+
+
 def cloud_scorer_for(state: WritingState, parts: Components, local: TokenScorer) -> TokenScorer:
     """The cloud side: in-process when given, else guarded remote with a tokenizer check."""
     if parts.cloud_scorer is not None:
@@ -89,10 +102,7 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     parts = components(runtime)
     local = parts.local_scorer
     if local is None:
-        from langchain_cogenesis.fusion import LlamaCppScorer
-        from langchain_cogenesis.models import bundled_model_path
-
-        local = LlamaCppScorer(bundled_model_path(), name="local")
+        local = default_local_scorer()
     cloud: TokenScorer | None
     try:
         cloud = cloud_scorer_for(state, parts, local)
@@ -140,6 +150,8 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
             "cloud_tokens": result.cloud_tokens,
             "cloud_stopped_at": result.cloud_stopped_at,
             "cloud_requests": getattr(cloud, "requests", result.cloud_tokens) if cloud else 0,
+            # exactly what the cloud received, one completion request per fused token
+            "cloud_prompts": list(getattr(cloud, "prompts_sent", [])),
             "first_k": parts.first_k,
             "finish_reason": result.finish_reason,
             "trace": [

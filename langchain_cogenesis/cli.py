@@ -28,8 +28,17 @@ def _store(settings: Settings) -> Any:
 
 
 def _print_payloads(result: WritingResult) -> None:
-    print(f"\n{RULE}\nSent to the cloud ({len(result.cloud_payloads)} request(s)):")
-    if not result.cloud_payloads:
+    fusion_prompts = (result.fusion or {}).get("cloud_prompts", [])
+    total = len(result.cloud_payloads) + len(fusion_prompts)
+    print(f"\n{RULE}\nSent to the cloud ({total} request(s)):")
+    if fusion_prompts:
+        print(
+            f"\n{len(fusion_prompts)} completion request(s) for fused decoding, each the public "
+            "prompt plus the prefix generated so far; the last one:"
+        )
+        for line in fusion_prompts[-1].splitlines():
+            print(f"    {line}")
+    if not total:
         print("  nothing: this answer was written on the device only.")
     for number, payload in enumerate(result.cloud_payloads, 1):
         print(f"\n[{number}] {payload.purpose} → {payload.destination} (model {payload.model})")
@@ -54,6 +63,7 @@ def _run(
     allow_private_egress: bool,
     stream: bool,
     policy: str | None = None,
+    first_k: int | None = None,
 ) -> WritingResult:
     """Run the sketch graph; ``private_instruction=None`` splits the instruction locally."""
     from langchain_cogenesis.graphs import (
@@ -89,6 +99,8 @@ def _run(
             answer_max_tokens=answer_tokens,
             allow_private_egress=allow_private_egress,
             policy=cast("Any", policy),
+            first_k=first_k,
+            fusion_max_tokens=answer_tokens,
         )
         if not stream:
             with private_run(components):
@@ -124,6 +136,13 @@ def _run(
                     print(chunk.content, end="", flush=True)
         state = graph.get_state(config).values
         result = result_from_state(state)
+        if result.fusion is not None:
+            stopped = result.fusion["cloud_stopped_at"]
+            note = f"; the cloud stopped at token {stopped}" if stopped is not None else ""
+            print(
+                f"\n{RULE}\nFused answer (local model + cloud next-token distributions, "
+                f"{result.fusion['cloud_tokens']} token(s) with the cloud{note}):\n{result.answer}"
+            )
         if result.cloud_skipped:
             print(f"\n{RULE}\nThe cloud was not used: {result.cloud_skipped}")
         if mode.startswith("cloud") and not result.cloud_skipped:
@@ -140,7 +159,12 @@ def _run(
         raise UnknownUser(user_id)
     if mode == "local":
         return execute(None)
-    with cloud_endpoint(settings) as (base_url, model, is_standin):
+    fusion = mode == "fusion"
+    with cloud_endpoint(settings, n_ctx=1024 if fusion else 4096, logits_all=fusion) as (
+        base_url,
+        model,
+        is_standin,
+    ):
         if stream and is_standin:
             print(f"Started the stand-in cloud model at {base_url}\n")
         guard = EgressGuard(base_url=base_url, model=model, send_max_tokens=is_standin)
@@ -211,6 +235,7 @@ def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
         allow_private_egress=args.allow_private_egress,
         stream=not args.json,
         policy=args.policy,
+        first_k=args.first_k,
     )
     if args.json:
         print(result.model_dump_json(indent=2))
@@ -315,7 +340,12 @@ def build_parser() -> argparse.ArgumentParser:
     write = commands.add_parser("write", help="write for a user")
     write.add_argument("--user", required=True)
     write.add_argument(
-        "--mode", choices=["sketch", "local", "cloud-public", "cloud-private"], default="sketch"
+        "--mode",
+        choices=["sketch", "fusion", "local", "cloud-public", "cloud-private"],
+        default="sketch",
+    )
+    write.add_argument(
+        "--first-k", type=int, default=None, help="fusion: the cloud takes part in k tokens only"
     )
     write.add_argument(
         "--private",

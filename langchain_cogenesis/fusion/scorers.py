@@ -187,6 +187,7 @@ class RemoteCompletionScorer:
         self.name = name
         self.skip_ids = set(skip_ids)
         self.requests = 0
+        self.prompts_sent: list[str] = []
         self._piece_ids: dict[str, int] | None = None
 
     def vocab_size(self) -> int:
@@ -217,6 +218,7 @@ class RemoteCompletionScorer:
         tops = self.guard.next_token_logprobs(
             prompt, top_k=k, scanner=self.scanner, user_id=self.user_id
         )
+        self.prompts_sent.append(prompt)
         pieces = self.piece_ids()
         pairs = sorted(
             ((pieces[text], value) for text, value in tops.items() if text in pieces),

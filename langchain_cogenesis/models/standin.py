@@ -177,16 +177,17 @@ class StandInCloud:
 
 @contextlib.contextmanager
 def cloud_endpoint(
-    settings: Settings | None = None, *, n_ctx: int = 4096
+    settings: Settings | None = None, *, n_ctx: int = 4096, logits_all: bool = False
 ) -> Iterator[tuple[str, str, bool]]:
     """Yield ``(base_url, model, is_standin)`` of the cloud to use.
 
     ``COGENESIS_CLOUD_BASE_URL`` (or ``settings.cloud_base_url``) wins; otherwise
-    the stand-in is started for the duration of the block and stopped after it.
+    the stand-in is started for the duration of the block and stopped after it
+    (with ``logits_all`` when fusion needs completion log-probabilities).
     """
     settings = settings or Settings.from_env()
     if settings.cloud_base_url:
         yield settings.cloud_base_url, settings.cloud_model, False
         return
-    with StandInCloud(settings.local_model_path, n_ctx=n_ctx) as standin:
+    with StandInCloud(settings.local_model_path, n_ctx=n_ctx, logits_all=logits_all) as standin:
         yield standin.base_url, standin.model, True
