@@ -225,3 +225,38 @@ def test_audit_command_lists_filters_and_verifies(tmp_path: Path) -> None:
     tampered = cogenesis(tmp_path, "audit", "--verify")
     assert tampered.returncode == 1
     assert "TAMPERED" in tampered.stdout and "row 2 was modified" in tampered.stdout
+
+
+def test_write_fusion_starts_a_logprob_standin(tmp_path: Path, model_path: Path) -> None:
+    home = tmp_path / "home"
+    notes = tmp_path / "note.md"
+    notes.write_text("# Trip\nBooked flight TP 1234 to Lisbon, seat 14C.", encoding="utf-8")
+    assert cogenesis(home, "ingest", "--user", "ana", str(notes)).returncode == 0
+    done = cogenesis(
+        home,
+        "write",
+        "--user",
+        "ana",
+        "--mode",
+        "fusion",
+        "--first-k",
+        "2",
+        "--max-tokens",
+        "4",
+        "--json",
+        "--private",
+        "mention TP 1234",
+        "Write an out-of-office reply",
+        model=model_path,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["mode"] == "fusion" and result["cloud_skipped"] == ""
+    fusion = result["fusion"]
+    assert 1 <= fusion["cloud_requests"] <= 2 == fusion["first_k"]
+    assert len(fusion["cloud_prompts"]) == fusion["cloud_requests"]
+    assert all(
+        "1234" not in prompt and "Lisbon" not in prompt for prompt in fusion["cloud_prompts"]
+    )
+    audit = json.loads(cogenesis(home, "audit", "--json").stdout)
+    assert [e["purpose"] for e in audit].count("fusion-step") == fusion["cloud_requests"]
