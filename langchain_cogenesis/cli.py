@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from langchain_cogenesis.config import Settings
@@ -241,6 +242,15 @@ def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
         print(result.model_dump_json(indent=2))
     else:
         _print_payloads(result)
+    if args.html:
+        if result.fusion is None:
+            print("error: --html needs --mode fusion (no fused tokens to show)", file=sys.stderr)
+            return 2
+        from langchain_cogenesis.fusion.html import fusion_html
+
+        args.html.write_text(fusion_html(result.fusion["trace"]), encoding="utf-8")
+        if not args.json:
+            print(f"\nWrote the token view to {args.html}")
     return 0
 
 
@@ -362,6 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--kind", choices=["context-aware", "email", "paper"], default="context-aware"
     )
     write.add_argument("--json", action="store_true", help="print the result as JSON")
+    write.add_argument(
+        "--html", type=Path, default=None, help="fusion: write a page shading each token by w"
+    )
     write.add_argument(
         "--allow-private-egress",
         action="store_true",

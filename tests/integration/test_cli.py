@@ -246,6 +246,8 @@ def test_write_fusion_starts_a_logprob_standin(tmp_path: Path, model_path: Path)
         "--json",
         "--private",
         "mention TP 1234",
+        "--html",
+        str(tmp_path / "tokens.html"),
         "Write an out-of-office reply",
         model=model_path,
     )
@@ -260,3 +262,5 @@ def test_write_fusion_starts_a_logprob_standin(tmp_path: Path, model_path: Path)
     )
     audit = json.loads(cogenesis(home, "audit", "--json").stdout)
     assert [e["purpose"] for e in audit].count("fusion-step") == fusion["cloud_requests"]
+    page = (tmp_path / "tokens.html").read_text(encoding="utf-8")
+    assert page.count('class="token"') == len(fusion["trace"]) > 0

@@ -158,3 +158,20 @@ def test_sampling_respects_temperature_and_top_p() -> None:
     cold = [choose(fused, Sampling(temperature=0.1, top_p=1.0), rng) for _ in range(200)]
     assert cold.count(2) > 195
     assert choose(local_only(topk({3: 0.7, 2: 0.3})), Sampling(), rng) == 3
+
+
+def test_html_view_shades_tokens_by_weight() -> None:
+    from langchain_cogenesis.fusion.html import fusion_html
+
+    trace = [
+        {"token": " Dear", "weight": 1.0, "local_top": [1, 0.9], "cloud_top": [2, 0.5]},
+        {"token": " <friends>", "weight": 0.0, "local_top": [1, 0.9], "cloud_top": [2, 0.5]},
+        {"token": " !", "weight": 1.0, "local_top": [1, 0.9], "cloud_top": None},
+    ]
+    page = fusion_html(trace)
+    assert page.startswith("<!doctype html>")
+    assert 'style="background:rgb(255,125,125)"' in page  # local model
+    assert 'style="background:rgb(125,125,255)"' in page  # cloud model
+    assert 'style="background:#eeeeee"' in page  # cloud not asked
+    assert "&lt;friends&gt;" in page and "<friends>" not in page
+    assert "3 tokens, 2 with the cloud taking part." in page
