@@ -79,3 +79,14 @@ def test_privacy_benchmark(tmp_path: Path) -> None:
     assert 0 <= figures["over_blocking"]["over_blocking_rate"] < 1
     assert figures["latency"]["scan_ms_p95"] > 0
     assert "guard latency" in done.stdout
+
+
+def test_fusion_benchmark(tmp_path: Path) -> None:
+    out = tmp_path / "fusion.json"
+    done = run("bench/fusion.py", "--tokens", "6", "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text())
+    assert figures["local_alone"]["tokens_per_second"] > 0
+    assert figures["fusion_in_process"]["cloud_tokens"] == figures["fusion_in_process"]["tokens"]
+    assert figures["remote_requests_per_token"] == 1.0
+    assert 0 < figures["in_process_ratio"] < 1.5
