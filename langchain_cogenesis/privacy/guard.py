@@ -9,7 +9,8 @@ guard.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Literal, NamedTuple
 
 from langchain_core.messages import BaseMessage
@@ -299,8 +300,6 @@ class EgressGuard:
         Raises:
             CloudLogprobsUnavailable: the endpoint answered without log-probabilities.
         """
-        import openai
-
         scanner = scanner or PrivacyScanner()
         hits = scanner.scan(prompt)
         if hits:
@@ -310,7 +309,7 @@ class EgressGuard:
                 f"({_detectors(hits)}). Nothing was sent."
             )
         self._audit(user_id=user_id, purpose=purpose, decision="sent", hits=[], payload=prompt)
-        try:
+        with self._cloud_errors("completion"):
             answer = self._completions_client().completions.create(
                 model=self.model,
                 prompt=prompt,
@@ -318,20 +317,6 @@ class EgressGuard:
                 temperature=0.0,
                 logprobs=top_k,
             )
-        except (openai.APIConnectionError, openai.APITimeoutError) as error:
-            raise CloudUnavailable(
-                f"Cannot reach the cloud model at {self.base_url} ({type(error).__name__})."
-            ) from None
-        except openai.APIStatusError as error:
-            raise CloudResponseError(
-                f"The cloud model at {self.base_url} answered HTTP {error.status_code} to a "
-                "completion request."
-            ) from None
-        except (openai.OpenAIError, ValueError, KeyError, TypeError) as error:
-            raise CloudResponseError(
-                f"The cloud model at {self.base_url} sent an invalid completion "
-                f"({type(error).__name__})."
-            ) from None
         choices = getattr(answer, "choices", None)
         if not isinstance(choices, list):
             raise CloudResponseError(
@@ -415,20 +400,13 @@ class EgressGuard:
             payload=_payload_text(outbound),
         )
 
-    def _stream_bounded(
-        self, messages: list[BaseMessage], max_tokens: int, call_args: dict[str, Any]
-    ) -> str:
+    @contextmanager
+    def _cloud_errors(self, what: str) -> Iterator[None]:
+        """Turn the OpenAI client's failures into typed errors without payload text."""
         import openai
 
-        parts: list[str] = []
         try:
-            # Each streamed chunk carries one token on llama.cpp, vLLM and OpenAI;
-            # stopping at max_tokens closes the connection, which stops the server.
-            stream = self._cloud_client().stream(messages, **call_args)
-            for count, chunk in enumerate(stream, 1):
-                parts.append(chunk.text)
-                if count >= max_tokens:
-                    break
+            yield
         except (openai.APIConnectionError, openai.APITimeoutError) as error:
             raise CloudUnavailable(
                 f"Cannot reach the cloud model at {self.base_url} ({type(error).__name__}). "
@@ -437,14 +415,27 @@ class EgressGuard:
             ) from None
         except openai.APIStatusError as error:
             raise CloudResponseError(
-                f"The cloud model at {self.base_url} answered HTTP {error.status_code}. "
-                "Check the model name and COGENESIS_CLOUD_API_KEY."
+                f"The cloud model at {self.base_url} answered HTTP {error.status_code} to a "
+                f"{what} request. Check the model name and COGENESIS_CLOUD_API_KEY."
             ) from None
         except (openai.OpenAIError, ValueError, KeyError, TypeError) as error:
             raise CloudResponseError(
                 f"The cloud model at {self.base_url} sent an answer that is not a valid "
-                f"chat completion ({type(error).__name__})."
+                f"{what} ({type(error).__name__})."
             ) from None
+
+    def _stream_bounded(
+        self, messages: list[BaseMessage], max_tokens: int, call_args: dict[str, Any]
+    ) -> str:
+        parts: list[str] = []
+        with self._cloud_errors("chat completion"):
+            # Each streamed chunk carries one token on llama.cpp, vLLM and OpenAI;
+            # stopping at max_tokens closes the connection, which stops the server.
+            stream = self._cloud_client().stream(messages, **call_args)
+            for count, chunk in enumerate(stream, 1):
+                parts.append(chunk.text)
+                if count >= max_tokens:
+                    break
         return "".join(parts)
 
 
