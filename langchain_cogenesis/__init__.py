@@ -6,15 +6,18 @@ Implements CoGenesis (Zhang et al., 2024). The public API is re-exported here.
 from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import (
     CloudError,
+    CloudLogprobsUnavailable,
     CloudResponseError,
     CloudUnavailable,
     CoGenesisError,
     InvalidInstruction,
     LocalModelError,
+    LocalOnly,
     NotAChromaStore,
     PrivacyViolation,
     SourceFileError,
     StoreError,
+    TokenizerMismatch,
     UnknownUser,
 )
 from langchain_cogenesis.models import ChatLocalLlama, StandInCloud, cloud_endpoint
@@ -35,6 +38,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ChatLocalLlama",
     "CloudError",
+    "CloudLogprobsUnavailable",
     "CloudPayload",
     "CloudResponseError",
     "CloudUnavailable",
@@ -44,6 +48,7 @@ __all__ = [
     "EgressGuard",
     "InvalidInstruction",
     "LocalModelError",
+    "LocalOnly",
     "NotAChromaStore",
     "PrivacyViolation",
     "Settings",
@@ -51,6 +56,7 @@ __all__ = [
     "SourceFileError",
     "StandInCloud",
     "StoreError",
+    "TokenizerMismatch",
     "UnknownUser",
     "UserContext",
     "UserProfile",
