@@ -15,7 +15,6 @@ import time
 from functools import lru_cache
 from typing import Any
 
-from langchain_core.messages import BaseMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
@@ -44,26 +43,7 @@ from langchain_cogenesis.graphs.nodes import (
 )
 from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
 from langchain_cogenesis.privacy import PrefixGate
-
-TURN_END = "<end_of_turn>"
-
-
-def chat_text(messages: list[BaseMessage]) -> str:
-    """The gemma chat format of ``messages``, ending where the model's turn starts.
-
-    System text is folded into the first user turn, as for :class:`ChatLocalLlama`.
-    """
-    system = "\n\n".join(m.text for m in messages if m.type == "system")
-    turns = []
-    for message in messages:
-        if message.type == "system":
-            continue
-        role = "model" if message.type == "ai" else "user"
-        text = str(message.text)
-        if system and role == "user":
-            text, system = f"{system}\n\n{text}", ""
-        turns.append(f"<start_of_turn>{role}\n{text}{TURN_END}\n")
-    return "".join(turns) + "<start_of_turn>model\n"
+from langchain_cogenesis.prompts import TURN_END, chat_text
 
 
 @lru_cache(maxsize=1)

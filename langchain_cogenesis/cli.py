@@ -65,6 +65,7 @@ def _run(
     stream: bool,
     policy: str | None = None,
     first_k: int | None = None,
+    combiner: Any = None,
 ) -> WritingResult:
     """Run the sketch graph; ``private_instruction=None`` splits the instruction locally."""
     from langchain_cogenesis.graphs import (
@@ -102,6 +103,7 @@ def _run(
             policy=cast("Any", policy),
             first_k=first_k,
             fusion_max_tokens=answer_tokens,
+            combiner=combiner,
         )
         if not stream:
             with private_run(components):
@@ -220,6 +222,14 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _load_combiner(folder: Path | None) -> Any:
+    if folder is None:
+        return None
+    from langchain_cogenesis.fusion import LearnedCombiner
+
+    return LearnedCombiner.load(folder)
+
+
 def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
     """Write for a user in the chosen mode."""
     result = _run(
@@ -237,6 +247,7 @@ def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
         stream=not args.json,
         policy=args.policy,
         first_k=args.first_k,
+        combiner=_load_combiner(args.combiner),
     )
     if args.json:
         print(result.model_dump_json(indent=2))
@@ -288,6 +299,46 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     store.delete_user(args.user_id)
     print(f"Deleted every stored document of {args.user_id}.")
+    return 0
+
+
+def cmd_train_combiner(args: argparse.Namespace, settings: Settings) -> int:
+    """Train the learned combiner on a dataset's reference responses."""
+    from langchain_cogenesis.data import load_demo_users
+    from langchain_cogenesis.data.paper import load_paper_dev
+    from langchain_cogenesis.fusion import LlamaCppScorer, check_same_tokenizer
+    from langchain_cogenesis.fusion.training import dataset_steps, train_combiner
+    from langchain_cogenesis.models import bundled_model_path
+
+    users = load_demo_users() if args.dataset == "demo" else load_paper_dev(args.dataset)
+    if len(users) < 2:
+        print("error: the dataset needs at least two users (train and dev)", file=sys.stderr)
+        return 2
+    dev_count = max(1, round(len(users) * args.dev_share))
+    train_users, dev_users = users[dev_count:], users[:dev_count]
+    model_path = settings.local_model_path or bundled_model_path(settings.model_cache)
+    local = LlamaCppScorer(model_path, n_ctx=2048, name="local")
+    cloud = LlamaCppScorer(args.cloud_model or model_path, n_ctx=2048, name="cloud")
+    check_same_tokenizer(local, cloud)
+    options = {"max_target_tokens": args.max_target_tokens, "show_progress": True}
+    train = dataset_steps(train_users, local, cloud, **options)
+    dev = dataset_steps(dev_users, local, cloud, **options)
+    combiner, report = train_combiner(
+        train,
+        dev,
+        local.vocab_size(),
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        max_epochs=args.max_epochs,
+        show_progress=True,
+    )
+    combiner.save(args.out)
+    print(
+        f"Trained on {report.train_steps} token positions ({len(train_users)} users), "
+        f"dev {report.dev_steps} ({len(dev_users)} users): dev NLL/token "
+        f"{report.dev_nll[0]:.3f} before, {min(report.dev_nll):.3f} at epoch "
+        f"{report.best_epoch} of {report.epochs_run}. Saved to {args.out}."
+    )
     return 0
 
 
@@ -358,6 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--first-k", type=int, default=None, help="fusion: the cloud takes part in k tokens only"
     )
     write.add_argument(
+        "--combiner", type=Path, default=None, help="fusion: a trained combiner folder"
+    )
+    write.add_argument(
         "--private",
         help="the private part of the instruction; without it the instruction is split "
         "into public and private parts on this device",
@@ -396,6 +450,17 @@ def build_parser() -> argparse.ArgumentParser:
     users_delete = users_commands.add_parser("delete")
     users_delete.add_argument("user_id")
     users.set_defaults(handler=cmd_users)
+
+    train = commands.add_parser("train-combiner", help="train the learned fusion combiner")
+    train.add_argument("--out", type=Path, required=True, help="folder for the weights")
+    train.add_argument("--dataset", default="demo", help="'demo' or the paper's dev.json path")
+    train.add_argument("--cloud-model", type=Path, default=None, help="GGUF of the cloud side")
+    train.add_argument("--max-target-tokens", type=int, default=48)
+    train.add_argument("--max-epochs", type=int, default=20)
+    train.add_argument("--learning-rate", type=float, default=2e-3)
+    train.add_argument("--batch-size", type=int, default=2)
+    train.add_argument("--dev-share", type=float, default=0.1)
+    train.set_defaults(handler=cmd_train_combiner)
 
     audit = commands.add_parser("audit", help="show or verify the egress audit log")
     audit.add_argument("--user", default=None, help="only this user's attempts")

@@ -6,6 +6,7 @@ of the local prompt), the comment says so.
 
 from __future__ import annotations
 
+from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 
 from langchain_cogenesis.schema import TaskKind
@@ -214,3 +215,24 @@ JUDGE_PERSONALIZATION = (
     "with their profile. Consider how well the response addresses the user's "
     "individual needs and interests. " + _JUDGE_FORMAT + "\n\n" + _JUDGE_PROFILE + _JUDGE_QA
 )
+
+
+TURN_END = "<end_of_turn>"
+
+
+def chat_text(messages: list[BaseMessage]) -> str:
+    """The gemma chat format of ``messages``, ending where the model's turn starts.
+
+    System text is folded into the first user turn, as for ``ChatLocalLlama``.
+    """
+    system = "\n\n".join(str(m.text) for m in messages if m.type == "system")
+    turns = []
+    for message in messages:
+        if message.type == "system":
+            continue
+        role = "model" if message.type == "ai" else "user"
+        text = str(message.text)
+        if system and role == "user":
+            text, system = f"{system}\n\n{text}", ""
+        turns.append(f"<start_of_turn>{role}\n{text}{TURN_END}\n")
+    return "".join(turns) + "<start_of_turn>model\n"

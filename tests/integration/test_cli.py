@@ -232,6 +232,22 @@ def test_write_fusion_starts_a_logprob_standin(tmp_path: Path, model_path: Path)
     notes = tmp_path / "note.md"
     notes.write_text("# Trip\nBooked flight TP 1234 to Lisbon, seat 14C.", encoding="utf-8")
     assert cogenesis(home, "ingest", "--user", "ana", str(notes)).returncode == 0
+    trained = cogenesis(
+        home,
+        "train-combiner",
+        "--out",
+        str(tmp_path / "combiner"),
+        "--max-target-tokens",
+        "6",
+        "--max-epochs",
+        "2",
+        "--dev-share",
+        "0.34",
+        model=model_path,
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert "dev NLL/token" in trained.stdout
+    assert (tmp_path / "combiner" / "combiner.safetensors").stat().st_size > 40_000
     done = cogenesis(
         home,
         "write",
@@ -248,6 +264,8 @@ def test_write_fusion_starts_a_logprob_standin(tmp_path: Path, model_path: Path)
         "mention TP 1234",
         "--html",
         str(tmp_path / "tokens.html"),
+        "--combiner",
+        str(tmp_path / "combiner"),
         "Write an out-of-office reply",
         model=model_path,
     )
@@ -262,5 +280,6 @@ def test_write_fusion_starts_a_logprob_standin(tmp_path: Path, model_path: Path)
     )
     audit = json.loads(cogenesis(home, "audit", "--json").stdout)
     assert [e["purpose"] for e in audit].count("fusion-step") == fusion["cloud_requests"]
+    assert {step["weight"] for step in fusion["trace"][:2]} != {0.5}  # the learned w, not mean
     page = (tmp_path / "tokens.html").read_text(encoding="utf-8")
     assert page.count('class="token"') == len(fusion["trace"]) > 0
