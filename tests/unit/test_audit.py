@@ -57,30 +57,17 @@ def test_edits_and_deletions_are_detected(tmp_path: Path, sql: str, problem: str
 
 
 def test_recomputed_hash_still_breaks_the_chain(tmp_path: Path) -> None:
-    """An editor who recomputes the edited row's hash breaks the next row's link."""
-    import hashlib
-    import json
+    """An editor who recomputes the edited row's own hash breaks the next row's link."""
+    from langchain_cogenesis.privacy.audit import _row_hash
 
     log = AuditLog(tmp_path / "audit.sqlite3")
     fill(log)
-    row = dict(log._rows().__next__())
-    row["decision"] = "sent"
-    fields = [
-        "id",
-        "time",
-        "user_id",
-        "destination",
-        "purpose",
-        "decision",
-        "hits",
-        "payload",
-        "payload_sha256",
-        "prev_hash",
-    ]
-    new_hash = hashlib.sha256(json.dumps([row[f] for f in fields]).encode()).hexdigest()
+    row = next(iter(log._rows()))
+    new_hash = _row_hash({**row, "decision": "sent"})
     tamper(log.path, f"UPDATE egress SET decision='sent', row_hash='{new_hash}' WHERE id=1")
     report = log.verify()
     assert not report.ok
+    assert not any("row 1 was modified" in line for line in report.problems)
     assert any("row 2 does not link" in line for line in report.problems)
 
 
