@@ -27,22 +27,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from langchain_core.language_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from langchain_cogenesis.data import load_demo_users
 from langchain_cogenesis.data.paper import load_paper_dev
 from langchain_cogenesis.errors import CoGenesisError
 from langchain_cogenesis.evaluation import generate_leak_cases, leaked
-from langchain_cogenesis.graphs import Components, run_sketch_graph
-from langchain_cogenesis.privacy import AuditLog, EgressGuard, PrivacyScanner
+from langchain_cogenesis.graphs import run_sketch_graph
+from langchain_cogenesis.privacy import AuditLog, PrivacyScanner
 from langchain_cogenesis.privacy.detectors import NgramDetector, PrivateIndex
 from langchain_cogenesis.retrievers import user_context_documents
 from tests.cloud_servers import RecordingServer
-from tests.fusion_fakes import ScriptScorer, leaking_script
-from tests.unit.test_sketch_graph import MemoryStore
+from tests.leak_harness import MODES, components_for, mode_and_fault, request_for
 
 DEV_SPLIT = Path(__file__).resolve().parents[2] / "shared/data/cogenesis-context-aware/dev.json"
 PUBLIC_WITHOUT_PRIVATE_DATA = [
@@ -87,45 +83,6 @@ PUBLIC_WITHOUT_PRIVATE_DATA = [
     "Write an op-ed on public libraries",
     "Draft a LinkedIn post about finishing an online course",
 ]
-MODES = ("sketch", "cloud-public", "local", "split", "fusion", "fusion-first-k")
-FAULTS = ("ok", "ok", "error500", "garbage", "slow", "flaky", "ok")
-
-
-def _components(
-    case: Any, server: RecordingServer, audit: AuditLog | None, **extra: Any
-) -> Components:
-    slow = server.behaviour == "slow"
-    local_scorer = ScriptScorer(leaking_script(case.secrets))  # writes every secret
-    server.tokenizer = lambda text: local_scorer.tokenize(text, add_bos=True)
-    extra.setdefault("local_scorer", local_scorer)
-    return Components(
-        store=MemoryStore({case.user.user_id: user_context_documents(case.user)}),  # type: ignore[arg-type]
-        local_model=GenericFakeChatModel(messages=iter([AIMessage("A generic draft.")] * 4)),
-        egress_guard=EgressGuard(
-            base_url=server.base_url,
-            model="fake",
-            timeout=0.2 if slow else 10,
-            max_retries=0 if slow else 1,
-            audit_log=audit,
-        ),
-        k=5,
-        canaries=(case.canary,),
-        **extra,
-    )
-
-
-def _request(case: Any, mode: str) -> dict[str, Any]:
-    if mode.startswith("fusion"):
-        mode = "fusion"
-    if mode == "split":
-        text = f"{case.public_instruction}: {case.private_instruction}"
-        return {"user_id": case.user.user_id, "instruction": text, "mode": "sketch"}
-    return {
-        "user_id": case.user.user_id,
-        "public_instruction": case.public_instruction,
-        "private_instruction": case.private_instruction,
-        "mode": mode,
-    }
 
 
 def leak_rates(count: int) -> dict[str, Any]:
@@ -136,14 +93,13 @@ def leak_rates(count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         audit = AuditLog(Path(folder) / "audit.sqlite3")
         for number, case in enumerate(cases):
-            mode = MODES[(number + number // len(MODES)) % len(MODES)]
-            fault = FAULTS[number % len(FAULTS)]
+            mode, fault = mode_and_fault(number)
             with RecordingServer(fault, reply="1. Opening 2. Body") as server:
                 server.delay = 0.6
                 first_k = 4 if mode == "fusion-first-k" else None
-                components = _components(case, server, audit, first_k=first_k)
+                components = components_for(case, server, audit, first_k=first_k)
                 with contextlib.suppress(CoGenesisError):  # faults end in typed errors
-                    run_sketch_graph(components, _request(case, mode))  # type: ignore[arg-type]
+                    run_sketch_graph(components, request_for(case, mode))  # type: ignore[arg-type]
                 wire = server.all_bytes().decode("utf-8")
                 per_mode[mode]["requests"] += len(server.requests)
             per_mode[mode]["cases"] += 1
@@ -151,8 +107,8 @@ def leak_rates(count: int) -> dict[str, Any]:
         baseline = {"cases": 0, "leaking": 0}
         for case in cases[: max(10, count // 4)]:
             with RecordingServer(reply="An answer") as server:
-                components = _components(case, server, audit, allow_private_egress=True)
-                run_sketch_graph(components, _request(case, "cloud-private"))  # type: ignore[arg-type]
+                components = components_for(case, server, audit, allow_private_egress=True)
+                run_sketch_graph(components, request_for(case, "cloud-private"))  # type: ignore[arg-type]
                 baseline["cases"] += 1
                 baseline["leaking"] += bool(leaked(case, server.all_bytes().decode("utf-8")))
         chain_ok = audit.verify().ok

@@ -23,7 +23,7 @@ from langchain_cogenesis.errors import (
     UnknownUser,
 )
 from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
-from langchain_cogenesis.privacy import PrivacyScanner, restore
+from langchain_cogenesis.privacy import CloudReply, PrivacyScanner, restore
 from langchain_cogenesis.privacy.detectors import PrivateIndex
 from langchain_cogenesis.privacy.splitter import split_instruction
 from langchain_cogenesis.retrievers import PrivateStore
@@ -101,6 +101,20 @@ def scanner_for(state: WritingState, parts: Components) -> PrivacyScanner:
         canaries=parts.canaries,
         public_text=state["public_instruction"] if state.get("public_from_user", True) else "",
         trusted_texts=TRUSTED_PROMPT_TEXT,
+    )
+
+
+def ask_cloud(
+    state: WritingState, parts: Components, messages: list[BaseMessage], **kwargs: Any
+) -> CloudReply:
+    """One chat request through the guard, with this run's scanner, user and policy."""
+    assert parts.egress_guard is not None  # checked in prepare
+    return parts.egress_guard.chat(
+        messages,
+        scanner=scanner_for(state, parts),
+        user_id=state["user_id"],
+        policy=parts.policy,
+        **kwargs,
     )
 
 
@@ -214,19 +228,17 @@ def sketch(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     """Ask the cloud for an outline of the public instruction only (paper §3.2, eq. 2)."""
     started = time.perf_counter()
     parts = components(runtime)
-    assert parts.egress_guard is not None  # checked in prepare
     kind = state.get("kind", "context-aware")
     messages = prompts.sketch_prompt(kind).format_messages(
         question=prompts.sketch_question(kind, state["public_instruction"])
     )
     try:
-        reply = parts.egress_guard.chat(
+        reply = ask_cloud(
+            state,
+            parts,
             messages,
             purpose="sketch",
             max_tokens=parts.sketch_max_tokens,
-            scanner=scanner_for(state, parts),
-            user_id=state["user_id"],
-            policy=parts.policy,
             stop=SKETCH_STOP,
         )
     except LocalOnly as refusal:
@@ -277,7 +289,6 @@ def cloud_answer(state: WritingState, runtime: Runtime[Components]) -> dict[str,
     """The cloud answers alone: public instruction only, or with context when allowed."""
     started = time.perf_counter()
     parts = components(runtime)
-    assert parts.egress_guard is not None  # checked in prepare
     kind = state.get("kind", "context-aware")
     with_context = state["mode"] == "cloud-private"
     if with_context:
@@ -287,13 +298,12 @@ def cloud_answer(state: WritingState, runtime: Runtime[Components]) -> dict[str,
             task=state["public_instruction"]
         )
     try:
-        reply = parts.egress_guard.chat(
+        reply = ask_cloud(
+            state,
+            parts,
             messages,
             purpose="answer",
             max_tokens=parts.answer_max_tokens,
-            scanner=scanner_for(state, parts),
-            user_id=state["user_id"],
-            policy=parts.policy,
             allow_private=with_context and parts.allow_private_egress,
         )
     except LocalOnly as refusal:

@@ -227,13 +227,13 @@ class EgressGuard:
         if allow_private:
             decision = "sent_with_private_context" if hits else "sent"
         elif hits and policy == "block":
-            self._audit_refusal(user_id, purpose, "blocked", hits, outbound)
+            self._audit_outbound(user_id, purpose, "blocked", hits, outbound)
             raise PrivacyViolation(
                 f"Refused to send a {purpose!r} request: it carries {len(hits)} span(s) of "
                 f"the user's private context ({_detectors(hits)}). Nothing was sent."
             )
         elif hits and policy == "local_only":
-            self._audit_refusal(user_id, purpose, "local_only", hits, outbound)
+            self._audit_outbound(user_id, purpose, "local_only", hits, outbound)
             raise LocalOnly(
                 f"The {purpose!r} request carries private context ({_detectors(hits)}); "
                 "policy local_only keeps the work on the device."
@@ -242,7 +242,7 @@ class EgressGuard:
             outbound, redactions = _redact(outbound, scanner)
             remaining = [hit for _, text in outbound for hit in scanner.scan(text)]
             if remaining:
-                self._audit_refusal(user_id, purpose, "blocked", remaining, outbound)
+                self._audit_outbound(user_id, purpose, "blocked", remaining, outbound)
                 raise PrivacyViolation(
                     f"Refused to send a {purpose!r} request: private context remained after "
                     f"redaction ({_detectors(remaining)}). Nothing was sent."
@@ -257,13 +257,7 @@ class EgressGuard:
             decision=decision,
             detector_hits=hit_summary(hits),
         )
-        self._audit(
-            user_id=user_id,
-            purpose=purpose,
-            decision=decision,
-            hits=hits,
-            payload=_payload_text(outbound),
-        )
+        self._audit_outbound(user_id, purpose, decision, hits, outbound)
         call_args: dict[str, Any] = {
             "max_tokens": max_tokens,
             "temperature": temperature,
@@ -303,7 +297,7 @@ class EgressGuard:
         scanner = scanner or PrivacyScanner()
         hits = scanner.scan(prompt)
         if hits:
-            self._audit_refusal(user_id, purpose, "blocked", hits, [("prompt", prompt)])
+            self._audit_outbound(user_id, purpose, "blocked", hits, [("prompt", prompt)])
             raise PrivacyViolation(
                 f"Refused to send a {purpose!r} request: the prompt carries private context "
                 f"({_detectors(hits)}). Nothing was sent."
@@ -384,7 +378,7 @@ class EgressGuard:
                 )
             return self._completions
 
-    def _audit_refusal(
+    def _audit_outbound(
         self,
         user_id: str,
         purpose: str,

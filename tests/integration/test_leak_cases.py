@@ -9,70 +9,19 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
-from langchain_core.language_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage
 
 from langchain_cogenesis.errors import CoGenesisError
-from langchain_cogenesis.evaluation import LeakCase, generate_leak_cases, leaked
-from langchain_cogenesis.graphs import Components, run_sketch_graph
-from langchain_cogenesis.privacy import AuditLog, EgressGuard
-from langchain_cogenesis.retrievers import user_context_documents
+from langchain_cogenesis.evaluation import generate_leak_cases, leaked
+from langchain_cogenesis.graphs import run_sketch_graph
+from langchain_cogenesis.privacy import AuditLog
 from tests.cloud_servers import RecordingServer
-from tests.fusion_fakes import ScriptScorer, leaking_script
-from tests.unit.test_sketch_graph import MemoryStore
+from tests.leak_harness import components_for, mode_and_fault, request_for
 
 pytestmark = pytest.mark.integration
 
 CASES = generate_leak_cases(200, seed=7)
-MODES = ("sketch", "cloud-public", "local", "split", "fusion", "fusion-first-k")
-BEHAVIOURS = ("ok", "ok", "error500", "garbage", "slow", "flaky", "ok")
-
-
-def components_for(
-    case: LeakCase, server: RecordingServer, audit: AuditLog | None, **kwargs: Any
-) -> Components:
-    store = MemoryStore({case.user.user_id: user_context_documents(case.user)})
-    slow = server.behaviour == "slow"
-    guard = EgressGuard(
-        base_url=server.base_url,
-        model="fake",
-        timeout=0.2 if slow else 10,
-        max_retries=0 if slow else 1,
-        audit_log=audit,
-    )
-    local_model = GenericFakeChatModel(messages=iter([AIMessage("A generic draft.")] * 4))
-    # for fusion: a local model that writes every secret into its answer
-    local_scorer = ScriptScorer(leaking_script(case.secrets))
-    server.tokenizer = lambda text: local_scorer.tokenize(text, add_bos=True)
-    kwargs.setdefault("local_scorer", local_scorer)
-    return Components(
-        store=store,
-        local_model=local_model,
-        egress_guard=guard,
-        k=5,
-        canaries=(case.canary,),
-        **kwargs,
-    )  # type: ignore[arg-type]
-
-
-def request_for(case: LeakCase, mode: str) -> Any:
-    if mode.startswith("fusion"):
-        mode = "fusion"
-    if mode == "split":
-        return {
-            "user_id": case.user.user_id,
-            "instruction": f"{case.public_instruction}: {case.private_instruction}",
-            "mode": "sketch",
-        }
-    return {
-        "user_id": case.user.user_id,
-        "public_instruction": case.public_instruction,
-        "private_instruction": case.private_instruction,
-        "mode": mode,
-    }
 
 
 def test_no_canary_or_pii_reaches_the_cloud_in_any_mode_or_fault(tmp_path: Path) -> None:
@@ -81,9 +30,7 @@ def test_no_canary_or_pii_reaches_the_cloud_in_any_mode_or_fault(tmp_path: Path)
     outcomes: Counter[str] = Counter()
     requests_seen = 0
     for number, case in enumerate(CASES):
-        # the shift makes every mode meet sloppy cases (every third) and every fault
-        mode = MODES[(number + number // len(MODES)) % len(MODES)]
-        behaviour = BEHAVIOURS[number % len(BEHAVIOURS)]
+        mode, behaviour = mode_and_fault(number)
         with RecordingServer(behaviour, reply="1. Opening 2. Body 3. Close") as server:
             server.delay = 0.6
             try:

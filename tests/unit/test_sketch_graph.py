@@ -24,30 +24,9 @@ from langchain_cogenesis.graphs import (
 )
 from langchain_cogenesis.privacy import EgressGuard
 from tests.cloud_servers import RecordingServer
+from tests.leak_harness import MemoryStore
 
 SECRET = "Maya owes 1,840 dollars on the garden's shared credit card after the irrigation repair"
-
-
-class MemoryStore:
-    """Stands in for PrivateStore: the methods the graph uses."""
-
-    def __init__(self, documents: dict[str, list[Document]]) -> None:
-        self.stored = documents
-        self.queries: list[tuple[str, str, int]] = []
-        self.location = f"memory-{id(self)}"
-
-    def has_user(self, user_id: str) -> bool:
-        return user_id in self.stored
-
-    def count(self, user_id: str) -> int:
-        return len(self.stored[user_id])
-
-    def documents(self, user_id: str) -> list[Document]:
-        return self.stored[user_id]
-
-    def search(self, user_id: str, query: str, k: int = 4) -> list[Document]:
-        self.queries.append((user_id, query, k))
-        return self.stored[user_id][:k]
 
 
 def make_components(
