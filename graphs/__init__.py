@@ -1,5 +1,7 @@
 """LangGraph graphs of CoGenesis. Installed as ``langchain_cogenesis.graphs``."""
 
+from langchain_cogenesis.graphs.fusion import build_fusion_graph
+from langchain_cogenesis.graphs.router import build_router_graph
 from langchain_cogenesis.graphs.sketch import (
     build_sketch_graph,
     private_run,
@@ -13,6 +15,8 @@ __all__ = [
     "Components",
     "WritingInput",
     "WritingState",
+    "build_fusion_graph",
+    "build_router_graph",
     "build_sketch_graph",
     "private_run",
     "result_from_state",

@@ -1,7 +1,10 @@
 """Logit-based CoGenesis (paper §3.3) as a graph node, and the fusion graph.
 
     prepare ─► retrieve ─► fuse ─► END
-                             └─► sketch ─► write   (no shared tokenizer or no logprobs)
+
+This graph fuses or fails with a typed error (:class:`TokenizerMismatch`,
+:class:`CloudLogprobsUnavailable`); the router graph (``graphs/router.py``) falls
+back to the sketch path instead.
 
 The local model decodes from instruction + private context; at each step the cloud
 scores the public instruction + the generated prefix, and a combiner fuses the two
@@ -20,11 +23,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from langchain_cogenesis import prompts
-from langchain_cogenesis.errors import (
-    CloudLogprobsUnavailable,
-    PrivacyViolation,
-    TokenizerMismatch,
-)
+from langchain_cogenesis.errors import PrivacyViolation
 from langchain_cogenesis.fusion import (
     MeanCombiner,
     RemoteCompletionScorer,
@@ -77,17 +76,18 @@ def cloud_scorer_for(state: WritingState, parts: Components, local: TokenScorer)
 
 
 def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
-    """Fused decoding; falls back to the sketch path when fusion cannot run."""
+    """Fused decoding of the answer.
+
+    Raises:
+        TokenizerMismatch: the two models do not share a vocabulary.
+        CloudLogprobsUnavailable: the cloud endpoint returns no log-probabilities.
+    """
     started = time.perf_counter()
     parts = components(runtime)
     local = parts.local_scorer
     if local is None:
         local = default_local_scorer()
-    cloud: TokenScorer | None
-    try:
-        cloud = cloud_scorer_for(state, parts, local)
-    except (TokenizerMismatch, CloudLogprobsUnavailable) as reason:
-        return {"cloud_skipped": f"fusion fell back to the sketch path: {reason}"}
+    cloud: TokenScorer | None = cloud_scorer_for(state, parts, local)
     kind = state.get("kind", "context-aware")
     scanner = scanner_for(state, parts)
     public = state["public_instruction"]
@@ -109,28 +109,28 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     cloud_prompt = local.tokenize(chat_text(public_messages), add_bos=True)
     gate = PrefixGate(scanner)
     stop_ids = [*local.tokenize(TURN_END), *local.tokenize("<eos>")]
-    try:
-        result = fused_generate(
-            local,
-            cloud,
-            local_prompt,
-            cloud_prompt,
-            parts.combiner or MeanCombiner(),
-            max_tokens=parts.fusion_max_tokens,
-            stop_ids=stop_ids,
-            first_k=parts.first_k,
-            prefix_gate=gate,
-        )
-    except CloudLogprobsUnavailable as reason:
-        return {"cloud_skipped": f"fusion fell back to the sketch path: {reason}"}
+    result = fused_generate(
+        local,
+        cloud,
+        local_prompt,
+        cloud_prompt,
+        parts.combiner or MeanCombiner(),
+        max_tokens=parts.fusion_max_tokens,
+        stop_ids=stop_ids,
+        first_k=parts.first_k,
+        prefix_gate=gate,
+        draft=parts.fusion_draft,
+    )
     return {
         **update,
         "answer": result.text.strip(),
         "fusion": {
             "cloud_tokens": result.cloud_tokens,
             "cloud_stopped_at": result.cloud_stopped_at,
-            "cloud_requests": getattr(cloud, "requests", result.cloud_tokens) if cloud else 0,
-            # exactly what the cloud received, one completion request per fused token
+            "cloud_requests": result.cloud_requests,
+            "drafted": result.drafted,
+            "accepted": result.accepted,
+            # exactly what the cloud received: one prompt per completion request
             "cloud_prompts": list(getattr(cloud, "prompts_sent", [])),
             "first_k": parts.first_k,
             "finish_reason": result.finish_reason,
@@ -148,31 +148,20 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     }
 
 
-def route_after_fuse(state: WritingState) -> str:
-    """A fused answer ends the run; a fallback continues with the sketch path."""
-    return END if state.get("answer") else "sketch"
-
-
 def build_fusion_graph(
     checkpointer: Any = "memory",
 ) -> CompiledStateGraph[WritingState, Components, WritingInput, WritingState]:
-    """The fusion graph with its automatic fallback to sketch-then-write."""
+    """Fusion only: prepare, retrieve, fuse (typed errors when fusion cannot run)."""
     from langgraph.checkpoint.memory import InMemorySaver
-
-    from langchain_cogenesis.graphs.nodes import sketch, write
 
     builder = StateGraph(WritingState, context_schema=Components, input_schema=WritingInput)
     builder.add_node("prepare", prepare)
     builder.add_node("retrieve", retrieve)
     builder.add_node("fuse", fuse)
-    builder.add_node("sketch", sketch)
-    builder.add_node("write", write)
     builder.add_edge(START, "prepare")
     builder.add_edge("prepare", "retrieve")
     builder.add_edge("retrieve", "fuse")
-    builder.add_conditional_edges("fuse", route_after_fuse, ["sketch", END])
-    builder.add_edge("sketch", "write")
-    builder.add_edge("write", END)
+    builder.add_edge("fuse", END)
     saver = InMemorySaver() if checkpointer == "memory" else checkpointer
     return builder.compile(checkpointer=saver, name="cogenesis-fusion")
 

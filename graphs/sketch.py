@@ -32,7 +32,6 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from langchain_cogenesis.graphs.fusion import fuse, route_after_fuse
 from langchain_cogenesis.graphs.nodes import (
     cloud_answer,
     instruction_of,
@@ -43,6 +42,7 @@ from langchain_cogenesis.graphs.nodes import (
     sketch,
     write,
 )
+from langchain_cogenesis.graphs.router import fuse_or_fall_back, route_after_fuse
 from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
 from langchain_cogenesis.schema import CloudPayload, Sketch, WritingResult
 
@@ -64,7 +64,7 @@ def _builder() -> StateGraph[WritingState, Components, WritingInput, WritingStat
     builder.add_node("sketch", sketch)
     builder.add_node("write", write)
     builder.add_node("cloud_answer", cloud_answer)
-    builder.add_node("fuse", fuse)
+    builder.add_node("fuse", fuse_or_fall_back)
     builder.add_edge(START, "prepare")
     builder.add_conditional_edges("prepare", route_after_prepare, ["retrieve", "cloud_answer"])
     builder.add_conditional_edges(

@@ -71,6 +71,8 @@ class Components:
         combiner: mean, max or learned pooling (default mean).
         first_k: the cloud takes part in the first k tokens only (paper Table 4).
         fusion_max_tokens: bound on a fused answer.
+        fusion_draft: local proposals scored per cloud request (0: one request per
+            token); greedy output is the same either way.
     """
 
     store: PrivateStore
@@ -88,4 +90,5 @@ class Components:
     combiner: Any = None
     first_k: int | None = None
     fusion_max_tokens: int = 256
+    fusion_draft: int = 0
     extra: dict[str, Any] = field(default_factory=dict)

@@ -34,6 +34,8 @@ class RecordingServer(ThreadingHTTPServer):
         self.delay = 1.0
         self.tokenizer: Any = None  # text -> ids, for /extras/tokenize
         self.top_logprobs: dict[str, float] = {" the": -2.3}
+        # (prompt, echo, k) -> the "logprobs" object of a completion, when set
+        self.logprobs_for: Any = None
         self._thread = threading.Thread(
             target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -108,6 +110,15 @@ class _Handler(BaseHTTPRequestHandler):
             if behaviour == "flaky" and len(self.server.requests) % 2 == 1:
                 return self._json(500, {"error": {"message": "internal"}})
             top = self.server.top_logprobs
+            if self.server.logprobs_for is not None:
+                logprobs = self.server.logprobs_for(
+                    parsed["prompt"], bool(parsed.get("echo")), int(parsed["logprobs"])
+                )
+                choice = {"index": 0, "text": "", "finish_reason": "length", "logprobs": logprobs}
+                return self._json(
+                    200, {"id": "c", "object": "text_completion", "created": 0, "model": "fake",
+                          "choices": [choice]},
+                )  # fmt: skip
             return self._json(
                 200,
                 {

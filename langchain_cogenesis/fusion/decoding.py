@@ -1,9 +1,17 @@
-"""The fused decoding loop (paper §3.3): one token at a time, both models, one combiner.
+"""The fused decoding loop (paper §3.3): both models, one combiner, token by token.
 
 The local model sees instruction and private context; the cloud sees the public
 instruction and the generated prefix only. Before each cloud step the prefix passes
 a :class:`~langchain_cogenesis.privacy.PrefixGate`: at the first private hit the
 cloud stops taking part for good, as it does after ``first_k`` tokens (Table 4).
+
+With ``draft=n`` the local model proposes up to ``n`` tokens, the cloud scores the
+whole proposal in one request (:meth:`score_positions`), and the loop fuses at each
+position and accepts proposals up to the first one the fused distribution rejects
+(then emits the fused choice there). Under greedy decoding the output is the same
+token for token as without drafting; under sampling the speculative-sampling rule
+(accept with ``min(1, p/q)``, else sample the residual ``max(0, p - q)``) keeps the
+output distribution equal to the fused one.
 """
 
 from __future__ import annotations
@@ -15,8 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from langchain_cogenesis.fusion.combiners import TOP_K, Combiner, Fused, local_only
-from langchain_cogenesis.fusion.scorers import TokenScorer
-from langchain_cogenesis.privacy.guard import PrefixGate
+from langchain_cogenesis.fusion.scorers import TokenScorer, TopK, score_positions
+from langchain_cogenesis.privacy.gate import PrefixGate
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,13 @@ class FusionResult:
     cloud_stopped_at: int | None = None
     """Token index from which the cloud took no part because the prefix gate closed."""
     step_overhead_ms: list[float] = field(default_factory=list)
-    """Per step: time outside the two models' forward passes."""
+    """Per token: time outside the two models' forward passes."""
+    cloud_requests: int = 0
+    """Cloud scoring calls (one per token without drafting, one per round with it)."""
+    drafted: int = 0
+    """Local proposals sent to the cloud for scoring (drafting only)."""
+    accepted: int = 0
+    """Of those, proposals the fused distribution accepted."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +69,16 @@ class Sampling:
     top_p: float = 0.9
     seed: int | None = None
 
+    @property
+    def greedy(self) -> bool:
+        """Whether decoding takes the argmax."""
+        return self.temperature <= 0
 
-def choose(fused: Fused, sampling: Sampling, rng: np.random.Generator) -> int:
-    """Pick the next token from a fused distribution."""
-    if sampling.temperature <= 0:
-        return int(fused.ids[int(np.argmax(fused.probs))])
+
+def distribution(fused: Fused, sampling: Sampling) -> dict[int, float]:
+    """The distribution a token is drawn from: temperature, then nucleus (top-p)."""
+    if sampling.greedy:
+        return {int(fused.ids[int(np.argmax(fused.probs))]): 1.0}
     logits = np.log(np.maximum(fused.probs, 1e-12)) / sampling.temperature
     probs = np.exp(logits - logits.max())
     probs /= probs.sum()
@@ -67,7 +86,214 @@ def choose(fused: Fused, sampling: Sampling, rng: np.random.Generator) -> int:
     cumulative = np.cumsum(probs[order])
     keep = order[: int(np.searchsorted(cumulative, sampling.top_p) + 1)]
     kept = probs[keep] / probs[keep].sum()
-    return int(fused.ids[keep[int(rng.choice(len(keep), p=kept))]])
+    return {int(fused.ids[i]): float(p) for i, p in zip(keep, kept, strict=True)}
+
+
+def draw(dist: dict[int, float], rng: np.random.Generator) -> int:
+    """One token from ``dist``."""
+    ids = list(dist)
+    if len(ids) == 1:
+        return ids[0]
+    probs = np.array([dist[i] for i in ids])
+    return ids[int(rng.choice(len(ids), p=probs / probs.sum()))]
+
+
+def choose(fused: Fused, sampling: Sampling, rng: np.random.Generator) -> int:
+    """Pick the next token from a fused distribution."""
+    return draw(distribution(fused, sampling), rng)
+
+
+@dataclass
+class _Step:
+    token: int
+    fused: Fused
+    local_top: TopK
+    cloud_top: TopK | None
+    overhead_ms: float
+
+
+class _Loop:
+    """State shared by the per-token and the drafting step sources."""
+
+    def __init__(
+        self,
+        local: TokenScorer,
+        cloud: TokenScorer | None,
+        local_prompt: Sequence[int],
+        cloud_prompt: Sequence[int],
+        combiner: Combiner,
+        sampling: Sampling,
+        first_k: int | None,
+        prefix_gate: PrefixGate | None,
+        top_k: int,
+        stop_ids: Sequence[int],
+        max_tokens: int,
+    ) -> None:
+        self.local, self.cloud, self.combiner = local, cloud, combiner
+        self.local_prompt, self.cloud_prompt = list(local_prompt), list(cloud_prompt)
+        self.sampling, self.first_k, self.gate, self.top_k = sampling, first_k, prefix_gate, top_k
+        self.stop_ids = set(stop_ids)
+        self.max_tokens = max_tokens
+        self.rng = np.random.default_rng(sampling.seed)
+        self.vocab = local.vocab_size()
+        self.result = FusionResult(
+            text="", token_ids=[], trace=[], finish_reason="length", cloud_tokens=0
+        )
+        self.model_seconds = 0.0
+
+    def local_top(self, ids: Sequence[int]) -> TopK:
+        tick = time.perf_counter()
+        try:
+            return self.local.next_top_k([*self.local_prompt, *ids], self.top_k)
+        finally:
+            self.model_seconds += time.perf_counter() - tick
+
+    def cloud_tops(self, ids: Sequence[int], first: int) -> list[TopK | None]:
+        """The cloud's top-k after ``ids[:i]`` for ``i`` from ``first`` to ``len(ids)``."""
+        assert self.cloud is not None
+        tick = time.perf_counter()
+        try:
+            self.result.cloud_requests += 1
+            full = [*self.cloud_prompt, *ids]
+            tops = score_positions(self.cloud, full, len(self.cloud_prompt) + first, self.top_k)
+            if tops[0] is None:
+                # the endpoint's answer could not be aligned there: ask for that one position
+                self.result.cloud_requests += 1
+                tops[0] = self.cloud.next_top_k(full[: len(self.cloud_prompt) + first], self.top_k)
+            return tops
+        finally:
+            self.model_seconds += time.perf_counter() - tick
+
+    def cloud_open(self, step: int) -> bool:
+        """Whether the cloud takes part at ``step`` (first-k and the prefix gate)."""
+        if self.cloud is None or (self.first_k is not None and step >= self.first_k):
+            return False
+        if self.gate is not None and not self.gate.allows(self.result.text, step):
+            if self.result.cloud_stopped_at is None:
+                self.result.cloud_stopped_at = self.gate.closed_at
+            return False
+        return True
+
+    def fuse(self, local_top: TopK, cloud_top: TopK | None) -> Fused:
+        if cloud_top is None:
+            return local_only(local_top)
+        return self.combiner.combine(local_top, cloud_top, self.vocab)
+
+    def per_token(self) -> Iterator[_Step]:
+        """One local and (while allowed) one cloud call per token."""
+        while True:
+            self.model_seconds = 0.0
+            started = time.perf_counter()
+            generated = self.result.token_ids
+            local_top = self.local_top(generated)
+            cloud_top = None
+            if self.cloud_open(len(generated)):
+                cloud_top = self.cloud_tops(generated, len(generated))[0]
+            fused = self.fuse(local_top, cloud_top)
+            token = choose(fused, self.sampling, self.rng)
+            yield _Step(token, fused, local_top, cloud_top, self._overhead(started, 1))
+
+    def drafted(self, draft: int) -> Iterator[_Step]:
+        """Rounds of local proposals scored by the cloud in one request each."""
+        while True:
+            generated = list(self.result.token_ids)
+            step = len(generated)
+            if not self.cloud_open(step):
+                yield from self._single(generated)
+                continue
+            self.model_seconds = 0.0
+            started = time.perf_counter()
+            limit = min(draft, self.max_tokens - 1 - step)
+            if self.first_k is not None:
+                limit = min(limit, self.first_k - 1 - step)
+            proposals, local_tops, draft_dists = self._propose(generated, max(0, limit))
+            proposals = self._public_part(generated, proposals)
+            cloud_tops = self.cloud_tops([*generated, *proposals], step)
+            self.result.drafted += len(proposals)
+            steps = self._accept(generated, proposals, local_tops, draft_dists, cloud_tops)
+            overhead = self._overhead(started, len(steps))
+            for item in steps:
+                item.overhead_ms = overhead
+                yield item
+
+    def _single(self, generated: list[int]) -> Iterator[_Step]:
+        self.model_seconds = 0.0
+        started = time.perf_counter()
+        local_top = self.local_top(generated)
+        fused = local_only(local_top)
+        token = choose(fused, self.sampling, self.rng)
+        yield _Step(token, fused, local_top, None, self._overhead(started, 1))
+
+    def _propose(
+        self, generated: list[int], count: int
+    ) -> tuple[list[int], list[TopK], list[dict[int, float]]]:
+        """Up to ``count`` local proposals, each model call's top-k, the draft distributions."""
+        proposals: list[int] = []
+        local_tops: list[TopK] = []
+        dists: list[dict[int, float]] = []
+        while len(proposals) < count:
+            top = self.local_top([*generated, *proposals])
+            dist = distribution(local_only(top), self.sampling)
+            local_tops.append(top)
+            dists.append(dist)
+            proposals.append(draw(dist, self.rng))
+            if proposals[-1] in self.stop_ids:
+                break
+        return proposals, local_tops, dists
+
+    def _public_part(self, generated: list[int], proposals: list[int]) -> list[int]:
+        """The longest run of proposals whose text the gate would let out (nothing closes)."""
+        if self.gate is None or not proposals:
+            return proposals
+        for end in range(len(proposals), 0, -1):
+            text = self.local.detokenize([*generated, *proposals[:end]])
+            if not self.gate.scanner.scan(text):
+                return proposals[:end]
+        return []
+
+    def _accept(
+        self,
+        generated: list[int],
+        proposals: list[int],
+        local_tops: list[TopK],
+        draft_dists: list[dict[int, float]],
+        cloud_tops: list[TopK | None],
+    ) -> list[_Step]:
+        steps: list[_Step] = []
+        for index, proposal in enumerate(proposals):
+            cloud_top = cloud_tops[index]
+            if cloud_top is None:  # not aligned: the next round starts here
+                return steps
+            fused = self.fuse(local_tops[index], cloud_top)
+            target = distribution(fused, self.sampling)
+            if self.sampling.greedy:
+                token = next(iter(target))
+            else:
+                token = self._speculative(proposal, target, draft_dists[index])
+            steps.append(_Step(token, fused, local_tops[index], cloud_top, 0.0))
+            if token != proposal:
+                return steps
+            self.result.accepted += 1
+        if cloud_tops[len(proposals)] is None:
+            return steps
+        # every proposal accepted: the cloud already scored the position after them
+        local_top = self.local_top([*generated, *proposals])
+        fused = self.fuse(local_top, cloud_tops[len(proposals)])
+        token = choose(fused, self.sampling, self.rng)
+        steps.append(_Step(token, fused, local_top, cloud_tops[len(proposals)], 0.0))
+        return steps
+
+    def _speculative(self, proposal: int, target: dict[int, float], draft: dict[int, float]) -> int:
+        """Speculative sampling: keep ``proposal`` with ``min(1, p/q)``, else the residual."""
+        p, q = target.get(proposal, 0.0), draft.get(proposal, 0.0)
+        if q > 0 and self.rng.random() < min(1.0, p / q):
+            return proposal
+        residual = {t: v - draft.get(t, 0.0) for t, v in target.items() if v > draft.get(t, 0.0)}
+        return draw(residual, self.rng) if residual else draw(target, self.rng)
+
+    def _overhead(self, started: float, tokens: int) -> float:
+        spent = time.perf_counter() - started - self.model_seconds
+        return spent * 1000 / max(1, tokens)
 
 
 def fused_tokens(
@@ -84,48 +310,36 @@ def fused_tokens(
     first_k: int | None = None,
     prefix_gate: PrefixGate | None = None,
     top_k: int = TOP_K,
+    draft: int = 0,
 ) -> Iterator[tuple[TokenTrace, FusionResult]]:
-    """Yield each generated token with the running result; the last one is final."""
-    rng = np.random.default_rng(sampling.seed)
-    vocab = local.vocab_size()
-    result = FusionResult(text="", token_ids=[], trace=[], finish_reason="length", cloud_tokens=0)
-    for step in range(max_tokens):
-        started = time.perf_counter()
-        model_seconds = 0.0
-        tick = time.perf_counter()
-        local_top = local.next_top_k([*local_prompt, *result.token_ids], top_k)
-        model_seconds += time.perf_counter() - tick
-        cloud_top = None
-        cloud_allowed = cloud is not None and (first_k is None or step < first_k)
-        if cloud_allowed and prefix_gate is not None:
-            cloud_allowed = prefix_gate.allows(result.text, step)
-            if not cloud_allowed and result.cloud_stopped_at is None:
-                result.cloud_stopped_at = prefix_gate.closed_at
-        if cloud_allowed and cloud is not None:
-            tick = time.perf_counter()
-            cloud_top = cloud.next_top_k([*cloud_prompt, *result.token_ids], top_k)
-            model_seconds += time.perf_counter() - tick
-            fused = combiner.combine(local_top, cloud_top, vocab)
-            result.cloud_tokens += 1
-        else:
-            fused = local_only(local_top)
-        token = choose(fused, sampling, rng)
+    """Yield each generated token with the running result; the last one is final.
+
+    Args:
+        draft: local proposals per cloud request (0: one cloud request per token).
+    """
+    loop = _Loop(
+        local, cloud, local_prompt, cloud_prompt, combiner, sampling, first_k,
+        prefix_gate, top_k, stop_ids, max_tokens,
+    )  # fmt: skip
+    result = loop.result
+    if max_tokens <= 0:
+        return
+    steps = loop.drafted(draft) if draft > 0 and cloud is not None else loop.per_token()
+    for item in steps:
+        token = item.token
         result.token_ids.append(token)
         result.text = local.detokenize(result.token_ids)
+        result.cloud_tokens += item.cloud_top is not None
         trace = TokenTrace(
             token_id=token,
             text=local.detokenize([token]),
-            weight=fused.weight,
-            local_top=(int(local_top.ids[0]), float(np.exp(local_top.logprobs[0]))),
-            cloud_top=(
-                (int(cloud_top.ids[0]), float(np.exp(cloud_top.logprobs[0])))
-                if cloud_top is not None
-                else None
-            ),
+            weight=item.fused.weight,
+            local_top=_best(item.local_top),
+            cloud_top=_best(item.cloud_top) if item.cloud_top is not None else None,
         )
         result.trace.append(trace)
-        result.step_overhead_ms.append((time.perf_counter() - started - model_seconds) * 1000)
-        if token in stop_ids:
+        result.step_overhead_ms.append(item.overhead_ms)
+        if token in loop.stop_ids:
             result.token_ids.pop()
             result.trace.pop()
             result.text = local.detokenize(result.token_ids)
@@ -139,6 +353,12 @@ def fused_tokens(
             yield trace, result
             return
         yield trace, result
+        if len(result.token_ids) >= max_tokens:
+            return
+
+
+def _best(top: TopK) -> tuple[int, float]:
+    return int(top.ids[0]), float(np.exp(top.logprobs[0]))
 
 
 def fused_generate(

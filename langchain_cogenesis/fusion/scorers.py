@@ -7,6 +7,7 @@ whether a model runs in this process (llama.cpp) or behind an endpoint.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from langchain_cogenesis.errors import LocalModelError
+from langchain_cogenesis.errors import (
+    CloudLogprobsUnavailable,
+    CloudResponseError,
+    LocalModelError,
+)
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -63,6 +68,35 @@ class TokenScorer(Protocol):
     def next_top_k(self, token_ids: Sequence[int], k: int) -> TopK:
         """The top-``k`` next tokens after ``token_ids``."""
         ...
+
+
+def score_positions(
+    scorer: TokenScorer, token_ids: Sequence[int], first: int, k: int
+) -> list[TopK | None]:
+    """The top-``k`` after ``token_ids[:i]`` for each ``i`` from ``first`` to ``len(token_ids)``.
+
+    A scorer with a ``positions_top_k`` method (a remote endpoint with prompt
+    log-probabilities) answers in one call; any other is asked once per position. An
+    entry is ``None`` where a scorer could not tell that position's distribution.
+    """
+    ids = list(token_ids)
+    if not 0 < first <= len(ids):
+        raise ValueError("first must be a position inside token_ids")
+    if first == len(ids):
+        return [scorer.next_top_k(ids, k)]
+    batch = getattr(scorer, "positions_top_k", None)
+    if batch is not None:
+        tops: list[TopK | None] = batch(ids, first, k)
+        return tops
+    return [scorer.next_top_k(ids[:end], k) for end in range(first, len(ids) + 1)]
+
+
+def _top_k_of_pairs(pairs: Sequence[tuple[int, float]], k: int) -> TopK:
+    best = sorted(pairs, key=lambda pair: pair[1], reverse=True)[:k]
+    return TopK(
+        ids=np.array([pair[0] for pair in best], dtype=np.int64),
+        logprobs=np.array([pair[1] for pair in best], dtype=np.float64),
+    )
 
 
 class LlamaCppScorer:
@@ -162,7 +196,8 @@ class RemoteCompletionScorer:
     the prefix is turned back into text with the shared vocabulary, scanned, logged,
     and sent with ``max_tokens=1`` and ``logprobs=k``; the returned token strings are
     mapped back to ids through the same vocabulary. Only the cloud's distribution
-    crosses the boundary; the local model's never leaves.
+    crosses the boundary; the local model's never leaves. :meth:`positions_top_k`
+    scores a whole drafted continuation in one ``echo`` request.
 
     Key init args:
         guard: the egress guard (the one door).
@@ -187,6 +222,8 @@ class RemoteCompletionScorer:
         self.name = name
         self.skip_ids = set(skip_ids)
         self.requests = 0
+        self.echo_supported = True
+        """Whether the endpoint returns prompt log-probabilities (turned off at the first no)."""
         self.prompts_sent: list[str] = []
         self._piece_ids: dict[str, int] | None = None
 
@@ -213,23 +250,56 @@ class RemoteCompletionScorer:
 
     def next_top_k(self, token_ids: Sequence[int], k: int) -> TopK:
         """One guarded completion request: the cloud's top-``k`` after the prefix."""
-        prompt = self.vocabulary.detokenize([t for t in token_ids if t not in self.skip_ids])
+        prompt = self._prompt(token_ids)
         self.requests += 1
         tops = self.guard.next_token_logprobs(
             prompt, top_k=k, scanner=self.scanner, user_id=self.user_id
         )
         self.prompts_sent.append(prompt)
-        pieces = self.piece_ids()
-        pairs = sorted(
-            ((pieces[text], value) for text, value in tops.items() if text in pieces),
-            key=lambda pair: pair[1],
-            reverse=True,
-        )
-        if not pairs:
-            from langchain_cogenesis.errors import CloudResponseError
-
+        top = self._to_ids(tops, k)
+        if top is None:
             raise CloudResponseError("The cloud's top tokens are not in the shared vocabulary.")
-        return TopK(
-            ids=np.array([pair[0] for pair in pairs], dtype=np.int64),
-            logprobs=np.array([pair[1] for pair in pairs], dtype=np.float64),
-        )
+        return top
+
+    def positions_top_k(self, token_ids: Sequence[int], first: int, k: int) -> list[TopK | None]:
+        """One guarded echo request: the cloud's top-``k`` at each position from ``first``.
+
+        The endpoint returns each prompt token with its character offset; a position is
+        matched by the offset of our own token boundary. Where the endpoint split the
+        text differently there is no such boundary and the entry is ``None``.
+        """
+        ids = [t for t in token_ids if t not in self.skip_ids]
+        skipped = len(token_ids) - len(ids)
+        positions = range(max(0, first - skipped), len(ids) + 1)
+        if not self.echo_supported:
+            return [None for _ in positions]
+        prompt = self.vocabulary.detokenize(ids)
+        self.requests += 1
+        try:
+            entries = self.guard.prompt_logprobs(
+                prompt, top_k=k, scanner=self.scanner, user_id=self.user_id
+            )
+        except CloudLogprobsUnavailable:
+            # e.g. llama.cpp's own server, OpenAI: one request per token from now on
+            self.prompts_sent.append(prompt)
+            self.echo_supported = False
+            return [None for _ in positions]
+        self.prompts_sent.append(prompt)
+        seen = Counter(offset for offset, _ in entries)
+        by_offset = {offset: tops for offset, tops in entries if tops and seen[offset] == 1}
+        ours = [len(self.vocabulary.detokenize(ids[:end])) for end in positions]
+        mine = Counter(ours)
+        answer: list[TopK | None] = []
+        for offset in ours:
+            # an offset shared by two tokens (one that decodes to no text) is ambiguous
+            tops = by_offset.get(offset) if mine[offset] == 1 else None
+            answer.append(self._to_ids(tops, k) if tops else None)
+        return answer
+
+    def _prompt(self, token_ids: Sequence[int]) -> str:
+        return self.vocabulary.detokenize([t for t in token_ids if t not in self.skip_ids])
+
+    def _to_ids(self, tops: dict[str, float], k: int) -> TopK | None:
+        pieces = self.piece_ids()
+        pairs = [(pieces[text], value) for text, value in tops.items() if text in pieces]
+        return _top_k_of_pairs(pairs, k) if pairs else None

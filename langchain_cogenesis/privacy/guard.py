@@ -9,7 +9,7 @@ guard.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal, NamedTuple
 
@@ -26,12 +26,23 @@ from langchain_cogenesis.errors import (
 )
 from langchain_cogenesis.privacy.audit import AuditLog
 from langchain_cogenesis.privacy.detectors import Hit, PrivacyScanner
+from langchain_cogenesis.privacy.gate import PrefixGate, find_private_overlap, hit_summary
 from langchain_cogenesis.schema import CloudPayload
 
 Policy = Literal["block", "redact", "local_only"]
 """What happens when a payload carries private context (see docs/privacy.md)."""
 
 POLICIES: tuple[Policy, ...] = ("block", "redact", "local_only")
+
+__all__ = [
+    "POLICIES",
+    "CloudReply",
+    "EgressGuard",
+    "Policy",
+    "PrefixGate",
+    "find_private_overlap",
+    "hit_summary",
+]
 
 
 class CloudReply(NamedTuple):
@@ -41,40 +52,6 @@ class CloudReply(NamedTuple):
     payload: CloudPayload
     redactions: dict[str, str]
     """Placeholder → private value; stays on the device (for :func:`restore`)."""
-
-
-def hit_summary(hits: Iterable[Hit]) -> list[dict[str, Any]]:
-    """Hits without their text: what the audit log and results may keep."""
-    return [{"detector": h.detector, "start": h.start, "end": h.end} for h in hits]
-
-
-def find_private_overlap(payload_text: str, private_texts: Iterable[str]) -> list[str]:
-    """The private spans (as text) that :class:`PrivacyScanner` finds in ``payload_text``."""
-    return [hit.text for hit in PrivacyScanner(private_texts).scan(payload_text)]
-
-
-class PrefixGate:
-    """Checks each outbound decoding prefix; closes for good at the first private hit.
-
-    Logit-based decoding sends the generated prefix to the cloud at every step. Once a
-    prefix carries private content the cloud must stop taking part: :meth:`allows`
-    then returns ``False`` forever and :attr:`closed_at` records the token index.
-    """
-
-    def __init__(self, scanner: PrivacyScanner) -> None:
-        self.scanner = scanner
-        self.closed_at: int | None = None
-        self.hits: list[Hit] = []
-
-    def allows(self, prefix: str, token_index: int) -> bool:
-        """Whether ``prefix`` (generated text so far) may go to the cloud."""
-        if self.closed_at is not None:
-            return False
-        hits = self.scanner.scan(prefix)
-        if hits:
-            self.closed_at, self.hits = token_index, hits
-            return False
-        return True
 
 
 class EgressGuard:
@@ -294,6 +271,49 @@ class EgressGuard:
         Raises:
             CloudLogprobsUnavailable: the endpoint answered without log-probabilities.
         """
+        logprobs = self._scored_completion(prompt, top_k, False, scanner, user_id, purpose)
+        tops = getattr(logprobs, "top_logprobs", None) or []
+        if not tops or not tops[0]:
+            raise self._no_logprobs()
+        return {str(token): float(value) for token, value in dict(tops[0]).items()}
+
+    def prompt_logprobs(
+        self,
+        prompt: str,
+        *,
+        top_k: int,
+        scanner: PrivacyScanner | None = None,
+        user_id: str = "",
+        purpose: str = "fusion-draft",
+    ) -> list[tuple[int, dict[str, float] | None]]:
+        """The cloud's top-``top_k`` at every token of ``prompt`` and after it (``echo``).
+
+        One request; each entry is ``(character offset of the token, the top tokens
+        predicted there)``, the last one for the position after ``prompt``. Same
+        refusal rule as :meth:`next_token_logprobs`.
+
+        Raises:
+            CloudLogprobsUnavailable: the endpoint returns no prompt log-probabilities.
+        """
+        logprobs = self._scored_completion(prompt, top_k, True, scanner, user_id, purpose)
+        offsets = list(getattr(logprobs, "text_offset", None) or [])
+        tops = list(getattr(logprobs, "top_logprobs", None) or [])
+        if len(offsets) != len(tops) or len([t for t in tops if t]) < 2:
+            raise self._no_logprobs(prompt_tokens=True)
+        return [
+            (int(offset), {str(k): float(v) for k, v in dict(top).items()} if top else None)
+            for offset, top in zip(offsets, tops, strict=True)
+        ]
+
+    def _scored_completion(
+        self,
+        prompt: str,
+        top_k: int,
+        echo: bool,
+        scanner: PrivacyScanner | None,
+        user_id: str,
+        purpose: str,
+    ) -> Any:
         scanner = scanner or PrivacyScanner()
         hits = scanner.scan(prompt)
         if hits:
@@ -310,21 +330,22 @@ class EgressGuard:
                 max_tokens=1,
                 temperature=0.0,
                 logprobs=top_k,
+                echo=echo,
             )
         choices = getattr(answer, "choices", None)
         if not isinstance(choices, list):
             raise CloudResponseError(
                 f"The cloud model at {self.base_url} sent an answer that is not a completion."
             )
-        logprobs = choices[0].logprobs if choices else None
-        tops = getattr(logprobs, "top_logprobs", None) or []
-        if not tops or not tops[0]:
-            raise CloudLogprobsUnavailable(
-                f"The cloud model at {self.base_url} returned no log-probabilities; "
-                "logit-based fusion needs them (vLLM and llama_cpp.server with logits_all "
-                "provide them). Use the sketch mode."
-            )
-        return {str(token): float(value) for token, value in dict(tops[0]).items()}
+        return choices[0].logprobs if choices else None
+
+    def _no_logprobs(self, *, prompt_tokens: bool = False) -> CloudLogprobsUnavailable:
+        what = "prompt log-probabilities (echo)" if prompt_tokens else "log-probabilities"
+        return CloudLogprobsUnavailable(
+            f"The cloud model at {self.base_url} returned no {what}; logit-based fusion "
+            "needs them (vLLM and llama_cpp.server with logits_all provide them). "
+            + ("Use drafting off (draft=0)." if prompt_tokens else "Use the sketch mode.")
+        )
 
     def remote_token_ids(self, texts: Sequence[str]) -> list[list[int]] | None:
         """Token ids the cloud's own tokenizer gives ``texts`` (public probe strings).

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from langchain_cogenesis.errors import TokenizerMismatch
 from langchain_cogenesis.fusion import MaxCombiner
-from langchain_cogenesis.graphs import run_sketch_graph
+from langchain_cogenesis.graphs import build_fusion_graph, build_router_graph, run_sketch_graph
 from langchain_cogenesis.privacy import EgressGuard
 from tests.cloud_servers import RecordingServer
 from tests.fusion_fakes import ScriptScorer
@@ -100,3 +103,58 @@ def test_sloppy_public_part_is_redacted_before_fusion() -> None:
         wire = server.all_bytes().decode()
     assert "maya@example.org" not in wire and "example.org" not in wire
     assert result.fusion is not None and result.fusion["cloud_requests"] > 0
+
+
+def test_the_fusion_graph_raises_and_the_router_graph_falls_back() -> None:
+    with RecordingServer(reply="1. Welcome") as server:
+        components = fusion_components(server)
+        server.tokenizer = lambda text: [1, 2, 3]  # a different tokenizer
+        with pytest.raises(TokenizerMismatch, match="differently"):
+            run_sketch_graph(components, REQUEST, graph=build_fusion_graph())
+        routed = run_sketch_graph(components, REQUEST, graph=build_router_graph())
+    assert "fell back to the sketch path" in routed.cloud_skipped
+    assert routed.sketch is not None and routed.answer == "Dear neighbors, welcome."
+    assert routed.fusion is None
+
+
+def test_router_graph_fuses_when_it_can_and_drafting_saves_requests() -> None:
+    answers = {}
+    for draft in (0, 4):
+        with RecordingServer() as server:
+            components = fusion_components(server, fusion_draft=draft)
+            components.egress_guard = EgressGuard(
+                base_url=server.base_url, model="fake", max_retries=0
+            )
+            server.logprobs_for = echo_script(components.local_scorer)
+            answers[draft] = run_sketch_graph(components, REQUEST, graph=build_router_graph())
+    plain, drafted = answers[0], answers[4]
+    assert plain.fusion is not None and drafted.fusion is not None
+    assert drafted.answer == plain.answer
+    assert plain.answer.startswith("Dear neighbors, welcome to the garden")
+    assert plain.fusion["cloud_requests"] == 7  # one per token until the gate closes
+    assert drafted.fusion["cloud_requests"] < 7
+    assert drafted.fusion["accepted"] >= 4
+    assert drafted.fusion["cloud_stopped_at"] == plain.fusion["cloud_stopped_at"] == 7
+    assert all("Halvorsen" not in prompt for prompt in drafted.fusion["cloud_prompts"])
+
+
+def echo_script(scorer: ScriptScorer) -> Any:
+    """A ``/v1/completions`` logprobs answer (with echo) from the scripted model."""
+
+    def tops(ids: list[int], k: int) -> dict[str, float]:
+        top = scorer.next_top_k(ids, k)
+        return {scorer.words[int(i)]: float(v) for i, v in zip(top.ids, top.logprobs, strict=True)}
+
+    def answer(prompt: str, echo: bool, k: int) -> dict[str, Any]:
+        ids = scorer.tokenize(prompt, add_bos=True)
+        pieces = [scorer.words[i] for i in ids[1:]]
+        offsets = [len("".join(pieces[:i])) for i in range(len(pieces) + 1)]
+        if not echo:
+            return {"tokens": ["x"], "text_offset": [offsets[-1]], "top_logprobs": [tops(ids, k)]}
+        return {
+            "tokens": [*pieces, "x"],
+            "text_offset": offsets,
+            "top_logprobs": [None, *(tops(ids[: i + 1], k) for i in range(1, len(pieces) + 1))],
+        }
+
+    return answer

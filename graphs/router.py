@@ -1,0 +1,62 @@
+"""The router graph: fusion when it can run, else the sketch path, automatically.
+
+    prepare ─► retrieve ─► fuse ─► END
+                             └─► sketch ─► write ─► END
+
+Logit-based fusion needs a shared tokenizer and an endpoint that returns
+log-probabilities. When either is missing (:class:`TokenizerMismatch`,
+:class:`CloudLogprobsUnavailable`, raised before a single fused token is kept),
+the run continues on the sketch path and ``cloud_skipped`` says why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+
+from langchain_cogenesis.errors import CloudLogprobsUnavailable, TokenizerMismatch
+from langchain_cogenesis.graphs.fusion import fuse
+from langchain_cogenesis.graphs.nodes import prepare, retrieve, sketch, write
+from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
+
+
+def fuse_or_fall_back(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
+    """The fuse node; when fusion cannot run, records why and leaves the answer empty."""
+    try:
+        return fuse(state, runtime)
+    except (TokenizerMismatch, CloudLogprobsUnavailable) as reason:
+        return {"cloud_skipped": f"fusion fell back to the sketch path: {reason}"}
+
+
+def route_after_fuse(state: WritingState) -> str:
+    """A fused answer ends the run; a fallback continues with the sketch path."""
+    return END if state.get("answer") else "sketch"
+
+
+def build_router_graph(
+    checkpointer: Any = "memory",
+) -> CompiledStateGraph[WritingState, Components, WritingInput, WritingState]:
+    """Fusion with its automatic fallback to sketch-then-write."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    builder = StateGraph(WritingState, context_schema=Components, input_schema=WritingInput)
+    builder.add_node("prepare", prepare)
+    builder.add_node("retrieve", retrieve)
+    builder.add_node("fuse", fuse_or_fall_back)
+    builder.add_node("sketch", sketch)
+    builder.add_node("write", write)
+    builder.add_edge(START, "prepare")
+    builder.add_edge("prepare", "retrieve")
+    builder.add_edge("retrieve", "fuse")
+    builder.add_conditional_edges("fuse", route_after_fuse, ["sketch", END])
+    builder.add_edge("sketch", "write")
+    builder.add_edge("write", END)
+    saver = InMemorySaver() if checkpointer == "memory" else checkpointer
+    return builder.compile(checkpointer=saver, name="cogenesis-router")
+
+
+graph = build_router_graph(checkpointer=None)
+"""The compiled router graph without a checkpointer, for LangGraph Server."""
