@@ -3,6 +3,7 @@
 Implements CoGenesis (Zhang et al., 2024). The public API is re-exported here.
 """
 
+from langchain_cogenesis.chat_models import ChatCoGenesisFusion
 from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import (
     CloudError,
@@ -36,6 +37,7 @@ from langchain_cogenesis.schema import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ChatCoGenesisFusion",
     "ChatLocalLlama",
     "CloudError",
     "CloudLogprobsUnavailable",

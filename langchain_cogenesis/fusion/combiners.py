@@ -177,3 +177,18 @@ class LearnedCombiner:
         model = build_comb_model(int(config["top"]))
         model.load_state_dict(load_file(folder / "combiner.safetensors"))
         return cls(model, top=int(config["top"]))
+
+
+def load_combiner(spec: str | Path | Combiner | None) -> Combiner:
+    """``"mean"`` (default), ``"max"``, a folder written by :meth:`LearnedCombiner.save`,
+    or a combiner object."""
+    if spec is None or spec == "mean":
+        return MeanCombiner()
+    if spec == "max":
+        return MaxCombiner()
+    if isinstance(spec, str | Path):
+        folder = Path(spec)
+        if not (folder / "combiner.json").is_file():
+            raise ValueError(f"{spec!r} is neither 'mean', 'max' nor a trained combiner folder.")
+        return LearnedCombiner.load(folder)
+    return spec

@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from langchain_cogenesis.data import DatasetUser
-from langchain_cogenesis.fusion import LlamaCppScorer, MeanCombiner, fused_generate
+from langchain_cogenesis.fusion import (
+    LlamaCppScorer,
+    MeanCombiner,
+    RemoteCompletionScorer,
+    fused_generate,
+)
 from langchain_cogenesis.graphs import Components, run_sketch_graph
 from langchain_cogenesis.models import ChatLocalLlama, StandInCloud
 from langchain_cogenesis.privacy import EgressGuard
@@ -16,6 +21,8 @@ from langchain_cogenesis.retrievers import PrivateStore
 from tests.cloud_servers import RecordingServer
 
 pytestmark = pytest.mark.integration
+
+TURN = "<start_of_turn>user\n{}<end_of_turn>\n<start_of_turn>model\n"
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +124,45 @@ def test_fusion_through_the_real_standin_server(
     assert all("Halvorsen" not in body["prompt"] for body in completions)
     assert task.public_instruction in completions[0]["prompt"]
     assert result.answer
+
+
+def test_drafting_with_real_models_writes_what_per_token_fusion_writes(model_path: Path) -> None:
+    """In-process and against llama_cpp.server's echo: same tokens, fewer requests.
+
+    Fresh scorers per run: llama.cpp's logits differ in the last bits between a token
+    evaluated alone and the same token inside a batch, so runs start from the same cache.
+    """
+
+    def fresh(name: str) -> LlamaCppScorer:
+        return LlamaCppScorer(model_path, n_ctx=512, name=name)
+
+    local = fresh("local")
+    local_prompt = local.tokenize(
+        TURN.format("Maya runs a garden. Write a garden tip."), add_bos=True
+    )
+    cloud_prompt = local.tokenize(TURN.format("Write a garden tip."), add_bos=True)
+    runs = {
+        draft: fused_generate(
+            fresh("local"), fresh("cloud"), local_prompt, cloud_prompt, MeanCombiner(),
+            max_tokens=12, draft=draft,
+        )
+        for draft in (0, 4)
+    }  # fmt: skip
+    assert runs[4].token_ids == runs[0].token_ids
+    assert runs[4].cloud_requests < runs[0].cloud_requests == 12
+
+    over_http = {}
+    with StandInCloud(model_path, n_ctx=512, logits_all=True) as server:
+        guard = EgressGuard(base_url=server.base_url, model=server.model, audit_log=None)
+        bos = local.tokenize("", add_bos=True)
+        for draft in (0, 3):
+            remote = RemoteCompletionScorer(guard, local, skip_ids=bos)
+            over_http[draft] = fused_generate(
+                fresh("local"), remote, local_prompt, cloud_prompt, MeanCombiner(),
+                max_tokens=6, draft=draft,
+            )  # fmt: skip
+            assert remote.requests == over_http[draft].cloud_requests
+        assert remote.echo_supported
+    assert over_http[3].token_ids == over_http[0].token_ids
+    assert over_http[3].cloud_requests < over_http[0].cloud_requests == 6
+    assert over_http[3].accepted >= 2

