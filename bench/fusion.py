@@ -1,9 +1,17 @@
-"""Fused decoding speed: local alone, fusion in-process, fusion against the stand-in.
+"""Fused decoding: speed, round trips to a remote cloud, and quality on held-out references.
 
-Prints tokens/s of each through the same loop, their ratios (for two equal-size
-models the in-process limit is 0.5x; target at least 0.45x), remote requests per
-generated token, and the per-step overhead outside the models' forward passes
-(top-k, combiner, sampling, gate; target under 1 ms). ``--json PATH`` writes them.
+Speed (Gemma 3 270M in both roles, one loop for all): tokens/s of the local model
+alone, of fusion with both models in this process (for two equal-size models the
+limit is 0.5x; target at least 0.45x), and of fusion against the stand-in server
+(llama_cpp.server) per token and with drafting (remote requests per generated
+token; target at most 0.25). Drafting is also timed against a cloud behind a fixed
+round trip (``--rtt-ms``), the case it is made for. Per-step overhead outside the
+models' forward passes (top-k, combiner, sampling, gate): target under 1 ms.
+
+Quality: mean negative log-likelihood per reference token on held-out samples of
+the paper's released dev split, under the cloud without context, the local model
+with context, mean and max pooling, and the learned combiner trained on the other
+samples. ``--json PATH`` writes every figure.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +30,14 @@ from langchain_cogenesis.fusion import (
     LlamaCppScorer,
     MeanCombiner,
     RemoteCompletionScorer,
+    TopK,
     fused_generate,
 )
+from langchain_cogenesis.fusion.scorers import score_positions
 from langchain_cogenesis.models import StandInCloud, bundled_model_path
 from langchain_cogenesis.privacy import EgressGuard, PrefixGate, PrivacyScanner
 
+DEV_SPLIT = Path(__file__).resolve().parents[2] / "shared/data/cogenesis-context-aware/dev.json"
 LOCAL_PROMPT = (
     "<start_of_turn>user\nMaya Okafor runs the Linden Street Community Garden in Millbrook. "
     "Write a welcome speech for the summer harvest festival.<end_of_turn>\n<start_of_turn>model\n"
@@ -36,14 +48,37 @@ CLOUD_PROMPT = (
 )
 
 
-def run(local: Any, cloud: Any, tokens: int) -> dict[str, float]:
+class RoundTrip:
+    """An in-process cloud behind a fixed network round trip per request."""
+
+    def __init__(self, scorer: LlamaCppScorer, rtt_seconds: float) -> None:
+        self.scorer, self.rtt, self.name, self.requests = scorer, rtt_seconds, "cloud", 0
+        self.vocab_size, self.tokenize, self.detokenize = (
+            scorer.vocab_size,
+            scorer.tokenize,
+            scorer.detokenize,
+        )
+
+    def next_top_k(self, token_ids: Sequence[int], k: int) -> TopK:
+        self.requests += 1
+        time.sleep(self.rtt)
+        return self.scorer.next_top_k(token_ids, k)
+
+    def positions_top_k(self, token_ids: Sequence[int], first: int, k: int) -> list[TopK | None]:
+        self.requests += 1
+        time.sleep(self.rtt)
+        return score_positions(self.scorer, token_ids, first, k)
+
+
+def run(local: Any, cloud: Any, tokens: int, draft: int = 0) -> dict[str, float]:
     local_ids = local.tokenize(LOCAL_PROMPT, add_bos=True)
     cloud_ids = local.tokenize(CLOUD_PROMPT, add_bos=True)
     gate = PrefixGate(PrivacyScanner(["Maya Okafor runs the Linden Street Community Garden"]))
     started = time.perf_counter()
     result = fused_generate(
-        local, cloud, local_ids, cloud_ids, MeanCombiner(), max_tokens=tokens, prefix_gate=gate
-    )
+        local, cloud, local_ids, cloud_ids, MeanCombiner(), max_tokens=tokens, prefix_gate=gate,
+        draft=draft,
+    )  # fmt: skip
     seconds = time.perf_counter() - started
     generated = max(1, len(result.token_ids))
     return {
@@ -51,55 +86,134 @@ def run(local: Any, cloud: Any, tokens: int) -> dict[str, float]:
         "seconds": seconds,
         "tokens_per_second": generated / seconds,
         "cloud_tokens": result.cloud_tokens,
+        "cloud_requests": result.cloud_requests,
+        "requests_per_token": result.cloud_requests / generated,
+        "accepted_of_drafted": result.accepted / result.drafted if result.drafted else 0.0,
         "step_overhead_ms_median": statistics.median(result.step_overhead_ms),
-        "requests": getattr(cloud, "requests", 0),
+        "token_ids": result.token_ids,
+    }
+
+
+def speed(
+    model_path: Path, tokens: int, remote_tokens: int, draft: int, rtt_ms: float
+) -> dict[str, Any]:
+    local = LlamaCppScorer(model_path, n_ctx=1024, name="local")
+    cloud = LlamaCppScorer(model_path, n_ctx=1024, name="cloud")
+    run(local, None, 4)  # warm-up: load the weights
+    run(local, cloud, 4)
+    rows: dict[str, Any] = {
+        "local_alone": run(local, None, tokens),
+        "fusion_in_process": run(local, cloud, tokens),
+    }
+    slow = RoundTrip(cloud, rtt_ms / 1000)
+    rows["fusion_rtt_per_token"] = run(local, slow, remote_tokens)
+    rows["fusion_rtt_drafting"] = run(local, slow, remote_tokens, draft=draft)
+    with StandInCloud(model_path, n_ctx=512, logits_all=True) as standin:
+        guard = EgressGuard(base_url=standin.base_url, model=standin.model, audit_log=None)
+        bos = local.tokenize("", add_bos=True)
+        for name, rows_draft in (("per_token", 0), ("drafting", draft)):
+            remote = RemoteCompletionScorer(guard, local, skip_ids=bos)
+            remote.piece_ids()  # the vocabulary map is built once, not per token
+            rows[f"fusion_standin_{name}"] = run(local, remote, remote_tokens, draft=rows_draft)
+    return rows
+
+
+def quality(users_count: int, max_target_tokens: int, model_path: Path) -> dict[str, Any]:
+    from langchain_cogenesis.data.paper import load_paper_dev
+    from langchain_cogenesis.fusion.training import dataset_steps, heldout_nll, train_combiner
+
+    users = load_paper_dev(DEV_SPLIT)[:users_count]
+    test_count = max(1, users_count // 3)
+    dev_count = max(1, (users_count - test_count) // 6)
+    test, dev, train = (
+        users[:test_count],
+        users[test_count : test_count + dev_count],
+        users[test_count + dev_count :],
+    )
+    local = LlamaCppScorer(model_path, n_ctx=2048, name="local")
+    cloud = LlamaCppScorer(model_path, n_ctx=2048, name="cloud")
+    options = {"max_target_tokens": max_target_tokens, "max_prompt_tokens": 1024}
+    started = time.perf_counter()
+    steps = {name: dataset_steps(part, local, cloud, **options) for name, part in
+             (("train", train), ("dev", dev), ("test", test))}  # fmt: skip
+    scoring = time.perf_counter() - started
+    started = time.perf_counter()
+    combiner, report = train_combiner(steps["train"], steps["dev"], local.vocab_size())
+    training = time.perf_counter() - started
+    return {
+        "dataset": "paper dev split (released by the authors)",
+        "users": {"train": len(train), "dev": len(dev), "test": len(test)},
+        "tokens": {name: len(part) for name, part in steps.items()},
+        "nll_per_token": heldout_nll(steps["test"], local.vocab_size(), combiner),
+        "combiner_best_epoch": report.best_epoch,
+        "scoring_seconds": scoring,
+        "training_seconds": training,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tokens", type=int, default=48)
+    parser.add_argument("--remote-tokens", type=int, default=24)
+    parser.add_argument("--draft", type=int, default=6)
+    parser.add_argument("--rtt-ms", type=float, default=50.0)
+    parser.add_argument("--nll-users", type=int, default=60, help="0 skips the quality part")
+    parser.add_argument("--nll-target-tokens", type=int, default=48)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         model_path = bundled_model_path(Path(folder) / "models")
-        local = LlamaCppScorer(model_path, n_ctx=1024, name="local")
-        cloud = LlamaCppScorer(model_path, n_ctx=1024, name="cloud")
-        run(local, None, 4)  # warm-up: load the weights
-        run(local, cloud, 4)
-        alone = run(local, None, args.tokens)
-        in_process = run(local, cloud, args.tokens)
-        with StandInCloud(model_path, n_ctx=512, logits_all=True) as standin:
-            guard = EgressGuard(base_url=standin.base_url, model=standin.model, audit_log=None)
-            remote = RemoteCompletionScorer(guard, local, skip_ids=local.tokenize("", add_bos=True))
-            remote.piece_ids()  # the vocabulary map is built once, not per token
-            remote_tokens = max(4, args.tokens // 4)
-            per_token = run(local, remote, remote_tokens)
-    figures = {
+        rows = speed(model_path, args.tokens, args.remote_tokens, args.draft, args.rtt_ms)
+        nll = (
+            quality(args.nll_users, args.nll_target_tokens, model_path) if args.nll_users else None
+        )
+    alone = rows["local_alone"]["tokens_per_second"]
+    figures: dict[str, Any] = {
         "benchmark": "fusion",
-        "local_alone": alone,
-        "fusion_in_process": in_process,
-        "fusion_remote_per_token": per_token,
-        "in_process_ratio": in_process["tokens_per_second"] / alone["tokens_per_second"],
-        "remote_ratio": per_token["tokens_per_second"] / alone["tokens_per_second"],
-        "remote_requests_per_token": per_token["requests"] / per_token["tokens"],
-        "targets": {"in_process_ratio": 0.45, "step_overhead_ms": 1.0},
+        **{name: {k: v for k, v in row.items() if k != "token_ids"} for name, row in rows.items()},
+        "in_process_ratio": rows["fusion_in_process"]["tokens_per_second"] / alone,
+        "remote_requests_per_token": rows["fusion_standin_per_token"]["requests_per_token"],
+        "drafting_requests_per_token": rows["fusion_standin_drafting"]["requests_per_token"],
+        "drafting_same_tokens": rows["fusion_standin_drafting"]["token_ids"]
+        == rows["fusion_standin_per_token"]["token_ids"]
+        and rows["fusion_rtt_drafting"]["token_ids"] == rows["fusion_rtt_per_token"]["token_ids"],
+        "drafting_speedup_standin": rows["fusion_standin_drafting"]["tokens_per_second"]
+        / rows["fusion_standin_per_token"]["tokens_per_second"],
+        "drafting_speedup_rtt": rows["fusion_rtt_drafting"]["tokens_per_second"]
+        / rows["fusion_rtt_per_token"]["tokens_per_second"],
+        "rtt_ms": args.rtt_ms,
+        "draft": args.draft,
+        "quality": nll,
+        "targets": {
+            "in_process_ratio": 0.45,
+            "step_overhead_ms": 1.0,
+            "drafting_requests_per_token": 0.25,
+        },
     }
-    print(f"fused decoding, {args.tokens} tokens (Gemma 3 270M in both roles)")
-    for name in ("local_alone", "fusion_in_process", "fusion_remote_per_token"):
+    print(f"fused decoding (Gemma 3 270M in both roles), {args.tokens} tokens in process, "
+          f"{args.remote_tokens} remote")  # fmt: skip
+    for name in rows:
         row = figures[name]
         print(
-            f"  {name:<24} {row['tokens_per_second']:6.1f} tok/s  "
-            f"step overhead {row['step_overhead_ms_median']:.2f} ms  "
-            f"cloud tokens {row['cloud_tokens']}"
+            f"  {name:<26} {row['tokens_per_second']:6.2f} tok/s  "
+            f"overhead {row['step_overhead_ms_median']:.2f} ms/token  "
+            f"requests/token {row['requests_per_token']:.2f}"
         )
     print(
         f"  in-process fusion / local alone: {figures['in_process_ratio']:.2f}x (target >= 0.45x)"
     )
     print(
-        f"  remote per-token fusion / local alone: {figures['remote_ratio']:.3f}x, "
-        f"{figures['remote_requests_per_token']:.2f} requests per token"
+        f"  drafting ({args.draft}): {figures['drafting_requests_per_token']:.2f} requests/token "
+        f"(target <= 0.25), same tokens as per-token: {figures['drafting_same_tokens']}; speed-up "
+        f"{figures['drafting_speedup_rtt']:.2f}x at {args.rtt_ms:.0f} ms round trip, "
+        f"{figures['drafting_speedup_standin']:.2f}x on llama_cpp.server (its echo sorts the "
+        "whole vocabulary in Python for every prompt token)"
     )
+    if nll:
+        test = nll["users"]["test"], nll["tokens"]["test"]
+        print(f"  held-out NLL/token ({test[0]} samples, {test[1]} tokens):")
+        for name, value in nll["nll_per_token"].items():
+            print(f"    {name:<24} {value:.3f}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     return 0

@@ -39,10 +39,16 @@ def union_probs(
 
     def spread(top: TopK) -> np.ndarray:
         known = dict(zip(top.ids.tolist(), np.exp(top.logprobs).tolist(), strict=True))
-        rest = max(0.0, 1.0 - sum(known.values())) / max(1, vocab_size - len(known))
+        rest = leftover(top, vocab_size)
         return np.array([known.get(int(i), rest) for i in ids])
 
     return ids, spread(local), spread(cloud)
+
+
+def leftover(top: TopK, vocab_size: int) -> float:
+    """A model's probability of one token outside its top-k: the rest spread evenly."""
+    mass = float(np.exp(top.logprobs).sum())
+    return max(0.0, 1.0 - mass) / max(1, vocab_size - len(top.ids))
 
 
 def local_only(local: TopK) -> Fused:

@@ -21,6 +21,7 @@ from langchain_cogenesis.fusion.combiners import (
     LearnedCombiner,
     build_comb_model,
     combiner_features,
+    leftover,
     union_probs,
 )
 from langchain_cogenesis.fusion.scorers import TokenScorer, TopK
@@ -67,8 +68,8 @@ def step_arrays(steps: Sequence[StepExample], vocab_size: int) -> dict[str, np.n
         if len(where):
             slm_t, llm_t = p_slm[where[0]], p_llm[where[0]]
         else:  # in neither top-k: each model gives it its leftover mass, spread evenly
-            slm_t = max(0.0, 1 - float(np.exp(step.local.logprobs).sum())) / vocab_size
-            llm_t = max(0.0, 1 - float(np.exp(step.cloud.logprobs).sum())) / vocab_size
+            slm_t = leftover(step.local, vocab_size)
+            llm_t = leftover(step.cloud, vocab_size)
         features.append(combiner_features(step.local, step.cloud))
         slm_target.append(slm_t)
         llm_target.append(llm_t)
@@ -215,3 +216,48 @@ def dataset_steps(
         target = local.tokenize(task.reference)[:max_target_tokens]
         examples += teacher_forced_steps(local, cloud, local_ids, cloud_ids, target)
     return examples
+
+
+def heldout_nll(
+    steps: Sequence[StepExample], vocab_size: int, learned: LearnedCombiner | None = None
+) -> dict[str, float]:
+    """Mean negative log-likelihood per reference token under each way of decoding.
+
+    Every figure uses the distribution the decoder would sample from: the union of
+    both top-k sets, renormalized (``w = 0`` is the cloud alone, ``w = 1`` the local
+    model alone).
+    """
+    import torch
+
+    if not steps:
+        raise ValueError("heldout_nll needs at least one step")
+    tensors = {k: torch.from_numpy(v) for k, v in step_arrays(steps, vocab_size).items()}
+
+    def at(w: float) -> float:
+        return float(fused_nll(torch.full_like(tensors["slm_target"], w), tensors))
+
+    figures = {
+        "cloud_without_context": at(0.0),
+        "local_with_context": at(1.0),
+        "mean": at(0.5),
+        "max": _max_pooling_nll(steps, vocab_size),
+    }
+    if learned is not None:
+        with torch.no_grad():
+            w = learned.model(tensors["features"]).squeeze(-1).double()
+        figures["learned"] = float(fused_nll(w, tensors))
+    return figures
+
+
+def _max_pooling_nll(steps: Sequence[StepExample], vocab_size: int) -> float:
+    total = 0.0
+    for step in steps:
+        ids, p_slm, p_llm = union_probs(step.local, step.cloud, vocab_size)
+        pooled = np.maximum(p_slm, p_llm)
+        where = np.flatnonzero(ids == step.target)
+        if len(where):
+            target = pooled[where[0]]
+        else:
+            target = max(leftover(step.local, vocab_size), leftover(step.cloud, vocab_size))
+        total += -np.log(max(target, 1e-12)) + np.log(pooled.sum())
+    return total / len(steps)

@@ -83,10 +83,19 @@ def test_privacy_benchmark(tmp_path: Path) -> None:
 
 def test_fusion_benchmark(tmp_path: Path) -> None:
     out = tmp_path / "fusion.json"
-    done = run("bench/fusion.py", "--tokens", "6", "--json", str(out))
+    done = run(
+        "bench/fusion.py", "--tokens", "6", "--remote-tokens", "5", "--draft", "3",
+        "--rtt-ms", "5", "--nll-users", "3", "--nll-target-tokens", "8", "--json", str(out),
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     figures = json.loads(out.read_text())
     assert figures["local_alone"]["tokens_per_second"] > 0
     assert figures["fusion_in_process"]["cloud_tokens"] == figures["fusion_in_process"]["tokens"]
     assert figures["remote_requests_per_token"] == 1.0
+    assert figures["drafting_same_tokens"] is True
+    assert figures["drafting_requests_per_token"] < 1.0
     assert 0 < figures["in_process_ratio"] < 1.5
+    nll = figures["quality"]["nll_per_token"]
+    assert set(nll) == {"cloud_without_context", "local_with_context", "mean", "max", "learned"}
+    assert all(0 < value < 20 for value in nll.values())
+    assert "held-out NLL/token" in done.stdout

@@ -3,9 +3,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from langchain_cogenesis.fusion import LearnedCombiner, TopK
-from langchain_cogenesis.fusion.training import StepExample, step_arrays, train_combiner
+from langchain_cogenesis.fusion.training import (
+    StepExample,
+    heldout_nll,
+    step_arrays,
+    train_combiner,
+)
 
 RNG = np.random.default_rng(0)
 
@@ -60,3 +66,17 @@ def test_early_stopping_keeps_the_best_epoch() -> None:
     )
     assert report.epochs_run < 30
     assert report.dev_nll[report.best_epoch] == min(report.dev_nll)
+
+
+def test_heldout_nll_by_hand() -> None:
+    # local: target 0.8, other 0.1; cloud: other 0.7, target 0.05; union = {target, other}
+    held = steps(4, local_right=True)
+    figures = heldout_nll(held, vocab_size=50)
+    assert figures["local_with_context"] == pytest.approx(-np.log(0.8 / 0.9))
+    assert figures["cloud_without_context"] == pytest.approx(-np.log(0.05 / 0.75))
+    assert figures["mean"] == pytest.approx(-np.log(0.425 / 0.825))
+    assert figures["max"] == pytest.approx(-np.log(0.8 / 1.5))
+    assert "learned" not in figures
+    trained, _ = train_combiner(steps(40, local_right=True), steps(10, local_right=True), 50)
+    with_learned = heldout_nll(held, 50, trained)
+    assert with_learned["learned"] < with_learned["mean"]
