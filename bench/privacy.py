@@ -97,7 +97,10 @@ def leak_rates(count: int) -> dict[str, Any]:
             with RecordingServer(fault, reply="1. Opening 2. Body") as server:
                 server.delay = 0.6
                 first_k = 4 if mode == "fusion-first-k" else None
-                components = components_for(case, server, audit, first_k=first_k)
+                draft = 4 if mode == "fusion-draft" else 0
+                components = components_for(
+                    case, server, audit, first_k=first_k, fusion_draft=draft
+                )
                 with contextlib.suppress(CoGenesisError):  # faults end in typed errors
                     run_sketch_graph(components, request_for(case, mode))  # type: ignore[arg-type]
                 wire = server.all_bytes().decode("utf-8")

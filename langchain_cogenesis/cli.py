@@ -66,6 +66,7 @@ def _run(
     policy: str | None = None,
     first_k: int | None = None,
     combiner: Any = None,
+    draft: int = 0,
 ) -> WritingResult:
     """Run the sketch graph; ``private_instruction=None`` splits the instruction locally."""
     from langchain_cogenesis.graphs import (
@@ -103,6 +104,7 @@ def _run(
             policy=cast("Any", policy),
             first_k=first_k,
             fusion_max_tokens=answer_tokens,
+            fusion_draft=draft,
             combiner=combiner,
         )
         if not stream:
@@ -222,12 +224,13 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _load_combiner(folder: Path | None) -> Any:
-    if folder is None:
-        return None
-    from langchain_cogenesis.fusion import LearnedCombiner
+def _load_combiner(spec: str) -> Any:
+    from langchain_cogenesis.fusion.combiners import load_combiner
 
-    return LearnedCombiner.load(folder)
+    try:
+        return load_combiner(spec)
+    except (ValueError, OSError) as error:
+        raise SystemExit(f"error: --combiner: {error}") from None
 
 
 def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
@@ -248,6 +251,7 @@ def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
         policy=args.policy,
         first_k=args.first_k,
         combiner=_load_combiner(args.combiner),
+        draft=args.draft,
     )
     if args.json:
         print(result.model_dump_json(indent=2))
@@ -409,7 +413,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--first-k", type=int, default=None, help="fusion: the cloud takes part in k tokens only"
     )
     write.add_argument(
-        "--combiner", type=Path, default=None, help="fusion: a trained combiner folder"
+        "--combiner",
+        default="mean",
+        help="fusion: mean, max, or a trained combiner folder (cogenesis train-combiner)",
+    )
+    write.add_argument(
+        "--draft",
+        type=int,
+        default=0,
+        help="fusion: local proposals scored per cloud request (0: one request per token)",
     )
     write.add_argument(
         "--private",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -73,3 +74,25 @@ def leaking_script(secrets: dict[str, str]) -> list[str]:
         f" {secrets['email']},",
         f" {secrets['canary']}.",
     ]
+
+
+def echo_script(scorer: ScriptScorer) -> Any:
+    """A ``/v1/completions`` logprobs answer (with echo) from the scripted model."""
+
+    def tops(ids: list[int], k: int) -> dict[str, float]:
+        top = scorer.next_top_k(ids, k)
+        return {scorer.words[int(i)]: float(v) for i, v in zip(top.ids, top.logprobs, strict=True)}
+
+    def answer(prompt: str, echo: bool, k: int) -> dict[str, Any]:
+        ids = scorer.tokenize(prompt, add_bos=True)
+        pieces = [scorer.words[i] for i in ids[1:]]
+        offsets = [len("".join(pieces[:i])) for i in range(len(pieces) + 1)]
+        if not echo:
+            return {"tokens": ["x"], "text_offset": [offsets[-1]], "top_logprobs": [tops(ids, k)]}
+        return {
+            "tokens": [*pieces, "x"],
+            "text_offset": offsets,
+            "top_logprobs": [None, *(tops(ids[: i + 1], k) for i in range(1, len(pieces) + 1))],
+        }
+
+    return answer

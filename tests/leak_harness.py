@@ -17,9 +17,9 @@ from langchain_cogenesis.graphs import Components
 from langchain_cogenesis.privacy import AuditLog, EgressGuard
 from langchain_cogenesis.retrievers import user_context_documents
 from tests.cloud_servers import RecordingServer
-from tests.fusion_fakes import ScriptScorer, leaking_script
+from tests.fusion_fakes import ScriptScorer, echo_script, leaking_script
 
-MODES = ("sketch", "cloud-public", "local", "split", "fusion", "fusion-first-k")
+MODES = ("sketch", "cloud-public", "local", "split", "fusion", "fusion-first-k", "fusion-draft")
 FAULTS = ("ok", "ok", "error500", "garbage", "slow", "flaky", "ok")
 
 
@@ -67,6 +67,8 @@ def components_for(
     )
     local_scorer = ScriptScorer(leaking_script(case.secrets))
     server.tokenizer = lambda text: local_scorer.tokenize(text, add_bos=True)
+    if kwargs.get("fusion_draft"):
+        server.logprobs_for = echo_script(local_scorer)
     kwargs.setdefault("local_scorer", local_scorer)
     return Components(
         store=MemoryStore({case.user.user_id: user_context_documents(case.user)}),  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from langchain_cogenesis.fusion.combiners import (
     MeanCombiner,
     build_comb_model,
     combiner_features,
+    load_combiner,
     union_probs,
 )
 from langchain_cogenesis.fusion.decoding import (
@@ -22,6 +23,7 @@ from langchain_cogenesis.fusion.scorers import (
     RemoteCompletionScorer,
     TokenScorer,
     TopK,
+    score_positions,
     top_k_of_logits,
 )
 from langchain_cogenesis.fusion.tokenizer import (
@@ -52,6 +54,8 @@ __all__ = [
     "fingerprint",
     "fused_generate",
     "fused_tokens",
+    "load_combiner",
+    "score_positions",
     "top_k_of_logits",
     "union_probs",
 ]

@@ -35,9 +35,9 @@ def test_no_canary_or_pii_reaches_the_cloud_in_any_mode_or_fault(tmp_path: Path)
             server.delay = 0.6
             try:
                 first_k = 4 if mode == "fusion-first-k" else None
-                result = run_sketch_graph(
-                    components_for(case, server, audit, first_k=first_k), request_for(case, mode)
-                )
+                draft = 4 if mode == "fusion-draft" else 0
+                parts = components_for(case, server, audit, first_k=first_k, fusion_draft=draft)
+                result = run_sketch_graph(parts, request_for(case, mode))
                 payloads = result.cloud_payloads
                 outcomes[f"{mode}:ok:{payloads[0].decision if payloads else 'local'}"] += 1
             except CoGenesisError as error:
@@ -57,6 +57,7 @@ def test_no_canary_or_pii_reaches_the_cloud_in_any_mode_or_fault(tmp_path: Path)
     assert any(key.startswith("local:ok") for key in outcomes)
     assert any(key.startswith("fusion:ok") for key in outcomes)
     assert any(key.startswith("fusion-first-k:ok") for key in outcomes)
+    assert any(key.startswith("fusion-draft:ok") for key in outcomes)
     # every attempt that reached the guard is in the audit log, and the chain holds
     assert len(audit.entries()) >= requests_seen // 2
     assert audit.verify().ok

@@ -10,8 +10,7 @@ from langchain_cogenesis.errors import TokenizerMismatch
 from langchain_cogenesis.privacy import EgressGuard
 from langchain_cogenesis.prompts import chat_text
 from tests.cloud_servers import RecordingServer
-from tests.fusion_fakes import ScriptScorer
-from tests.unit.test_fusion_graph import echo_script
+from tests.fusion_fakes import ScriptScorer, echo_script
 
 SCRIPT = [" Dear", " neighbors,", " welcome", " to", " the", " garden", " Halvorsen", " built"]
 PRIVATE = "Arne Halvorsen built the raised beds in 1998 with 1,840 bricks"

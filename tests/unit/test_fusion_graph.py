@@ -11,7 +11,7 @@ from langchain_cogenesis.fusion import MaxCombiner
 from langchain_cogenesis.graphs import build_fusion_graph, build_router_graph, run_sketch_graph
 from langchain_cogenesis.privacy import EgressGuard
 from tests.cloud_servers import RecordingServer
-from tests.fusion_fakes import ScriptScorer
+from tests.fusion_fakes import ScriptScorer, echo_script
 from tests.unit.test_sketch_graph import REQUEST, make_components
 
 SCRIPT = [
@@ -136,25 +136,3 @@ def test_router_graph_fuses_when_it_can_and_drafting_saves_requests() -> None:
     assert drafted.fusion["accepted"] >= 4
     assert drafted.fusion["cloud_stopped_at"] == plain.fusion["cloud_stopped_at"] == 7
     assert all("Halvorsen" not in prompt for prompt in drafted.fusion["cloud_prompts"])
-
-
-def echo_script(scorer: ScriptScorer) -> Any:
-    """A ``/v1/completions`` logprobs answer (with echo) from the scripted model."""
-
-    def tops(ids: list[int], k: int) -> dict[str, float]:
-        top = scorer.next_top_k(ids, k)
-        return {scorer.words[int(i)]: float(v) for i, v in zip(top.ids, top.logprobs, strict=True)}
-
-    def answer(prompt: str, echo: bool, k: int) -> dict[str, Any]:
-        ids = scorer.tokenize(prompt, add_bos=True)
-        pieces = [scorer.words[i] for i in ids[1:]]
-        offsets = [len("".join(pieces[:i])) for i in range(len(pieces) + 1)]
-        if not echo:
-            return {"tokens": ["x"], "text_offset": [offsets[-1]], "top_logprobs": [tops(ids, k)]}
-        return {
-            "tokens": [*pieces, "x"],
-            "text_offset": offsets,
-            "top_logprobs": [None, *(tops(ids[: i + 1], k) for i in range(1, len(pieces) + 1))],
-        }
-
-    return answer
