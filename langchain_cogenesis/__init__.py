@@ -3,7 +3,6 @@
 Implements CoGenesis (Zhang et al., 2024). The public API is re-exported here.
 """
 
-from langchain_cogenesis.chat_models import ChatCoGenesisFusion
 from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import (
     CloudError,
@@ -21,6 +20,7 @@ from langchain_cogenesis.errors import (
     TokenizerMismatch,
     UnknownUser,
 )
+from langchain_cogenesis.fusion import ChatCoGenesisFusion
 from langchain_cogenesis.models import ChatLocalLlama, StandInCloud, cloud_endpoint
 from langchain_cogenesis.privacy import EgressGuard
 from langchain_cogenesis.schema import (

@@ -1,5 +1,6 @@
-"""Logit-based CoGenesis (paper §3.3): token scorers, combiners, the fused decoding loop."""
+"""Logit-based CoGenesis (paper §3.3): scorers, combiners, the decoding loop, a chat model."""
 
+from langchain_cogenesis.fusion.chat_model import ChatCoGenesisFusion
 from langchain_cogenesis.fusion.combiners import (
     Combiner,
     Fused,
@@ -34,6 +35,7 @@ from langchain_cogenesis.fusion.tokenizer import (
 )
 
 __all__ = [
+    "ChatCoGenesisFusion",
     "Combiner",
     "Fused",
     "FusionResult",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
 
-from langchain_cogenesis.chat_models import ChatCoGenesisFusion
 from langchain_cogenesis.errors import TokenizerMismatch
+from langchain_cogenesis.fusion import ChatCoGenesisFusion
 from langchain_cogenesis.privacy import EgressGuard
 from langchain_cogenesis.prompts import chat_text
 from tests.cloud_servers import RecordingServer

@@ -6,7 +6,7 @@ from typing import Any
 
 from langchain_tests.unit_tests import ChatModelUnitTests
 
-from langchain_cogenesis.chat_models import ChatCoGenesisFusion
+from langchain_cogenesis.fusion import ChatCoGenesisFusion
 
 
 class TestChatCoGenesisFusionUnit(ChatModelUnitTests):

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
-from langchain_cogenesis.chat_models import ChatCoGenesisFusion
+from langchain_cogenesis.fusion import ChatCoGenesisFusion
 from langchain_cogenesis.models import bundled_model_path
 
 pytestmark = pytest.mark.integration

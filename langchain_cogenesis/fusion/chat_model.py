@@ -79,7 +79,7 @@ class ChatCoGenesisFusion(BaseChatModel):
     Instantiate:
         .. code-block:: python
 
-            from langchain_cogenesis.chat_models import ChatCoGenesisFusion
+            from langchain_cogenesis import ChatCoGenesisFusion
 
             model = ChatCoGenesisFusion(
                 egress_guard=guard,
