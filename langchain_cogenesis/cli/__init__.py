@@ -474,6 +474,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dev-share", type=float, default=0.1)
     train.set_defaults(handler=cmd_train_combiner)
 
+    from langchain_cogenesis.cli.evaluate import add_parser as add_eval
+
+    add_eval(commands)
+
     audit = commands.add_parser("audit", help="show or verify the egress audit log")
     audit.add_argument("--user", default=None, help="only this user's attempts")
     audit.add_argument("--json", action="store_true")
