@@ -29,6 +29,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )  # fmt: skip
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--judge-tokens", type=int, default=256)
+    parser.add_argument(
+        "--judge-attempts", type=int, default=3, help="tries per rating while no [[N]] is given"
+    )
     parser.add_argument("--out", type=Path, default=None, help="results folder (resumable)")
     parser.set_defaults(handler=cmd_eval)
 
@@ -84,9 +87,14 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             base_url=base_url, model=model, send_max_tokens=standin, audit_log=None
         )
         judge = (
-            Judge.through(judge_guard, max_tokens=args.judge_tokens)
+            Judge.through(
+                judge_guard, max_tokens=args.judge_tokens, max_attempts=args.judge_attempts
+            )
             if args.judge == "cloud"
-            else Judge.of(ChatLocalLlama(max_tokens=args.judge_tokens, temperature=0.0))
+            else Judge.of(
+                ChatLocalLlama(max_tokens=args.judge_tokens, temperature=0.0),
+                max_attempts=args.judge_attempts,
+            )
         )
         write = graph_writer(
             store, guard, fusion_guard=fusion_guard, max_tokens=args.max_tokens,

@@ -24,6 +24,8 @@ from langchain_cogenesis.privacy.detectors import PrivacyScanner
 from langchain_cogenesis.schema import ContextAwareTask, UserContext, WritingMode
 
 MODES: tuple[WritingMode, ...] = ("cloud-private", "cloud-public", "local", "sketch", "fusion")
+NOT_SENT = ("blocked", "local_only")
+"""Audit decisions of payloads that did not leave the device."""
 
 
 @dataclass(frozen=True)
@@ -141,9 +143,7 @@ def leak_scanner(sample: Sample) -> PrivacyScanner:
 def leaked_since(audit: AuditLog, first_id: int, scanner: PrivacyScanner) -> tuple[bool, int]:
     """Whether any payload sent after entry ``first_id`` carries private context."""
     sent = [
-        entry
-        for entry in audit.entries()
-        if entry.id > first_id and entry.decision in ("sent", "redacted")
+        entry for entry in audit.entries() if entry.id > first_id and entry.decision not in NOT_SENT
     ]
     return any(scanner.scan(entry.payload or "") for entry in sent), len(sent)
 
