@@ -308,18 +308,21 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_train_combiner(args: argparse.Namespace, settings: Settings) -> int:
     """Train the learned combiner on a dataset's reference responses."""
-    from langchain_cogenesis.data import load_demo_users
-    from langchain_cogenesis.data.paper import load_paper_dev
+    from langchain_cogenesis.data.dataset import load_dataset, of_split
     from langchain_cogenesis.fusion import LlamaCppScorer, check_same_tokenizer
     from langchain_cogenesis.fusion.training import dataset_steps, train_combiner
     from langchain_cogenesis.models import bundled_model_path
 
-    users = load_demo_users() if args.dataset == "demo" else load_paper_dev(args.dataset)
-    if len(users) < 2:
-        print("error: the dataset needs at least two users (train and dev)", file=sys.stderr)
-        return 2
-    dev_count = max(1, round(len(users) * args.dev_share))
-    train_users, dev_users = users[dev_count:], users[:dev_count]
+    rows = load_dataset(args.dataset)
+    train_users, dev_users = of_split(rows, "train"), of_split(rows, "dev")
+    if not train_users or not dev_users:  # no splits in the file: cut one
+        if len(rows) < 2:
+            print("error: the dataset needs at least two users (train and dev)", file=sys.stderr)
+            return 2
+        dev_count = max(1, round(len(rows) * args.dev_share))
+        train_users, dev_users = rows[dev_count:], rows[:dev_count]
+    if args.limit:
+        train_users, dev_users = train_users[: args.limit], dev_users[: max(1, args.limit // 4)]
     model_path = settings.local_model_path or bundled_model_path(settings.model_cache)
     local = LlamaCppScorer(model_path, n_ctx=2048, name="local")
     cloud = LlamaCppScorer(args.cloud_model or model_path, n_ctx=2048, name="cloud")
@@ -465,7 +468,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train-combiner", help="train the learned fusion combiner")
     train.add_argument("--out", type=Path, required=True, help="folder for the weights")
-    train.add_argument("--dataset", default="demo", help="'demo' or the paper's dev.json path")
+    train.add_argument(
+        "--dataset",
+        default="bundled",
+        help="bundled (its train/dev splits), demo, the paper's dev.json, or a JSONL file",
+    )
+    train.add_argument("--limit", type=int, default=None, help="at most this many train users")
     train.add_argument("--cloud-model", type=Path, default=None, help="GGUF of the cloud side")
     train.add_argument("--max-target-tokens", type=int, default=48)
     train.add_argument("--max-epochs", type=int, default=20)

@@ -235,6 +235,8 @@ def test_write_fusion_starts_a_logprob_standin(tmp_path: Path, model_path: Path)
     trained = cogenesis(
         home,
         "train-combiner",
+        "--dataset",
+        "demo",
         "--out",
         str(tmp_path / "combiner"),
         "--max-target-tokens",
