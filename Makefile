@@ -13,11 +13,11 @@ $(BIN)/python:
 
 $(VENV)/.local-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[local,fusion]"
+	$(BIN)/pip install --quiet -e ".[local,fusion,eval]"
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml $(VENV)/.local-installed
-	$(BIN)/pip install --quiet -e ".[local,fusion,test,dev]"
+	$(BIN)/pip install --quiet -e ".[local,fusion,eval,test,dev]"
 	touch $@
 
 demo: $(VENV)/.local-installed

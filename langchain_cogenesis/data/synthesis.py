@@ -284,7 +284,13 @@ def save(state: SynthesisState, runtime: Runtime[SynthesisConfig]) -> dict[str, 
         for task, text in zip(state["tasks"], state["texts"], strict=False):
             if len(text.split()) >= parts.min_words and uses_private_context(text, details):
                 kept.append(
-                    ContextAwareTask(instruction=ContextAwareInstruction(**task), reference=text)
+                    ContextAwareTask(
+                        instruction=ContextAwareInstruction(
+                            public_instruction=task["public_instruction"],
+                            private_instruction=task["private_instruction"],
+                        ),
+                        reference=text,
+                    )
                 )
         if not kept:
             reason = "quality: no generation was long enough and used the private context"

@@ -35,4 +35,4 @@ def rouge_l(hypotheses: Sequence[str], references: Sequence[str]) -> float:
         _rouge().score(ref, hyp)["rougeL"].fmeasure
         for hyp, ref in zip(hypotheses, references, strict=True)
     ]
-    return 100 * sum(scores) / len(scores)
+    return float(100 * sum(scores) / len(scores))

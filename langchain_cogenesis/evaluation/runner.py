@@ -49,7 +49,7 @@ def parse_settings(spec: str) -> list[Setting]:
                 raise ValueError(f"{raw!r}: first-k must be a positive whole number")
             settings.append(Setting(raw, "fusion", int(value)))
         elif raw in MODES:
-            settings.append(Setting(raw, raw))  # type: ignore[arg-type]
+            settings.append(Setting(raw, raw))
         else:
             choices = ", ".join([*MODES, "fusion-first-k=N"])
             raise ValueError(f"unknown setting {raw!r}; choose from {choices}")
