@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LangSmithParams
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
@@ -20,7 +21,7 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import LocalModelError
@@ -149,6 +150,11 @@ def _to_llama_messages(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
     return converted
 
 
+def _env_model_path() -> Path | None:
+    value = os.environ.get("COGENESIS_LOCAL_MODEL", "").strip()
+    return Path(value).expanduser() if value else None
+
+
 class ChatLocalLlama(BaseChatModel):
     """A chat model that runs a GGUF in-process with llama.cpp. Nothing leaves the device.
 
@@ -186,7 +192,11 @@ class ChatLocalLlama(BaseChatModel):
     instance with the same file and window; calls are serialized on that model.
     """
 
-    model_path: Path | None = None
+    model_config = ConfigDict(populate_by_name=True)
+
+    model_name: str = Field(default="gemma-3-270m", alias="model")
+    """A label for traces; the weights come from ``model_path``."""
+    model_path: Path | None = Field(default_factory=lambda: _env_model_path())
     n_ctx: int = Field(default=4096, ge=256)
     n_threads: int | None = None
     chat_format: str = "gemma"
@@ -201,9 +211,22 @@ class ChatLocalLlama(BaseChatModel):
     def _llm_type(self) -> str:
         return "cogenesis-local-llama"
 
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="llama-cpp",
+            ls_model_name=kwargs.get("model", self.model_name),
+            ls_model_type="chat",
+            ls_temperature=kwargs.get("temperature", self.temperature),
+            ls_max_tokens=kwargs.get("max_tokens", self.max_tokens),
+        )
+        if stop or self.stop:
+            params["ls_stop"] = stop or self.stop
+        return params
+
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {
+            "model_name": self.model_name,
             "model_path": str(self.model_path) if self.model_path else "bundled",
             "n_ctx": self.n_ctx,
             "max_tokens": self.max_tokens,
@@ -264,7 +287,11 @@ class ChatLocalLlama(BaseChatModel):
         usage = response.get("usage") or {}
         message = AIMessage(
             content=choice["message"]["content"] or "",
-            response_metadata={"finish_reason": choice.get("finish_reason")},
+            response_metadata={
+                "finish_reason": choice.get("finish_reason"),
+                "model_name": self.model_name,
+                "model_provider": "llama-cpp",
+            },
             usage_metadata=UsageMetadata(
                 input_tokens=usage.get("prompt_tokens", 0),
                 output_tokens=usage.get("completion_tokens", 0),
@@ -289,23 +316,37 @@ class ChatLocalLlama(BaseChatModel):
                     stream=True,
                     **args,
                 )
+                produced, finish = 0, None
                 for part in stream:
                     choice = part["choices"][0]
                     text = choice.get("delta", {}).get("content") or ""
-                    finish = choice.get("finish_reason")
-                    if not text and not finish:
+                    finish = choice.get("finish_reason") or finish
+                    if not text:
                         continue
-                    chunk = ChatGenerationChunk(
-                        message=AIMessageChunk(
-                            content=text,
-                            response_metadata={"finish_reason": finish} if finish else {},
-                        )
-                    )
-                    if run_manager and text:
+                    produced += 1  # llama-cpp-python streams one token per chunk
+                    chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+                    if run_manager:
                         run_manager.on_llm_new_token(text, chunk=chunk)
                     yield chunk
+                prompt_tokens = max(0, int(model.llama.n_tokens) - produced)
             except ValueError as error:
                 raise LocalModelError(
                     f"The local model could not take this prompt: {error}. Retrieve "
                     "fewer documents (smaller k) or raise n_ctx."
                 ) from error
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                response_metadata={
+                    "finish_reason": finish,
+                    "model_name": self.model_name,
+                    "model_provider": "llama-cpp",
+                },
+                usage_metadata=UsageMetadata(
+                    input_tokens=prompt_tokens,
+                    output_tokens=produced,
+                    total_tokens=prompt_tokens + produced,
+                ),
+                chunk_position="last",
+            )
+        )

@@ -10,10 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_tests.integration_tests import ChatModelIntegrationTests
+from langchain_tests.integration_tests import (
+    ChatModelIntegrationTests,
+    RetrieversIntegrationTests,
+)
 
+from langchain_cogenesis.data import load_demo_users
 from langchain_cogenesis.fusion import ChatCoGenesisFusion
-from langchain_cogenesis.models import bundled_model_path
+from langchain_cogenesis.models import ChatLocalLlama, bundled_model_path
+from langchain_cogenesis.retrievers import PrivateContextRetriever, PrivateStore
 
 pytestmark = pytest.mark.integration
 
@@ -54,3 +59,54 @@ class TestChatCoGenesisFusionIntegration(ChatModelIntegrationTests):
     @property
     def supports_image_inputs(self) -> bool:
         return False
+
+
+class TestChatLocalLlamaIntegration(ChatModelIntegrationTests):
+    @property
+    def chat_model_class(self) -> type[ChatLocalLlama]:
+        return ChatLocalLlama
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": "gemma-3-270m", "max_tokens": 24, "seed": 3, "n_ctx": 1024}
+
+    @property
+    def has_tool_calling(self) -> bool:
+        return False
+
+    @property
+    def has_structured_output(self) -> bool:
+        return False
+
+    @property
+    def supports_model_override(self) -> bool:
+        return False
+
+    @property
+    def supports_image_inputs(self) -> bool:
+        return False
+
+
+@pytest.fixture(scope="module")
+def maya_store(tmp_path_factory: pytest.TempPathFactory) -> PrivateStore:
+    store = PrivateStore(tmp_path_factory.mktemp("standard") / "store")
+    store.add_user_context(load_demo_users()[0].context)
+    return store
+
+
+class TestPrivateContextRetriever(RetrieversIntegrationTests):
+    @pytest.fixture(autouse=True)
+    def _store(self, maya_store: PrivateStore) -> None:
+        self.store = maya_store
+
+    @property
+    def retriever_constructor(self) -> type[PrivateContextRetriever]:
+        return PrivateContextRetriever
+
+    @property
+    def retriever_constructor_params(self) -> dict[str, Any]:
+        return {"store": self.store, "user_id": "maya-okafor"}
+
+    @property
+    def retriever_query_example(self) -> str:
+        return "a speech for the harvest festival"

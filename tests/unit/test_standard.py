@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from langchain_tests.unit_tests import ChatModelUnitTests
 
 from langchain_cogenesis.fusion import ChatCoGenesisFusion
+from langchain_cogenesis.models import ChatLocalLlama
 
 
 class TestChatCoGenesisFusionUnit(ChatModelUnitTests):
@@ -41,3 +43,33 @@ class TestChatCoGenesisFusionUnit(ChatModelUnitTests):
     @property
     def returns_usage_metadata(self) -> bool:
         return True
+
+
+class TestChatLocalLlamaUnit(ChatModelUnitTests):
+    @property
+    def chat_model_class(self) -> type[ChatLocalLlama]:
+        return ChatLocalLlama
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": "gemma-3-270m", "seed": 1}
+
+    @property
+    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+        return (
+            {"COGENESIS_LOCAL_MODEL": "/models/my-model.gguf"},
+            {"max_tokens": 8},
+            {"model_path": Path("/models/my-model.gguf")},
+        )
+
+    @property
+    def has_tool_calling(self) -> bool:
+        return False  # a 270M base model has no tool-calling format
+
+    @property
+    def has_structured_output(self) -> bool:
+        return False
+
+    @property
+    def supports_model_override(self) -> bool:
+        return False  # the model is a file chosen at construction
