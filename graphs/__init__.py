@@ -1,5 +1,6 @@
 """LangGraph graphs of CoGenesis. Installed as ``langchain_cogenesis.graphs``."""
 
+from langchain_cogenesis.graphs.chat_model import ChatCoGenesis
 from langchain_cogenesis.graphs.fusion import build_fusion_graph
 from langchain_cogenesis.graphs.router import build_router_graph
 from langchain_cogenesis.graphs.sketch import (
@@ -12,6 +13,7 @@ from langchain_cogenesis.graphs.sketch import (
 from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
 
 __all__ = [
+    "ChatCoGenesis",
     "Components",
     "WritingInput",
     "WritingState",

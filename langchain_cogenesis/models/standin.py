@@ -105,6 +105,10 @@ class StandInCloud:
             "gemma",
             "--verbose",
             "False",
+            # llama_cpp.server cuts a streaming answer short when another request
+            # arrives; a cloud serves concurrent callers, so queue them instead
+            "--interrupt_requests",
+            "False",
         ]
         if self.n_threads:
             command += ["--n_threads", str(self.n_threads)]

@@ -6,6 +6,7 @@ messages); the features a fused text decoder does not have are declared off.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ from langchain_tests.integration_tests import (
 
 from langchain_cogenesis.data import load_demo_users
 from langchain_cogenesis.fusion import ChatCoGenesisFusion
-from langchain_cogenesis.models import ChatLocalLlama, bundled_model_path
+from langchain_cogenesis.graphs import ChatCoGenesis
+from langchain_cogenesis.models import ChatLocalLlama, StandInCloud, bundled_model_path
+from langchain_cogenesis.privacy import EgressGuard
 from langchain_cogenesis.retrievers import PrivateContextRetriever, PrivateStore
 
 pytestmark = pytest.mark.integration
@@ -110,3 +113,53 @@ class TestPrivateContextRetriever(RetrieversIntegrationTests):
     @property
     def retriever_query_example(self) -> str:
         return "a speech for the harvest festival"
+
+
+@pytest.fixture(scope="module")
+def standin_guard(model_path: Path) -> Iterator[EgressGuard]:
+    with StandInCloud(model_path, n_ctx=2048) as cloud:
+        yield EgressGuard(
+            base_url=cloud.base_url, model=cloud.model, send_max_tokens=True, audit_log=None
+        )
+
+
+class TestChatCoGenesisIntegration(ChatModelIntegrationTests):
+    @pytest.fixture(autouse=True)
+    def _parts(self, maya_store: PrivateStore, standin_guard: EgressGuard) -> None:
+        self.store, self.guard = maya_store, standin_guard
+
+    @property
+    def chat_model_class(self) -> type[ChatCoGenesis]:
+        return ChatCoGenesis
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {
+            "model": "cogenesis-sketch",
+            "store": self.store,
+            "egress_guard": self.guard,
+            "local_model": ChatLocalLlama(max_tokens=24, seed=2, n_ctx=2048),
+            "user_id": "maya-okafor",
+            "max_tokens": 24,
+            "sketch_max_tokens": 24,
+        }
+
+    @property
+    def has_tool_calling(self) -> bool:
+        return False
+
+    @property
+    def has_structured_output(self) -> bool:
+        return False
+
+    @property
+    def supports_model_override(self) -> bool:
+        return False
+
+    @property
+    def returns_usage_metadata(self) -> bool:
+        return False
+
+    @property
+    def supports_image_inputs(self) -> bool:
+        return False

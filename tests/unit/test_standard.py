@@ -8,6 +8,7 @@ from typing import Any
 from langchain_tests.unit_tests import ChatModelUnitTests
 
 from langchain_cogenesis.fusion import ChatCoGenesisFusion
+from langchain_cogenesis.graphs import ChatCoGenesis
 from langchain_cogenesis.models import ChatLocalLlama
 
 
@@ -73,3 +74,29 @@ class TestChatLocalLlamaUnit(ChatModelUnitTests):
     @property
     def supports_model_override(self) -> bool:
         return False  # the model is a file chosen at construction
+
+
+class TestChatCoGenesisUnit(ChatModelUnitTests):
+    @property
+    def chat_model_class(self) -> type[ChatCoGenesis]:
+        return ChatCoGenesis
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": "cogenesis-sketch", "user_id": "maya-okafor"}
+
+    @property
+    def has_tool_calling(self) -> bool:
+        return False  # the reply is written by the local model from a sketch
+
+    @property
+    def has_structured_output(self) -> bool:
+        return False
+
+    @property
+    def supports_model_override(self) -> bool:
+        return False
+
+    @property
+    def returns_usage_metadata(self) -> bool:
+        return False  # two models write one reply; see response_metadata instead

@@ -1,0 +1,262 @@
+"""Sketch-based CoGenesis as a LangChain chat model: messages in, a personalized reply out."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables.config import ensure_config
+from pydantic import ConfigDict, Field, PrivateAttr
+
+from langchain_cogenesis.errors import InvalidInstruction
+from langchain_cogenesis.graphs.sketch import (
+    build_sketch_graph,
+    private_run,
+    result_from_state,
+)
+from langchain_cogenesis.graphs.state import Components, WritingInput
+from langchain_cogenesis.schema import WritingResult
+
+PRIVATE = "private"
+"""``additional_kwargs`` flag of a message that holds the private part of the request."""
+
+
+class ChatCoGenesis(BaseChatModel):
+    """CoGenesis (sketch-based by default) behind LangChain's chat-model interface.
+
+    The last human message is the instruction. Messages flagged
+    ``additional_kwargs={"private": True}`` are its private part; without one, the
+    instruction is split into public and private parts on the device. The user comes
+    from the call's config (``config={"configurable": {"user_id": ...}}``), a
+    ``user_id=`` call argument, or the ``user_id`` field, in that order; their private
+    context is retrieved from ``store`` and never leaves the device.
+
+    Key init args:
+        store: the private store (default: ``PrivateStore()`` under ``COGENESIS_HOME``).
+        local_model: the local chat model (default ``ChatLocalLlama``).
+        egress_guard: the door to the cloud (default from ``COGENESIS_CLOUD_BASE_URL``).
+        mode: ``sketch`` (default), ``fusion``, ``local``, ``cloud-public``.
+        k, max_tokens, sketch_max_tokens, policy: as in :class:`Components`.
+
+    Instantiate:
+        .. code-block:: python
+
+            from langchain_cogenesis.graphs import ChatCoGenesis
+
+            model = ChatCoGenesis(store=store, egress_guard=guard, max_tokens=200)
+
+    Invoke:
+        .. code-block:: python
+
+            model.invoke(
+                "Write a welcome speech for the harvest festival",
+                config={"configurable": {"user_id": "maya-okafor"}},
+            )
+
+    Response metadata carries the mode, what was sent to the cloud
+    (``cloud_payloads``) and why the cloud was skipped, when it was.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
+
+    model_name: str = Field(default="cogenesis-sketch", alias="model")
+    store: Any = None
+    local_model: Any = None
+    egress_guard: Any = None
+    user_id: str = ""
+    mode: str = "sketch"
+    k: int = Field(default=4, ge=1)
+    max_tokens: int = Field(default=256, ge=1)
+    sketch_max_tokens: int = Field(default=256, ge=1)
+    temperature: float | None = None
+    stop: list[str] | None = None
+    timeout: float | None = None
+    max_retries: int = 2
+    policy: str | None = None
+    streaming: bool = False
+    _graph: Any = PrivateAttr(default=None)
+
+    @property
+    def _llm_type(self) -> str:
+        return "cogenesis-sketch"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": self.model_name, "mode": self.mode, "k": self.k}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="cogenesis",
+            ls_model_name=kwargs.get("model", self.model_name),
+            ls_model_type="chat",
+            ls_max_tokens=kwargs.get("max_tokens", self.max_tokens),
+        )
+        if self.temperature is not None:
+            params["ls_temperature"] = self.temperature
+        if stop or self.stop:
+            params["ls_stop"] = stop or self.stop
+        return params
+
+    def components(self, **kwargs: Any) -> Components:
+        """The graph's run-time context for one call."""
+        from langchain_cogenesis.models import ChatLocalLlama
+        from langchain_cogenesis.privacy import EgressGuard
+        from langchain_cogenesis.retrievers import PrivateStore
+
+        max_tokens = int(kwargs.get("max_tokens", self.max_tokens))
+        local = self.local_model or ChatLocalLlama(
+            max_tokens=max_tokens,
+            **({"temperature": self.temperature} if self.temperature is not None else {}),
+        )
+        guard = self.egress_guard
+        if guard is None and self.mode != "local":
+            guard = EgressGuard(timeout=self.timeout or 60.0, max_retries=self.max_retries)
+        return Components(
+            store=self.store or PrivateStore(),
+            local_model=local,
+            egress_guard=guard,
+            k=self.k,
+            sketch_max_tokens=self.sketch_max_tokens,
+            answer_max_tokens=max_tokens,
+            fusion_max_tokens=max_tokens,
+            policy=self.policy,  # type: ignore[arg-type]
+        )
+
+    def request(self, messages: Sequence[BaseMessage], **kwargs: Any) -> WritingInput:
+        """The graph input: the user and the instruction's parts."""
+        configurable = ensure_config().get("configurable", {})
+        user_id = str(configurable.get("user_id") or kwargs.get("user_id") or self.user_id)
+        if not user_id:
+            raise InvalidInstruction(
+                "ChatCoGenesis needs a user: pass config={'configurable': {'user_id': ...}}, "
+                "user_id=..., or set the user_id field."
+            )
+        private = [str(m.text) for m in messages if m.additional_kwargs.get(PRIVATE)]
+        humans = [
+            str(m.text)
+            for m in messages
+            if m.type == "human" and not m.additional_kwargs.get(PRIVATE)
+        ]
+        if not humans:
+            raise InvalidInstruction("ChatCoGenesis needs a human message with the instruction.")
+        request: WritingInput = {"user_id": user_id, "mode": self.mode}  # type: ignore[typeddict-item]
+        if private:
+            request["public_instruction"] = humans[-1]
+            request["private_instruction"] = "\n".join(private)
+        else:
+            request["instruction"] = humans[-1]
+        return request
+
+    def invoke(self, input: Any, config: Any = None, *, stop: Any = None, **kwargs: Any) -> Any:
+        """As any chat model; ``config["configurable"]["user_id"]`` names the user."""
+        return super().invoke(input, config, stop=stop, **_user_from(config, kwargs))
+
+    async def ainvoke(
+        self, input: Any, config: Any = None, *, stop: Any = None, **kwargs: Any
+    ) -> Any:
+        """As :meth:`invoke`, asynchronously."""
+        return await super().ainvoke(input, config, stop=stop, **_user_from(config, kwargs))
+
+    def stream(self, input: Any, config: Any = None, *, stop: Any = None, **kwargs: Any) -> Any:
+        """As any chat model; ``config["configurable"]["user_id"]`` names the user."""
+        return super().stream(input, config, stop=stop, **_user_from(config, kwargs))
+
+    def astream(self, input: Any, config: Any = None, *, stop: Any = None, **kwargs: Any) -> Any:
+        """As :meth:`stream`, asynchronously."""
+        return super().astream(input, config, stop=stop, **_user_from(config, kwargs))
+
+    def _graph_once(self) -> Any:
+        if self._graph is None:
+            self._graph = build_sketch_graph()
+        return self._graph
+
+    def _run(self, messages: Sequence[BaseMessage], **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        parts = self.components(**kwargs)
+        config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+        return parts, config
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        request = self.request(messages, **kwargs)
+        parts, config = self._run(messages, **kwargs)
+        graph = self._graph_once()
+        with private_run(parts):
+            state = graph.invoke(request, config=config, context=parts)
+        result = result_from_state(state)
+        text = _cut(result.answer, stop or self.stop)
+        message = AIMessage(content=text, response_metadata=self._metadata(result))
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        request = self.request(messages, **kwargs)
+        parts, config = self._run(messages, **kwargs)
+        graph = self._graph_once()
+        stops = stop or self.stop or []
+        shown = ""
+        with private_run(parts):
+            events = graph.stream(request, config=config, context=parts, stream_mode="messages")
+            for chunk, metadata in events:
+                if metadata.get("langgraph_node") not in ("write", "cloud_answer"):
+                    continue
+                text = str(getattr(chunk, "content", "") or "")
+                if not text:
+                    continue
+                whole = _cut(shown + text, stops)
+                stopped = len(whole) < len(shown + text)
+                delta = whole[len(shown) :]
+                if delta:
+                    piece = ChatGenerationChunk(message=AIMessageChunk(content=delta))
+                    if run_manager:
+                        run_manager.on_llm_new_token(delta, chunk=piece)
+                    yield piece
+                    shown = whole
+                if stopped:
+                    break
+            result = result_from_state(graph.get_state(config).values)
+        rest = _cut(result.answer, stops)
+        if not shown and rest:  # fused and cloud answers arrive whole
+            yield ChatGenerationChunk(message=AIMessageChunk(content=rest))
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="", response_metadata=self._metadata(result), chunk_position="last"
+            )
+        )
+
+    def _metadata(self, result: WritingResult) -> dict[str, Any]:
+        return {
+            "model_name": self.model_name,
+            "model_provider": "cogenesis",
+            "mode": result.mode,
+            "user_id": result.user_id,
+            "cloud_payloads": [p.model_dump(mode="json") for p in result.cloud_payloads],
+            "cloud_skipped": result.cloud_skipped,
+            "sketch": result.sketch.text if result.sketch else "",
+        }
+
+
+def _user_from(config: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    configurable = (config or {}).get("configurable", {}) if isinstance(config, dict) else {}
+    if configurable.get("user_id") and "user_id" not in kwargs:
+        return {**kwargs, "user_id": str(configurable["user_id"])}
+    return kwargs
+
+
+def _cut(text: str, stop: Sequence[str] | None) -> str:
+    hits = [text.find(s) for s in stop or () if s and s in text]
+    return text[: min(hits)] if hits else text
