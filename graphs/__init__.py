@@ -1,5 +1,6 @@
 """LangGraph graphs of CoGenesis. Installed as ``langchain_cogenesis.graphs``."""
 
+from langchain_cogenesis.graphs.agents import PrivacyMiddleware, cogenesis_tool
 from langchain_cogenesis.graphs.chat_model import ChatCoGenesis
 from langchain_cogenesis.graphs.fusion import build_fusion_graph
 from langchain_cogenesis.graphs.router import build_router_graph
@@ -14,12 +15,14 @@ from langchain_cogenesis.graphs.state import Components, WritingInput, WritingSt
 
 __all__ = [
     "ChatCoGenesis",
+    "PrivacyMiddleware",
     "Components",
     "WritingInput",
     "WritingState",
     "build_fusion_graph",
     "build_router_graph",
     "build_sketch_graph",
+    "cogenesis_tool",
     "private_run",
     "result_from_state",
     "run_sketch_graph",

@@ -36,6 +36,8 @@ class RecordingServer(ThreadingHTTPServer):
         self.top_logprobs: dict[str, float] = {" the": -2.3}
         # (prompt, echo, k) -> the "logprobs" object of a completion, when set
         self.logprobs_for: Any = None
+        # request body -> the "message" of a (non-streamed) chat completion, when set
+        self.chat_for: Any = None
         self._thread = threading.Thread(
             target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -141,6 +143,14 @@ class _Handler(BaseHTTPRequestHandler):
                     ],
                 },
             )
+        if self.server.chat_for is not None and self.path.endswith("/chat/completions"):
+            message = self.server.chat_for(parsed)
+            finish = "tool_calls" if message.get("tool_calls") else "stop"
+            choice = {"index": 0, "message": message, "finish_reason": finish}
+            return self._json(
+                200, {"id": "chat", "object": "chat.completion", "created": 0, "model": "fake",
+                      "choices": [choice]},
+            )  # fmt: skip
         if behaviour == "slow":
             time.sleep(self.server.delay)
         if behaviour == "flaky":
