@@ -99,3 +99,26 @@ def test_fusion_benchmark(tmp_path: Path) -> None:
     assert set(nll) == {"cloud_without_context", "local_with_context", "mean", "max", "learned"}
     assert all(0 < value < 20 for value in nll.values())
     assert "held-out NLL/token" in done.stdout
+
+
+def test_chain_example(standin: StandInCloud) -> None:
+    done = run("examples/chain_with_cogenesis.py", "--max-tokens", "16", cloud=standin.base_url)
+    assert done.returncode == 0, done.stderr
+    assert "Answer written on the device:" in done.stdout
+    sent = done.stdout.split("Sent to the cloud (1 request(s)):")[1]
+    assert "welcome note about the garden's open day" in sent
+    assert "Okafor" not in sent and "Halvorsen" not in sent
+
+
+def test_subgraph_example(standin: StandInCloud) -> None:
+    done = run("examples/subgraph.py", "--max-tokens", "16", cloud=standin.base_url)
+    assert done.returncode == 0, done.stderr
+    assert "Review: " in done.stdout and "budget of 80" in done.stdout
+    assert "Sent to the cloud: ['sketch']" in done.stdout
+
+
+def test_agent_example(standin: StandInCloud) -> None:
+    done = run("examples/agent_tool.py", "--max-tokens", "16", cloud=standin.base_url)
+    assert done.returncode == 0, done.stderr
+    read = done.stdout.split("The agent's model read:")[1]
+    assert read.strip() == "Please write my festival speech."
