@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch 2.13.0 is installed first, pinned, so nothing pulls a CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench docs view clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +30,15 @@ test: lint
 # mypy cannot follow [tool.setuptools.package-dir] (graphs/ and retrievers/ are
 # installed inside langchain_cogenesis), so it checks a symlinked view of the package.
 TYPECHECK := build/typecheck
-lint: $(VENV)/.test-installed
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+view:
 	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/langchain_cogenesis
 	for entry in langchain_cogenesis/*; do ln -s "$(CURDIR)/$$entry" $(TYPECHECK)/langchain_cogenesis/; done
 	ln -s "$(CURDIR)/graphs" $(TYPECHECK)/langchain_cogenesis/graphs
 	ln -s "$(CURDIR)/retrievers" $(TYPECHECK)/langchain_cogenesis/retrievers
+
+lint: $(VENV)/.test-installed view
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	cd $(TYPECHECK) && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p langchain_cogenesis
 
 format: $(VENV)/.test-installed
@@ -48,3 +50,7 @@ bench: $(VENV)/.local-installed
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# The guides and the API reference (mkdocs + mkdocstrings), built strictly: a warning fails.
+docs: $(VENV)/.test-installed view
+	$(BIN)/mkdocs build --strict --quiet
