@@ -8,9 +8,10 @@ guard.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Literal, NamedTuple
 
 from langchain_core.messages import BaseMessage
@@ -33,6 +34,7 @@ Policy = Literal["block", "redact", "local_only"]
 """What happens when a payload carries private context (see docs/privacy.md)."""
 
 POLICIES: tuple[Policy, ...] = ("block", "redact", "local_only")
+_log = logging.getLogger("langchain_cogenesis.egress")
 
 __all__ = [
     "POLICIES",
@@ -157,6 +159,16 @@ class EgressGuard:
     def _audit(
         self, *, user_id: str, purpose: str, decision: str, hits: Sequence[Hit], payload: str
     ) -> None:
+        """Record one attempt: audit log, a log line, and a trace event (no payload text)."""
+        event = {
+            "destination": self.base_url,
+            "purpose": purpose,
+            "decision": decision,
+            "detectors": sorted({hit.detector for hit in hits}),
+            "user_id": user_id,
+        }
+        _log.info("egress %s (%s) to %s", decision, purpose, self.base_url, extra={"egress": event})
+        _trace_event(event)
         if self.audit_log is not None:
             self.audit_log.record(
                 user_id=user_id,
@@ -246,6 +258,10 @@ class EgressGuard:
             call_args["extra_body"] = {"max_tokens": max_tokens}
         self._history.append(payload)
         outgoing = [type(m)(content=text) for m, (_, text) in zip(messages, outbound, strict=True)]
+        call_args["config"] = {
+            "tags": ["cogenesis-egress", f"cogenesis-egress:{decision}"],
+            "metadata": {"cogenesis_purpose": purpose, "cogenesis_decision": decision},
+        }
         text = self._stream_bounded(outgoing, max_tokens, call_args)
         if not text.strip():
             raise CloudResponseError(
@@ -452,6 +468,15 @@ class EgressGuard:
                 if count >= max_tokens:
                     break
         return "".join(parts)
+
+
+def _trace_event(event: dict[str, Any]) -> None:
+    """Tag the current LangChain run with the egress decision (shows in traces and
+    ``astream_events``); outside a run there is nothing to tag."""
+    from langchain_core.callbacks.manager import dispatch_custom_event
+
+    with suppress(RuntimeError):
+        dispatch_custom_event("cogenesis_egress", event)
 
 
 def _detectors(hits: Sequence[Hit]) -> str:

@@ -185,3 +185,36 @@ def test_sqlite_checkpointer_keeps_the_finished_state(tmp_path: Path) -> None:
     assert state["answer"] == "Dear neighbors, welcome."
     assert state["sketch"].startswith("1. Welcome")
     assert len(state["cloud_payloads"]) == 1
+
+
+async def test_egress_decisions_are_tagged_in_the_run_trace() -> None:
+    from langchain_cogenesis.graphs import build_sketch_graph
+
+    with RecordingServer(reply="1. Welcome") as server:
+        components = make_components(server)
+        graph = build_sketch_graph()
+        config = {"configurable": {"thread_id": "tagged"}}
+        events = [
+            event
+            async for event in graph.astream_events(
+                REQUEST, config=config, context=components, version="v2"
+            )
+        ]
+    egress = [e["data"] for e in events if e["event"] == "on_custom_event"]
+    assert egress == [
+        {
+            "destination": server.base_url,
+            "purpose": "sketch",
+            "decision": "sent",
+            "detectors": [],
+            "user_id": "maya",
+        }
+    ]
+    cloud_calls = [
+        e for e in events if e["event"] == "on_chat_model_start" and "cogenesis-egress" in e["tags"]
+    ]
+    assert len(cloud_calls) == 1
+    assert cloud_calls[0]["metadata"]["cogenesis_decision"] == "sent"
+    assert "cogenesis-egress:sent" in cloud_calls[0]["tags"]
+    # the event carries the decision, never the payload
+    assert "Halvorsen" not in str(egress)
