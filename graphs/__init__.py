@@ -15,8 +15,8 @@ from langchain_cogenesis.graphs.state import Components, WritingInput, WritingSt
 
 __all__ = [
     "ChatCoGenesis",
-    "PrivacyMiddleware",
     "Components",
+    "PrivacyMiddleware",
     "WritingInput",
     "WritingState",
     "build_fusion_graph",

@@ -58,7 +58,7 @@ def cogenesis_tool(
     )
 
 
-class PrivacyMiddleware(AgentMiddleware):  # type: ignore[type-arg]
+class PrivacyMiddleware(AgentMiddleware):
     """Keeps the user's private context out of the agent's model calls.
 
     Key init args:
@@ -106,6 +106,7 @@ class PrivacyMiddleware(AgentMiddleware):  # type: ignore[type-arg]
         elif self.policy == "local":
             decision = "kept_local"
             # small local models have no tool calling: this call answers in text
+            assert self.local_model is not None  # checked in __init__
             request = request.override(model=self.local_model, tools=[], tool_choice=None)
             mapping = {}
         else:

@@ -109,10 +109,11 @@ class ChatCoGenesis(BaseChatModel):
         from langchain_cogenesis.retrievers import PrivateStore
 
         max_tokens = int(kwargs.get("max_tokens", self.max_tokens))
-        local = self.local_model or ChatLocalLlama(
-            max_tokens=max_tokens,
-            **({"temperature": self.temperature} if self.temperature is not None else {}),
-        )
+        local = self.local_model
+        if local is None:
+            local = ChatLocalLlama(max_tokens=max_tokens)
+            if self.temperature is not None:
+                local.temperature = self.temperature
         guard = self.egress_guard
         if guard is None and self.mode != "local":
             guard = EgressGuard(timeout=self.timeout or 60.0, max_retries=self.max_retries)

@@ -6,6 +6,7 @@ import re
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -15,6 +16,7 @@ from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
 from langchain_cogenesis import prompts
+from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import (
     CloudUnavailable,
     InvalidInstruction,
@@ -45,7 +47,16 @@ _NAME_LINE = re.compile(r"^Name:\s*(.+)$", re.MULTILINE)
 
 @lru_cache(maxsize=1)
 def default_components() -> Components:
-    """Components built from the environment, for runs that pass none (LangGraph Server)."""
+    """Components built from the environment, for runs that pass none (LangGraph Server).
+
+    Built once per environment (data folder, Chroma URL, cloud URL) and reused.
+    """
+    settings = Settings.from_env()
+    return _defaults(str(settings.home), settings.chroma_url or "", settings.cloud_base_url or "")
+
+
+@lru_cache(maxsize=4)
+def _defaults(home: str, chroma_url: str, cloud_url: str) -> Components:
     from langchain_cogenesis.models import ChatLocalLlama
     from langchain_cogenesis.privacy import EgressGuard
 
@@ -57,10 +68,19 @@ def default_components() -> Components:
 
 
 def components(runtime: Runtime[Components] | None) -> Components:
-    """The run's components, or the defaults."""
-    if runtime is not None and runtime.context is not None:
-        return runtime.context
-    return default_components()
+    """The run's components; a context built from nothing takes the defaults."""
+    parts = runtime.context if runtime is not None else None
+    if parts is None or (parts.store is None and parts.local_model is None):
+        defaults = default_components()
+        if parts is None:
+            return defaults
+        return replace(
+            parts,
+            store=defaults.store,
+            local_model=defaults.local_model,
+            egress_guard=parts.egress_guard or defaults.egress_guard,
+        )
+    return parts
 
 
 _index_cache: dict[tuple[str, str], tuple[int, PrivateIndex]] = {}

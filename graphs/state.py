@@ -51,6 +51,10 @@ class WritingState(WritingInput, total=False):
 class Components:
     """The parts a graph run uses, passed as LangGraph's run-time context.
 
+    A context with neither ``store`` nor ``local_model`` (as LangGraph Server builds
+    from an empty context) takes all three parts from the environment:
+    ``PrivateStore()``, ``ChatLocalLlama()`` and a guard to ``COGENESIS_CLOUD_BASE_URL``.
+
     Key fields:
         store: the user's private store (local).
         local_model: the small model that sees private context (local).
@@ -75,8 +79,10 @@ class Components:
             token); greedy output is the same either way.
     """
 
-    store: PrivateStore
-    local_model: BaseChatModel
+    # None only in a context built from nothing (LangGraph Server); the nodes then
+    # take every part from the environment (``graphs.nodes.components``)
+    store: PrivateStore = None  # type: ignore[assignment]
+    local_model: BaseChatModel = None  # type: ignore[assignment]
     egress_guard: EgressGuard | None = None
     k: int = 4
     sketch_max_tokens: int = 256
