@@ -122,3 +122,12 @@ def test_agent_example(standin: StandInCloud) -> None:
     assert done.returncode == 0, done.stderr
     read = done.stdout.split("The agent's model read:")[1]
     assert read.strip() == "Please write my festival speech."
+
+
+def test_concurrency_benchmark(tmp_path: Path) -> None:
+    out = tmp_path / "concurrency.json"
+    done = run("bench/concurrency.py", "--requests", "3", "--tokens", "6", "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text())
+    assert figures["loaded_models"] == 1
+    assert figures["concurrent"]["requests"] == figures["sequential"]["requests"] == 3
