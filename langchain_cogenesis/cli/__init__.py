@@ -386,6 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Personalized writing: cloud sketch, local model, private context stays here.",
     )
     parser.add_argument("--home", help="data folder (default: COGENESIS_HOME or user data dir)")
+    parser.add_argument(
+        "--log-level", choices=["debug", "info", "warning", "error"], default=None,
+        help="log to stderr (egress decisions are logged at info)",
+    )  # fmt: skip
+    parser.add_argument("--log-json", action="store_true", help="log one JSON object per line")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def generation_options(command: argparse.ArgumentParser, answer_tokens: int) -> None:
@@ -496,7 +501,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``cogenesis``."""
+    from langchain_cogenesis.cli.logs import configure
+
     args = build_parser().parse_args(argv)
+    configure(args.log_level, args.log_json)
     settings = Settings.from_env(home=args.home)
     try:
         return int(args.handler(args, settings))

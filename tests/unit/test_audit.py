@@ -88,3 +88,24 @@ def test_broken_database_is_a_typed_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="not a readable SQLite database"):
         AuditLog(path)
     assert path.read_bytes() == b"not a database" * 50
+
+
+def test_json_logs_carry_the_egress_decision_without_the_payload(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+    import logging
+
+    from langchain_cogenesis.cli.logs import configure
+
+    configure("info", as_json=True)
+    try:
+        logging.getLogger("langchain_cogenesis.egress").info(
+            "egress sent (sketch)", extra={"egress": {"decision": "sent", "purpose": "sketch"}}
+        )
+    finally:
+        logging.getLogger("langchain_cogenesis").handlers.clear()
+        logging.getLogger("langchain_cogenesis").propagate = True
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["logger"] == "langchain_cogenesis.egress" and line["level"] == "info"
+    assert line["egress"] == {"decision": "sent", "purpose": "sketch"}
