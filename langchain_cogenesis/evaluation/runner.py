@@ -176,7 +176,7 @@ def evaluate(
 
     from langchain_cogenesis.errors import CoGenesisError
 
-    jobs = [(s, x, seed) for s in settings for x in samples for seed in seeds]
+    jobs = [(s, x, seed) for s in settings for x in samples for seed in seeds_of(s, seeds)]
     for setting, sample, seed in tqdm(jobs, desc="evaluation", disable=not show_progress):
         key = f"{setting.name}|{sample.sample_id}|{seed}"
         if key in cache.records:
@@ -208,6 +208,11 @@ def evaluate(
     return aggregate(cache, samples, settings, seeds, baseline or settings[0].name)
 
 
+def seeds_of(setting: Setting, seeds: Sequence[int]) -> list[int]:
+    """Fusion decodes greedily (as the paper does): one run stands for every seed."""
+    return list(seeds[:1]) if setting.mode == "fusion" else list(seeds)
+
+
 def _mean(values: Iterator[float | None] | Sequence[float | None]) -> float | None:
     kept = [v for v in values if v is not None]
     return statistics.fmean(kept) if kept else None
@@ -223,9 +228,16 @@ def aggregate(
     """Means over seeds of per-seed means over samples; win/tie/lose per sample."""
     report = Report([s.name for s in settings], baseline, len(samples), list(seeds))
 
+    by_name = {s.name: s for s in settings}
+
     def records(setting: str) -> list[list[Record]]:
+        runs = seeds_of(by_name[setting], seeds)
         return [
-            [cache.records[f"{setting}|{x.sample_id}|{seed}"] for x in samples] for seed in seeds
+            [
+                cache.records[f"{setting}|{x.sample_id}|{runs[min(i, len(runs) - 1)]}"]
+                for x in samples
+            ]
+            for i in range(len(seeds))
         ]
 
     def per_sample(setting: str) -> list[float | None]:

@@ -26,6 +26,17 @@ from langchain_cogenesis.models.local import bundled_model_path
 STANDIN_MODEL_NAME = "cogenesis-standin"
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to stop it when the parent dies (even by
+    ``kill -9``), so a crashed caller leaves no server behind. Linux ties this to the
+    thread that started the server: start it from a thread that outlives its use."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -138,6 +149,7 @@ class StandInCloud:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:

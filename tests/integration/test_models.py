@@ -120,3 +120,34 @@ def test_standin_stops_cleanly(model_path: Path, tmp_path: Path) -> None:
         assert cloud.healthy()
     assert not cloud.running
     assert not cloud.healthy()
+
+
+def test_the_standin_dies_with_a_killed_caller(tmp_path: Path, model_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import sys, time\n"
+        "from langchain_cogenesis.models import StandInCloud\n"
+        f"cloud = StandInCloud({str(model_path)!r}, n_ctx=256).start()\n"
+        "print(cloud._process.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    env = {**os.environ, "COGENESIS_HOME": str(tmp_path)}
+    caller = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env)
+    assert caller.stdout is not None
+    server_pid = int(caller.stdout.readline())
+    os.kill(caller.pid, signal.SIGKILL)
+    caller.wait()
+    for _ in range(100):
+        try:
+            os.kill(server_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(server_pid, signal.SIGKILL)
+        raise AssertionError("the stand-in outlived its killed caller")

@@ -186,3 +186,16 @@ def test_errors_are_recorded_not_fatal(tmp_path: Path) -> None:
     )  # fmt: skip
     assert report.rows["sketch"]["errors"] == 1 and report.rows["sketch"]["overall"] is None
     assert isinstance(next(iter(cache.records.values())), Record)
+
+
+def test_greedy_fusion_runs_once_for_every_seed(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "audit.sqlite3")
+    calls: list[str] = []
+    samples = samples_of(load_bundled("test"), 2)
+    report = evaluate(
+        samples, parse_settings("local,fusion-first-k=8"), fake_writer(audit, calls),  # type: ignore[arg-type]
+        Judge(lambda m, a: "[[5]]"), audit, ResultCache(tmp_path / "c.jsonl"), seeds=(0, 1, 2),
+    )  # fmt: skip
+    assert sum(c.startswith("fusion-first-k=8|") for c in calls) == 2  # one per sample
+    assert sum(c.startswith("local|") for c in calls) == 6
+    assert report.rows["fusion-first-k=8"]["overall"] == 5.0
