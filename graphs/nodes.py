@@ -35,17 +35,10 @@ MODES = ("sketch", "fusion", "local", "cloud-public", "cloud-private")
 # A model that continues Table 8's few-shot pattern would write the next [TaskN].
 SKETCH_STOP = ("\n[Task", "\n\n[Task")
 PROFILE_KINDS = ("profile", "private_detail", "activity_log", "calendar", "note", "email")
-# The package's own prompt text is not private, whatever a user's documents contain.
-TRUSTED_PROMPT_TEXT = (
-    *prompts.SKETCH_EXAMPLES.values(),
-    prompts.SYSTEM_WITHOUT_CONTEXT,
-    prompts.SYSTEM_WITH_CONTEXT,
-    prompts.SYSTEM_WITH_CONTEXT_EMAILS_PAPERS,
-)
+TRUSTED_PROMPT_TEXT = prompts.TRUSTED_TEXT
 _NAME_LINE = re.compile(r"^Name:\s*(.+)$", re.MULTILINE)
 
 
-@lru_cache(maxsize=1)
 def default_components() -> Components:
     """Components built from the environment, for runs that pass none (LangGraph Server).
 

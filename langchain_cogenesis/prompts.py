@@ -219,6 +219,15 @@ JUDGE_PERSONALIZATION = (
 
 TURN_END = "<end_of_turn>"
 
+# The package's own prompt text is not private, whatever a user's documents contain
+# (the paper's sketch examples even come from its released data).
+TRUSTED_TEXT = (
+    *SKETCH_EXAMPLES.values(),
+    SYSTEM_WITHOUT_CONTEXT,
+    SYSTEM_WITH_CONTEXT,
+    SYSTEM_WITH_CONTEXT_EMAILS_PAPERS,
+)
+
 
 def chat_text(messages: list[BaseMessage]) -> str:
     """The gemma chat format of ``messages``, ending where the model's turn starts.

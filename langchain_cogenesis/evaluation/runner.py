@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from langchain_cogenesis import prompts
 from langchain_cogenesis.data.dataset import DatasetRow
 from langchain_cogenesis.evaluation.judge import ASPECTS, Judge, win_tie_lose
 from langchain_cogenesis.evaluation.metrics import bleu, rouge_l
@@ -126,7 +127,8 @@ class ResultCache:
 
 
 def leak_scanner(sample: Sample) -> PrivacyScanner:
-    """A scanner of ``sample``'s private context (the public instruction is allowed)."""
+    """A scanner of ``sample``'s private context (the public instruction and the
+    package's own prompt text are allowed)."""
     context = sample.context
     private = [
         *context.private_details,
@@ -137,6 +139,7 @@ def leak_scanner(sample: Sample) -> PrivacyScanner:
         private,
         names=[context.profile.name] if context.profile.name else [],
         public_text=sample.task.instruction.public_instruction,
+        trusted_texts=prompts.TRUSTED_TEXT,
     )
 
 

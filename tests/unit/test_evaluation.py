@@ -199,3 +199,23 @@ def test_greedy_fusion_runs_once_for_every_seed(tmp_path: Path) -> None:
     assert sum(c.startswith("fusion-first-k=8|") for c in calls) == 2  # one per sample
     assert sum(c.startswith("local|") for c in calls) == 6
     assert report.rows["fusion-first-k=8"]["overall"] == 5.0
+
+
+def test_the_packages_own_prompt_text_is_not_counted_as_a_leak() -> None:
+    from langchain_cogenesis import prompts
+    from langchain_cogenesis.evaluation.runner import leak_scanner
+    from langchain_cogenesis.schema import ContextAwareInstruction, ContextAwareTask, UserContext
+
+    # the paper's Table 8 examples come from its released data: a sample can match one
+    example = next(iter(prompts.SKETCH_EXAMPLES.values()))
+    task_line = next(line for line in example.splitlines() if line.startswith("[Task1]: "))
+    public, _, private = task_line.removeprefix("[Task1]: ").partition(": ")
+    sample = Sample(
+        "s#0",
+        UserContext(user_id="u", private_details=["Owes 1,840 dollars on the garden card"]),
+        ContextAwareTask(instruction=ContextAwareInstruction(
+            public_instruction=public, private_instruction=private)),
+    )  # fmt: skip
+    scanner = leak_scanner(sample)
+    assert scanner.scan(example) == []
+    assert scanner.scan(f"{public}: {private} and more") != []  # sent outside the prompt: a leak
