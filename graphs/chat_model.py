@@ -20,6 +20,7 @@ from langchain_cogenesis.graphs.sketch import (
     result_from_state,
 )
 from langchain_cogenesis.graphs.state import Components, WritingInput
+from langchain_cogenesis.models.tracing import ls_params
 from langchain_cogenesis.schema import WritingResult
 
 PRIVATE = "private"
@@ -90,17 +91,14 @@ class ChatCoGenesis(BaseChatModel):
         return {"model_name": self.model_name, "mode": self.mode, "k": self.k}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(
-            ls_provider="cogenesis",
-            ls_model_name=kwargs.get("model", self.model_name),
-            ls_model_type="chat",
-            ls_max_tokens=kwargs.get("max_tokens", self.max_tokens),
+        return ls_params(
+            "cogenesis",
+            self.model_name,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            stop=stop or self.stop,
+            overrides=kwargs,
         )
-        if self.temperature is not None:
-            params["ls_temperature"] = self.temperature
-        if stop or self.stop:
-            params["ls_stop"] = stop or self.stop
-        return params
 
     def components(self, **kwargs: Any) -> Components:
         """The graph's run-time context for one call."""

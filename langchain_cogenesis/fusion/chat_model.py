@@ -28,6 +28,7 @@ from langchain_cogenesis.fusion.tokenizer import (
     check_remote_tokenizer,
     check_same_tokenizer,
 )
+from langchain_cogenesis.models.tracing import ls_params
 from langchain_cogenesis.privacy.detectors import PrivacyScanner
 from langchain_cogenesis.privacy.gate import PrefixGate
 from langchain_cogenesis.prompts import TURN_END, chat_text
@@ -145,16 +146,14 @@ class ChatCoGenesisFusion(BaseChatModel):
         }
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(
-            ls_provider="cogenesis",
-            ls_model_name=kwargs.get("model", self.model_name),
-            ls_model_type="chat",
-            ls_temperature=kwargs.get("temperature", self.temperature),
-            ls_max_tokens=kwargs.get("max_tokens", self.max_tokens),
+        return ls_params(
+            "cogenesis",
+            self.model_name,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            stop=stop or self.stop,
+            overrides=kwargs,
         )
-        if stop or self.stop:
-            params["ls_stop"] = stop or self.stop
-        return params
 
     def local_scorer(self) -> TokenScorer:
         """The local model as a scorer (shared per file in this process)."""

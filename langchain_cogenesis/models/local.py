@@ -25,6 +25,7 @@ from pydantic import ConfigDict, Field
 
 from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import LocalModelError
+from langchain_cogenesis.models.tracing import ls_params
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -212,16 +213,14 @@ class ChatLocalLlama(BaseChatModel):
         return "cogenesis-local-llama"
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(
-            ls_provider="llama-cpp",
-            ls_model_name=kwargs.get("model", self.model_name),
-            ls_model_type="chat",
-            ls_temperature=kwargs.get("temperature", self.temperature),
-            ls_max_tokens=kwargs.get("max_tokens", self.max_tokens),
+        return ls_params(
+            "llama-cpp",
+            self.model_name,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            stop=stop or self.stop,
+            overrides=kwargs,
         )
-        if stop or self.stop:
-            params["ls_stop"] = stop or self.stop
-        return params
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
