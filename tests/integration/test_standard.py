@@ -22,11 +22,12 @@ from langchain_cogenesis.graphs import ChatCoGenesis
 from langchain_cogenesis.models import ChatLocalLlama, StandInCloud, bundled_model_path
 from langchain_cogenesis.privacy import EgressGuard
 from langchain_cogenesis.retrievers import PrivateContextRetriever, PrivateStore
+from tests.text_only import TextOnly
 
 pytestmark = pytest.mark.integration
 
 
-class TestChatCoGenesisFusionIntegration(ChatModelIntegrationTests):
+class TestChatCoGenesisFusionIntegration(TextOnly, ChatModelIntegrationTests):
     @property
     def chat_model_class(self) -> type[ChatCoGenesisFusion]:
         return ChatCoGenesisFusion
@@ -44,27 +45,11 @@ class TestChatCoGenesisFusionIntegration(ChatModelIntegrationTests):
         }
 
     @property
-    def has_tool_calling(self) -> bool:
-        return False
-
-    @property
-    def has_structured_output(self) -> bool:
-        return False
-
-    @property
-    def supports_model_override(self) -> bool:
-        return False
-
-    @property
     def returns_usage_metadata(self) -> bool:
         return True
 
-    @property
-    def supports_image_inputs(self) -> bool:
-        return False
 
-
-class TestChatLocalLlamaIntegration(ChatModelIntegrationTests):
+class TestChatLocalLlamaIntegration(TextOnly, ChatModelIntegrationTests):
     @property
     def chat_model_class(self) -> type[ChatLocalLlama]:
         return ChatLocalLlama
@@ -72,22 +57,6 @@ class TestChatLocalLlamaIntegration(ChatModelIntegrationTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return {"model": "gemma-3-270m", "max_tokens": 24, "seed": 3, "n_ctx": 1024}
-
-    @property
-    def has_tool_calling(self) -> bool:
-        return False
-
-    @property
-    def has_structured_output(self) -> bool:
-        return False
-
-    @property
-    def supports_model_override(self) -> bool:
-        return False
-
-    @property
-    def supports_image_inputs(self) -> bool:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +92,7 @@ def standin_guard(model_path: Path) -> Iterator[EgressGuard]:
         )
 
 
-class TestChatCoGenesisIntegration(ChatModelIntegrationTests):
+class TestChatCoGenesisIntegration(TextOnly, ChatModelIntegrationTests):
     @pytest.fixture(autouse=True)
     def _parts(self, maya_store: PrivateStore, standin_guard: EgressGuard) -> None:
         self.store, self.guard = maya_store, standin_guard
@@ -145,21 +114,5 @@ class TestChatCoGenesisIntegration(ChatModelIntegrationTests):
         }
 
     @property
-    def has_tool_calling(self) -> bool:
-        return False
-
-    @property
-    def has_structured_output(self) -> bool:
-        return False
-
-    @property
-    def supports_model_override(self) -> bool:
-        return False
-
-    @property
     def returns_usage_metadata(self) -> bool:
-        return False
-
-    @property
-    def supports_image_inputs(self) -> bool:
         return False

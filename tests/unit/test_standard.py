@@ -10,9 +10,10 @@ from langchain_tests.unit_tests import ChatModelUnitTests
 from langchain_cogenesis.fusion import ChatCoGenesisFusion
 from langchain_cogenesis.graphs import ChatCoGenesis
 from langchain_cogenesis.models import ChatLocalLlama
+from tests.text_only import TextOnly
 
 
-class TestChatCoGenesisFusionUnit(ChatModelUnitTests):
+class TestChatCoGenesisFusionUnit(TextOnly, ChatModelUnitTests):
     @property
     def chat_model_class(self) -> type[ChatCoGenesisFusion]:
         return ChatCoGenesisFusion
@@ -30,23 +31,11 @@ class TestChatCoGenesisFusionUnit(ChatModelUnitTests):
         )
 
     @property
-    def has_tool_calling(self) -> bool:
-        return False  # a fused decode writes text; it does not call tools
-
-    @property
-    def has_structured_output(self) -> bool:
-        return False
-
-    @property
-    def supports_model_override(self) -> bool:
-        return False  # the models are files chosen at construction
-
-    @property
     def returns_usage_metadata(self) -> bool:
         return True
 
 
-class TestChatLocalLlamaUnit(ChatModelUnitTests):
+class TestChatLocalLlamaUnit(TextOnly, ChatModelUnitTests):
     @property
     def chat_model_class(self) -> type[ChatLocalLlama]:
         return ChatLocalLlama
@@ -63,20 +52,8 @@ class TestChatLocalLlamaUnit(ChatModelUnitTests):
             {"model_path": Path("/models/my-model.gguf")},
         )
 
-    @property
-    def has_tool_calling(self) -> bool:
-        return False  # a 270M base model has no tool-calling format
 
-    @property
-    def has_structured_output(self) -> bool:
-        return False
-
-    @property
-    def supports_model_override(self) -> bool:
-        return False  # the model is a file chosen at construction
-
-
-class TestChatCoGenesisUnit(ChatModelUnitTests):
+class TestChatCoGenesisUnit(TextOnly, ChatModelUnitTests):
     @property
     def chat_model_class(self) -> type[ChatCoGenesis]:
         return ChatCoGenesis
@@ -84,18 +61,6 @@ class TestChatCoGenesisUnit(ChatModelUnitTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return {"model": "cogenesis-sketch", "user_id": "maya-okafor"}
-
-    @property
-    def has_tool_calling(self) -> bool:
-        return False  # the reply is written by the local model from a sketch
-
-    @property
-    def has_structured_output(self) -> bool:
-        return False
-
-    @property
-    def supports_model_override(self) -> bool:
-        return False
 
     @property
     def returns_usage_metadata(self) -> bool:
