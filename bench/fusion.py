@@ -8,10 +8,11 @@ token; target at most 0.25). Drafting is also timed against a cloud behind a fix
 round trip (``--rtt-ms``), the case it is made for. Per-step overhead outside the
 models' forward passes (top-k, combiner, sampling, gate): target under 1 ms.
 
-Quality: mean negative log-likelihood per reference token on held-out samples of
-the paper's released dev split, under the cloud without context, the local model
-with context, mean and max pooling, and the learned combiner trained on the other
-samples. ``--json PATH`` writes every figure.
+Quality: mean negative log-likelihood per reference token on held-out users of the
+bundled dataset (``--nll-dataset paper`` for the authors' released dev split), under
+the cloud without context, the local model with context, mean and max pooling, and
+the learned combiner trained on the train users (early stopping on dev).
+``--json PATH`` writes every figure.
 """
 
 from __future__ import annotations
@@ -138,18 +139,34 @@ def agreement(a: list[int], b: list[int]) -> int:
     return same
 
 
-def quality(users_count: int, max_target_tokens: int, model_path: Path) -> dict[str, Any]:
-    from langchain_cogenesis.data.paper import load_paper_dev
-    from langchain_cogenesis.fusion.training import dataset_steps, heldout_nll, train_combiner
+def held_out(spec: str, users_count: int) -> tuple[list[Any], list[Any], list[Any]]:
+    """Train, dev and test users: the dataset's own splits, or cut from its start."""
+    from langchain_cogenesis.data.dataset import load_dataset, of_split
 
-    users = load_paper_dev(DEV_SPLIT)[:users_count]
+    rows = load_dataset(DEV_SPLIT if spec == "paper" else spec)
     test_count = max(1, users_count // 3)
     dev_count = max(1, (users_count - test_count) // 6)
-    test, dev, train = (
-        users[:test_count],
-        users[test_count : test_count + dev_count],
-        users[test_count + dev_count :],
+    train_count = max(1, users_count - test_count - dev_count)
+    if all(of_split(rows, split) for split in ("train", "dev", "test")):
+        return (
+            of_split(rows, "train")[:train_count],
+            of_split(rows, "dev")[:dev_count],
+            of_split(rows, "test")[:test_count],
+        )
+    rows = rows[:users_count]
+    return (
+        rows[test_count + dev_count :],
+        rows[test_count : test_count + dev_count],
+        rows[:test_count],
     )
+
+
+def quality(
+    spec: str, users_count: int, max_target_tokens: int, model_path: Path
+) -> dict[str, Any]:
+    from langchain_cogenesis.fusion.training import dataset_steps, heldout_nll, train_combiner
+
+    train, dev, test = held_out(spec, users_count)
     local = LlamaCppScorer(model_path, n_ctx=2048, name="local")
     cloud = LlamaCppScorer(model_path, n_ctx=2048, name="cloud")
     options = {"max_target_tokens": max_target_tokens, "max_prompt_tokens": 1024}
@@ -161,7 +178,7 @@ def quality(users_count: int, max_target_tokens: int, model_path: Path) -> dict[
     combiner, report = train_combiner(steps["train"], steps["dev"], local.vocab_size())
     training = time.perf_counter() - started
     return {
-        "dataset": "paper dev split (released by the authors)",
+        "dataset": spec,
         "users": {"train": len(train), "dev": len(dev), "test": len(test)},
         "tokens": {name: len(part) for name, part in steps.items()},
         "nll_per_token": heldout_nll(steps["test"], local.vocab_size(), combiner),
@@ -177,7 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--remote-tokens", type=int, default=48)
     parser.add_argument("--draft", type=int, default=8)
     parser.add_argument("--rtt-ms", type=float, default=50.0)
-    parser.add_argument("--nll-users", type=int, default=60, help="0 skips the quality part")
+    parser.add_argument("--nll-users", type=int, default=40, help="0 skips the quality part")
+    parser.add_argument(
+        "--nll-dataset", default="bundled",
+        help="bundled (its splits), paper (the authors' dev split in ../shared), or a file",
+    )  # fmt: skip
     parser.add_argument("--nll-target-tokens", type=int, default=48)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -185,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
         model_path = bundled_model_path(Path(folder) / "models")
         rows = speed(model_path, args.tokens, args.remote_tokens, args.draft, args.rtt_ms)
         nll = (
-            quality(args.nll_users, args.nll_target_tokens, model_path) if args.nll_users else None
+            quality(args.nll_dataset, args.nll_users, args.nll_target_tokens, model_path)
+            if args.nll_users
+            else None
         )
     alone = rows["local_alone"]["tokens_per_second"]
     figures: dict[str, Any] = {
@@ -242,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if nll:
         test = nll["users"]["test"], nll["tokens"]["test"]
-        print(f"  held-out NLL/token ({test[0]} samples, {test[1]} tokens):")
+        print(f"  held-out NLL/token, {nll['dataset']} ({test[0]} users, {test[1]} tokens):")
         for name, value in nll["nll_per_token"].items():
             print(f"    {name:<24} {value:.3f}")
     if args.json:
