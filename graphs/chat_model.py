@@ -174,7 +174,7 @@ class ChatCoGenesis(BaseChatModel):
             self._graph = build_sketch_graph()
         return self._graph
 
-    def _run(self, messages: Sequence[BaseMessage], **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+    def _run(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         parts = self.components(**kwargs)
         config = {"configurable": {"thread_id": uuid.uuid4().hex}}
         return parts, config
@@ -187,7 +187,7 @@ class ChatCoGenesis(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         request = self.request(messages, **kwargs)
-        parts, config = self._run(messages, **kwargs)
+        parts, config = self._run(**kwargs)
         graph = self._graph_once()
         with private_run(parts):
             state = graph.invoke(request, config=config, context=parts)
@@ -204,7 +204,7 @@ class ChatCoGenesis(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         request = self.request(messages, **kwargs)
-        parts, config = self._run(messages, **kwargs)
+        parts, config = self._run(**kwargs)
         graph = self._graph_once()
         stops = stop or self.stop or []
         shown = ""

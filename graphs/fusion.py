@@ -148,22 +148,35 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     }
 
 
+def fusion_builder(
+    fuse_node: Any = fuse,
+) -> StateGraph[WritingState, Components, WritingInput, WritingState]:
+    """prepare ─► retrieve ─► fuse, uncompiled; the router adds its fallback to it."""
+    builder = StateGraph(WritingState, context_schema=Components, input_schema=WritingInput)
+    builder.add_node("prepare", prepare)
+    builder.add_node("retrieve", retrieve)
+    builder.add_node("fuse", fuse_node)
+    builder.add_edge(START, "prepare")
+    builder.add_edge("prepare", "retrieve")
+    builder.add_edge("retrieve", "fuse")
+    return builder
+
+
+def compile_with(builder: Any, checkpointer: Any, name: str) -> Any:
+    """Compile with an in-memory checkpointer (``"memory"``), a given one, or none."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    saver = InMemorySaver() if checkpointer == "memory" else checkpointer
+    return builder.compile(checkpointer=saver, name=name)
+
+
 def build_fusion_graph(
     checkpointer: Any = "memory",
 ) -> CompiledStateGraph[WritingState, Components, WritingInput, WritingState]:
     """Fusion only: prepare, retrieve, fuse (typed errors when fusion cannot run)."""
-    from langgraph.checkpoint.memory import InMemorySaver
-
-    builder = StateGraph(WritingState, context_schema=Components, input_schema=WritingInput)
-    builder.add_node("prepare", prepare)
-    builder.add_node("retrieve", retrieve)
-    builder.add_node("fuse", fuse)
-    builder.add_edge(START, "prepare")
-    builder.add_edge("prepare", "retrieve")
-    builder.add_edge("retrieve", "fuse")
+    builder = fusion_builder()
     builder.add_edge("fuse", END)
-    saver = InMemorySaver() if checkpointer == "memory" else checkpointer
-    return builder.compile(checkpointer=saver, name="cogenesis-fusion")
+    return compile_with(builder, checkpointer, "cogenesis-fusion")  # type: ignore[no-any-return]
 
 
 graph = build_fusion_graph(checkpointer=None)

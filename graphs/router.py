@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import END
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from langchain_cogenesis.errors import CloudLogprobsUnavailable, TokenizerMismatch
-from langchain_cogenesis.graphs.fusion import fuse
-from langchain_cogenesis.graphs.nodes import prepare, retrieve, sketch, write
+from langchain_cogenesis.graphs.fusion import compile_with, fuse, fusion_builder
+from langchain_cogenesis.graphs.nodes import sketch, write
 from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
 
 
@@ -40,22 +40,13 @@ def build_router_graph(
     checkpointer: Any = "memory",
 ) -> CompiledStateGraph[WritingState, Components, WritingInput, WritingState]:
     """Fusion with its automatic fallback to sketch-then-write."""
-    from langgraph.checkpoint.memory import InMemorySaver
-
-    builder = StateGraph(WritingState, context_schema=Components, input_schema=WritingInput)
-    builder.add_node("prepare", prepare)
-    builder.add_node("retrieve", retrieve)
-    builder.add_node("fuse", fuse_or_fall_back)
+    builder = fusion_builder(fuse_or_fall_back)
     builder.add_node("sketch", sketch)
     builder.add_node("write", write)
-    builder.add_edge(START, "prepare")
-    builder.add_edge("prepare", "retrieve")
-    builder.add_edge("retrieve", "fuse")
     builder.add_conditional_edges("fuse", route_after_fuse, ["sketch", END])
     builder.add_edge("sketch", "write")
     builder.add_edge("write", END)
-    saver = InMemorySaver() if checkpointer == "memory" else checkpointer
-    return builder.compile(checkpointer=saver, name="cogenesis-router")
+    return compile_with(builder, checkpointer, "cogenesis-router")  # type: ignore[no-any-return]
 
 
 graph = build_router_graph(checkpointer=None)
