@@ -245,6 +245,8 @@ class ChatCoGenesis(BaseChatModel):
             "user_id": result.user_id,
             "cloud_payloads": [p.model_dump(mode="json") for p in result.cloud_payloads],
             "cloud_skipped": result.cloud_skipped,
+            "degraded": result.degraded,
+            "degraded_reason": result.degraded_reason,
             "sketch": result.sketch.text if result.sketch else "",
         }
 

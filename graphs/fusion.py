@@ -120,7 +120,13 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
         first_k=parts.first_k,
         prefix_gate=gate,
         draft=parts.fusion_draft,
+        degrade=parts.degrade_on_cloud_error,
     )
+    if result.cloud_error:
+        update["degraded_reason"] = (
+            f"the cloud failed after {result.cloud_tokens} fused token(s), so the local "
+            f"model finished alone: {result.cloud_error}"
+        )
     return {
         **update,
         "answer": result.text.strip(),
@@ -134,6 +140,7 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
             "cloud_prompts": list(getattr(cloud, "prompts_sent", [])),
             "first_k": parts.first_k,
             "finish_reason": result.finish_reason,
+            "cloud_error": result.cloud_error,
             "trace": [
                 {
                     "token": t.text,

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from langchain_cogenesis import prompts
 from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import (
+    CloudError,
     CloudUnavailable,
     InvalidInstruction,
     LocalOnly,
@@ -223,6 +224,7 @@ def prepare(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]
         "kind": instruction.kind,
         "cloud_payloads": [],
         "cloud_skipped": "",
+        "degraded_reason": "",
         "redactions": {},
         "timings": {"prepare": time.perf_counter() - started},
     }
@@ -260,6 +262,14 @@ def sketch(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
             "cloud_skipped": str(refusal),
             "timings": {"cloud_sketch": time.perf_counter() - started},
         }
+    except CloudError as failure:
+        if not parts.degrade_on_cloud_error:
+            raise
+        return {
+            "sketch": "",
+            "degraded_reason": degraded_reason("sketch", failure),
+            "timings": {"cloud_sketch": time.perf_counter() - started},
+        }
     return {
         # placeholders the cloud echoed are filled in again, here on the device
         "sketch": restore(reply.text.strip(), reply.redactions),
@@ -267,6 +277,11 @@ def sketch(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
         "cloud_payloads": [_payload_record(reply.payload)],
         "timings": {"cloud_sketch": time.perf_counter() - started},
     }
+
+
+def degraded_reason(step: str, failure: CloudError) -> str:
+    """Why a run went on without the cloud (the error's text carries no private data)."""
+    return f"the cloud failed during {step}, so the local model wrote alone: {failure}"
 
 
 def local_messages(state: WritingState) -> list[BaseMessage]:

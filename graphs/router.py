@@ -6,7 +6,9 @@
 Logit-based fusion needs a shared tokenizer and an endpoint that returns
 log-probabilities. When either is missing (:class:`TokenizerMismatch`,
 :class:`CloudLogprobsUnavailable`, raised before a single fused token is kept),
-the run continues on the sketch path and ``cloud_skipped`` says why.
+the run continues on the sketch path and ``cloud_skipped`` says why. When the cloud
+fails outright (:class:`CloudError` after the guard's retries) the local model
+writes alone (``degraded``), unless ``degrade_on_cloud_error`` is off.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from langgraph.graph import END
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from langchain_cogenesis.errors import CloudLogprobsUnavailable, TokenizerMismatch
+from langchain_cogenesis.errors import CloudError, CloudLogprobsUnavailable, TokenizerMismatch
 from langchain_cogenesis.graphs.fusion import compile_with, fuse, fusion_builder
-from langchain_cogenesis.graphs.nodes import sketch, write
+from langchain_cogenesis.graphs.nodes import components, degraded_reason, sketch, write
 from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
 
 
@@ -29,11 +31,18 @@ def fuse_or_fall_back(state: WritingState, runtime: Runtime[Components]) -> dict
         return fuse(state, runtime)
     except (TokenizerMismatch, CloudLogprobsUnavailable) as reason:
         return {"cloud_skipped": f"fusion fell back to the sketch path: {reason}"}
+    except CloudError as failure:
+        if not components(runtime).degrade_on_cloud_error:
+            raise
+        return {"degraded_reason": degraded_reason("fusion", failure)}
 
 
 def route_after_fuse(state: WritingState) -> str:
-    """A fused answer ends the run; a fallback continues with the sketch path."""
-    return END if state.get("answer") else "sketch"
+    """A fused answer ends the run; a failed cloud leaves the writing to the local
+    model; a fallback continues with the sketch path."""
+    if state.get("answer"):
+        return END
+    return "write" if state.get("degraded_reason") else "sketch"
 
 
 def build_router_graph(
@@ -43,7 +52,7 @@ def build_router_graph(
     builder = fusion_builder(fuse_or_fall_back)
     builder.add_node("sketch", sketch)
     builder.add_node("write", write)
-    builder.add_conditional_edges("fuse", route_after_fuse, ["sketch", END])
+    builder.add_conditional_edges("fuse", route_after_fuse, ["sketch", "write", END])
     builder.add_edge("sketch", "write")
     builder.add_edge("write", END)
     return compile_with(builder, checkpointer, "cogenesis-router")  # type: ignore[no-any-return]

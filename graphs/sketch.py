@@ -70,7 +70,7 @@ def _builder() -> StateGraph[WritingState, Components, WritingInput, WritingStat
     builder.add_conditional_edges(
         "retrieve", route_after_retrieve, ["sketch", "fuse", "write", "cloud_answer"]
     )
-    builder.add_conditional_edges("fuse", route_after_fuse, ["sketch", END])
+    builder.add_conditional_edges("fuse", route_after_fuse, ["sketch", "write", END])
     builder.add_edge("sketch", "write")
     builder.add_edge("write", END)
     builder.add_edge("cloud_answer", END)
@@ -103,6 +103,8 @@ def result_from_state(state: dict[str, Any]) -> WritingResult:
         context_used=[document.page_content for document in state.get("context", [])],
         cloud_payloads=[CloudPayload.model_validate(p) for p in state.get("cloud_payloads", [])],
         cloud_skipped=state.get("cloud_skipped", ""),
+        degraded=bool(state.get("degraded_reason")),
+        degraded_reason=state.get("degraded_reason", ""),
         fusion=state.get("fusion"),
         timings=dict(state.get("timings", {})),
     )

@@ -41,6 +41,7 @@ class WritingState(WritingInput, total=False):
     sketch: str
     answer: str
     cloud_skipped: str
+    degraded_reason: str
     redactions: dict[str, str]
     fusion: dict[str, Any]
     cloud_payloads: Annotated[list[dict[str, Any]], operator.add]
@@ -77,6 +78,10 @@ class Components:
         fusion_max_tokens: bound on a fused answer.
         fusion_draft: local proposals scored per cloud request (0: one request per
             token); greedy output is the same either way.
+        degrade_on_cloud_error: when the cloud fails (after the guard's retries) in
+            the sketch or fusion modes, the local model writes the answer alone and
+            the result says ``degraded=True`` and why; ``False`` raises the typed
+            :class:`CloudError` instead. The cloud-only modes always raise.
     """
 
     # None only in a context built from nothing (LangGraph Server); the nodes then
@@ -97,4 +102,5 @@ class Components:
     first_k: int | None = None
     fusion_max_tokens: int = 256
     fusion_draft: int = 0
+    degrade_on_cloud_error: bool = True
     extra: dict[str, Any] = field(default_factory=dict)

@@ -40,11 +40,28 @@ class LocalModelError(CoGenesisError):
 
 
 class CloudError(CoGenesisError):
-    """Base class of cloud-side failures. Never carries private context."""
+    """Base class of cloud-side failures. Never carries private context.
+
+    ``retryable`` says whether sending the same request again may succeed (a refused
+    connection, a timeout, HTTP 429 or 5xx, a malformed or cut-off answer);
+    ``retry_after`` is the wait the server asked for (``Retry-After``), in seconds.
+    """
+
+    def __init__(
+        self, message: str, *, retryable: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class CloudUnavailable(CloudError):
-    """The cloud endpoint could not be reached or timed out."""
+    """The cloud endpoint could not be reached, timed out, or cut its answer off."""
+
+    def __init__(
+        self, message: str, *, retryable: bool = True, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, retryable=retryable, retry_after=retry_after)
 
 
 class CloudResponseError(CloudError):

@@ -132,6 +132,8 @@ class CloudPayload(BaseModel):
     """Detector name and span of each hit in the original payload (never the text)."""
     sent_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     response: str = ""
+    attempts: int = 1
+    """How many times this same payload was sent (retries after transient failures)."""
 
 
 class Sketch(BaseModel):
@@ -165,6 +167,10 @@ class WritingResult(BaseModel):
     cloud_skipped: str = ""
     """Why the cloud was not used although the mode would use it (policy local_only,
     or fusion that fell back to the sketch path)."""
+    degraded: bool = False
+    """The cloud failed (unreachable, timing out, erroring after retries) and the local
+    model wrote the answer, or its rest, alone; ``degraded_reason`` says why."""
+    degraded_reason: str = ""
     fusion: dict[str, Any] | None = None
     """For ``mode="fusion"``: cloud tokens, requests, where the prefix gate closed, and
     the per-token trace (token, weight ``w``, both models' top choices)."""

@@ -2,6 +2,13 @@
 
 Every request body that reaches one of these servers is recorded byte for byte, so a
 test can check what really left the process, independent of the guard's own records.
+
+Faults (``behaviour``), for chat and completion requests alike: ``error500``,
+``rate-limit`` (429 with ``Retry-After``), ``garbage`` (malformed JSON), ``cut`` (the
+answer stops mid-way and the connection closes), ``slow`` (waits ``delay`` seconds),
+``no-logprobs`` (completions without log-probabilities), ``unauthorized`` (401),
+``flaky`` (the first request fails with 500). With ``faults`` set, only that many
+requests meet the fault; the ones after it are answered normally.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ class RecordingServer(ThreadingHTTPServer):
         self.raw_bodies: list[bytes] = []
         self.chunks_sent = 0
         self.delay = 1.0
+        self.faults: int | None = None
+        self.retry_after = "0"
         self.tokenizer: Any = None  # text -> ids, for /extras/tokenize
         self.top_logprobs: dict[str, float] = {" the": -2.3}
         # (prompt, echo, k) -> the "logprobs" object of a completion, when set
@@ -102,6 +111,12 @@ class _Handler(BaseHTTPRequestHandler):
             parsed = {}
         self.server.requests.append({"path": self.path, "body": parsed})
         behaviour = self.server.behaviour
+        if self.server.faults is not None and behaviour not in ("ok", "endless"):
+            if self.server.faults <= 0:
+                behaviour = "ok"
+            self.server.faults -= 1
+        if self._fault(behaviour):
+            return
         if self.server.upstream:
             return self._forward(raw)
         if self.path.endswith("/extras/tokenize") and self.server.tokenizer is not None:
@@ -187,6 +202,40 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"data: [DONE]\n\n")
         except (BrokenPipeError, ConnectionResetError):
             return
+
+    def _fault(self, behaviour: str) -> bool:
+        """Answer with the injected fault; ``False`` when the request is answered normally."""
+        completion = self.path.endswith("/v1/completions")
+        if behaviour == "unauthorized":
+            self._json(401, {"error": {"message": "invalid api key"}})
+            return True
+        if behaviour == "rate-limit":
+            self.send_response(429)
+            self.send_header("Retry-After", self.server.retry_after)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"error": {"message": "rate limited"}}')
+            return True
+        if behaviour == "garbage" and completion:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"choices": [{"text": ')
+            return True
+        if behaviour == "cut":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            if completion:
+                self.send_header("Content-Length", "4096")
+            self.end_headers()
+            self.wfile.write(b'{"id": "c", "object": "text_comp' if completion else _chunk("Half"))
+            return True
+        if behaviour == "no-logprobs" and completion:
+            choice = {"index": 0, "text": " the", "finish_reason": "length", "logprobs": None}
+            self._json(200, {"id": "c", "object": "text_completion", "created": 0,
+                             "model": "fake", "choices": [choice]})  # fmt: skip
+            return True
+        return False
 
     def _json(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()

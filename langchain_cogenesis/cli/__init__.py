@@ -150,6 +150,8 @@ def _run(
             )
         if result.cloud_skipped:
             print(f"\n{RULE}\nThe cloud was not used: {result.cloud_skipped}")
+        if result.degraded:
+            print(f"\n{RULE}\nDegraded: {result.degraded_reason}")
         if mode.startswith("cloud") and not result.cloud_skipped:
             print(f"\n{RULE}\nAnswer (cloud model):\n{result.answer}")
         print()

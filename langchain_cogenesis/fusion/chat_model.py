@@ -324,6 +324,8 @@ class ChatCoGenesisFusion(BaseChatModel):
             "cloud_tokens": result.cloud_tokens if result else 0,
             "cloud_requests": result.cloud_requests if result else 0,
             "cloud_stopped_at": result.cloud_stopped_at if result else None,
+            "degraded": bool(result and result.cloud_error),
+            "degraded_reason": result.cloud_error if result else "",
         }
 
 

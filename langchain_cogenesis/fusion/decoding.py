@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from langchain_cogenesis.errors import CloudError, CloudLogprobsUnavailable
 from langchain_cogenesis.fusion.combiners import TOP_K, Combiner, Fused, local_only
 from langchain_cogenesis.fusion.scorers import TokenScorer, TopK, score_positions
 from langchain_cogenesis.privacy.gate import PrefixGate
@@ -59,6 +60,9 @@ class FusionResult:
     """Local proposals sent to the cloud for scoring (drafting only)."""
     accepted: int = 0
     """Of those, proposals the fused distribution accepted."""
+    cloud_error: str = ""
+    """Why the cloud stopped taking part mid-answer (its endpoint failed after the
+    guard's retries); the rest of the answer was written by the local model alone."""
 
 
 @dataclass(frozen=True)
@@ -128,8 +132,10 @@ class _Loop:
         top_k: int,
         stop_ids: Sequence[int],
         max_tokens: int,
+        degrade: bool = True,
     ) -> None:
         self.local, self.cloud, self.combiner = local, cloud, combiner
+        self.degrade = degrade
         self.local_prompt, self.cloud_prompt = list(local_prompt), list(cloud_prompt)
         self.sampling, self.first_k, self.gate, self.top_k = sampling, first_k, prefix_gate, top_k
         self.stop_ids = set(stop_ids)
@@ -161,6 +167,16 @@ class _Loop:
                 self.result.cloud_requests += 1
                 tops[0] = self.cloud.next_top_k(full[: len(self.cloud_prompt) + first], self.top_k)
             return tops
+        except CloudError as error:
+            # An endpoint without log-probabilities is known at the first request: the
+            # caller chooses another path. Later failures (after the guard's retries)
+            # end the cloud's part; the local model finishes the answer alone.
+            first_request = self.result.cloud_tokens == 0 and self.result.cloud_requests == 1
+            if not self.degrade or (isinstance(error, CloudLogprobsUnavailable) and first_request):
+                raise
+            self.result.cloud_error = f"{type(error).__name__}: {error}"
+            self.cloud = None
+            return [None] * (len(ids) - first + 1)
         finally:
             self.model_seconds += time.perf_counter() - tick
 
@@ -311,15 +327,20 @@ def fused_tokens(
     prefix_gate: PrefixGate | None = None,
     top_k: int = TOP_K,
     draft: int = 0,
+    degrade: bool = True,
 ) -> Iterator[tuple[TokenTrace, FusionResult]]:
     """Yield each generated token with the running result; the last one is final.
 
     Args:
         draft: local proposals per cloud request (0: one cloud request per token).
+        degrade: when the cloud fails mid-answer (a :class:`CloudError` after the
+            guard's retries), finish with the local model alone and say why in
+            ``cloud_error``; ``False`` raises instead. An endpoint without
+            log-probabilities raises at the first request either way.
     """
     loop = _Loop(
         local, cloud, local_prompt, cloud_prompt, combiner, sampling, first_k,
-        prefix_gate, top_k, stop_ids, max_tokens,
+        prefix_gate, top_k, stop_ids, max_tokens, degrade,
     )  # fmt: skip
     result = loop.result
     if max_tokens <= 0:

@@ -36,9 +36,13 @@ CREATE TABLE IF NOT EXISTS egress (
     payload TEXT,
     payload_sha256 TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
-    row_hash TEXT NOT NULL
+    row_hash TEXT NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 1
 )
 """
+# Logs written before retries were recorded have no attempt column; it is added
+# with the default 1, and first attempts hash as they always did.
+_ADD_ATTEMPT = "ALTER TABLE egress ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1"
 
 _FIELDS = (
     "id",
@@ -68,6 +72,8 @@ class AuditEntry(BaseModel):
     payload_sha256: str
     prev_hash: str
     row_hash: str
+    attempt: int = 1
+    """1 for the first sending of a payload; 2, 3, ... for retries of the same payload."""
 
 
 class AuditVerification(BaseModel):
@@ -79,7 +85,10 @@ class AuditVerification(BaseModel):
 
 
 def _row_hash(values: dict[str, Any]) -> str:
-    canonical = json.dumps([values[name] for name in _FIELDS], ensure_ascii=False)
+    fields = [values[name] for name in _FIELDS]
+    if values.get("attempt", 1) != 1:
+        fields.append(values["attempt"])
+    canonical = json.dumps(fields, ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -112,6 +121,9 @@ class AuditLog:
         try:
             with self._connect() as db:
                 db.execute(_SCHEMA)
+                columns = {row["name"] for row in db.execute("PRAGMA table_info(egress)")}
+                if "attempt" not in columns:
+                    db.execute(_ADD_ATTEMPT)
         except sqlite3.DatabaseError as error:
             raise StoreError(
                 f"The audit log {self.path} is not a readable SQLite database ({error}). "
@@ -132,8 +144,9 @@ class AuditLog:
         decision: str,
         hits: list[dict[str, Any]],
         payload: str,
+        attempt: int = 1,
     ) -> AuditEntry:
-        """Append one attempt and return it."""
+        """Append one attempt and return it (``attempt`` > 1: a retry of the same payload)."""
         with self._lock, self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             last = db.execute("SELECT id, row_hash FROM egress ORDER BY id DESC LIMIT 1").fetchone()
@@ -148,6 +161,7 @@ class AuditLog:
                 "payload": payload if self.store_payloads else None,
                 "payload_sha256": hashlib.sha256(payload.encode("utf-8")).hexdigest(),
                 "prev_hash": last["row_hash"] if last else GENESIS,
+                "attempt": attempt,
             }
             values["row_hash"] = _row_hash(values)
             db.execute(

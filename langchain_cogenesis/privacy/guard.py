@@ -9,16 +9,20 @@ guard.
 from __future__ import annotations
 
 import logging
+import random
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import Any, Literal, NamedTuple
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from langchain_core.messages import BaseMessage
 from pydantic import SecretStr
 
 from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import (
+    CloudError,
     CloudLogprobsUnavailable,
     CloudResponseError,
     CloudUnavailable,
@@ -35,6 +39,7 @@ Policy = Literal["block", "redact", "local_only"]
 
 POLICIES: tuple[Policy, ...] = ("block", "redact", "local_only")
 _log = logging.getLogger("langchain_cogenesis.egress")
+_T = TypeVar("_T")
 
 __all__ = [
     "POLICIES",
@@ -69,8 +74,14 @@ class EgressGuard:
             :class:`LocalOnly`; the graph then writes without the cloud).
         audit_log: where attempts are recorded; default ``$COGENESIS_HOME/audit.sqlite3``;
             ``None`` records nothing.
-        timeout: seconds per request.
-        max_retries: retries of failed connections (by the OpenAI client, with backoff).
+        timeout: seconds per request (connect, and between streamed chunks).
+        max_retries: how many times a failed request is sent again: refused
+            connections, timeouts, HTTP 429 and 5xx, malformed or cut-off answers.
+            A retry sends the very same payload and is audited as its own attempt.
+        backoff: seconds before the first retry; doubled each time (with jitter),
+            at most ``max_backoff``. A ``Retry-After`` header replaces it.
+        max_retry_after: the longest ``Retry-After`` the guard waits for; a server
+            asking for more gets no retry (the caller degrades or fails at once).
         send_max_tokens: also send the legacy ``max_tokens`` field. Servers such as
             llama_cpp.server ignore ``max_completion_tokens`` (which langchain-openai
             sends); the guard also stops reading a stream at the bound, so the output
@@ -110,6 +121,9 @@ class EgressGuard:
         audit_log: AuditLog | Literal["default"] | None = "default",
         timeout: float = 60.0,
         max_retries: int = 2,
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
+        max_retry_after: float = 30.0,
         send_max_tokens: bool = False,
     ) -> None:
         settings = Settings.from_env()
@@ -117,7 +131,8 @@ class EgressGuard:
         if not resolved_url:
             raise CloudUnavailable(
                 "No cloud endpoint is configured. Set COGENESIS_CLOUD_BASE_URL to an "
-                "OpenAI-compatible base URL, or start the stand-in with `cogenesis serve-cloud`."
+                "OpenAI-compatible base URL, or start the stand-in with `cogenesis serve-cloud`.",
+                retryable=False,
             )
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
@@ -127,8 +142,13 @@ class EgressGuard:
         self.audit_log = (
             AuditLog(settings.home / "audit.sqlite3") if audit_log == "default" else audit_log
         )
+        if max_retries < 0 or backoff < 0 or max_backoff < 0 or max_retry_after < 0:
+            raise ValueError("max_retries, backoff, max_backoff and max_retry_after must be >= 0")
         self.timeout = timeout
         self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.max_retry_after = max_retry_after
         self.send_max_tokens = send_max_tokens
         self._api_key = api_key or settings.cloud_api_key or "no-key"
         self._client: Any = None
@@ -151,13 +171,20 @@ class EgressGuard:
                     model=self.model,
                     api_key=SecretStr(self._api_key),
                     timeout=self.timeout,
-                    max_retries=self.max_retries,
+                    max_retries=0,  # the guard retries, so every attempt is audited
                     streaming=True,
                 )
             return self._client
 
     def _audit(
-        self, *, user_id: str, purpose: str, decision: str, hits: Sequence[Hit], payload: str
+        self,
+        *,
+        user_id: str,
+        purpose: str,
+        decision: str,
+        hits: Sequence[Hit],
+        payload: str,
+        attempt: int = 1,
     ) -> None:
         """Record one attempt: audit log, a log line, and a trace event (no payload text)."""
         event = {
@@ -166,8 +193,16 @@ class EgressGuard:
             "decision": decision,
             "detectors": sorted({hit.detector for hit in hits}),
             "user_id": user_id,
+            "attempt": attempt,
         }
-        _log.info("egress %s (%s) to %s", decision, purpose, self.base_url, extra={"egress": event})
+        _log.info(
+            "egress %s (%s, attempt %d) to %s",
+            decision,
+            purpose,
+            attempt,
+            self.base_url,
+            extra={"egress": event},
+        )
         _trace_event(event)
         if self.audit_log is not None:
             self.audit_log.record(
@@ -177,7 +212,52 @@ class EgressGuard:
                 decision=decision,
                 hits=hit_summary(hits),
                 payload=payload,
+                attempt=attempt,
             )
+
+    def _with_retries(self, what: str, send: Callable[[int], _T]) -> _T:
+        """Call ``send(attempt)`` until it succeeds, a failure is final, or retries run out.
+
+        ``send`` audits its attempt and sends the same payload each time.
+        """
+        attempts = self.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                with self._cloud_errors(what):
+                    return send(attempt)
+            except CloudError as error:
+                wait = self._wait_before_retry(attempt, error) if attempt < attempts else None
+                if wait is not None:
+                    _log.warning(
+                        "cloud %s failed (%s, attempt %d of %d); retrying in %.2f s",
+                        what,
+                        type(error).__name__,
+                        attempt,
+                        attempts,
+                        wait,
+                    )
+                    time.sleep(wait)
+                    continue
+                if error.retryable and attempt < attempts:
+                    why = f"the server asked to wait {error.retry_after:.0f} s; not retried"
+                elif attempt > 1:
+                    why = f"gave up after {attempt} attempts"
+                else:
+                    raise
+                raise type(error)(
+                    f"{error} ({why})", retryable=False, retry_after=error.retry_after
+                ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait_before_retry(self, attempt: int, error: CloudError) -> float | None:
+        """Seconds before the next attempt; ``None``: no retry (final error, or the
+        server asks to wait longer than ``max_retry_after``)."""
+        if not error.retryable:
+            return None
+        if error.retry_after is not None:
+            return error.retry_after if error.retry_after <= self.max_retry_after else None
+        ceiling = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        return ceiling * (0.5 + random.random() / 2)
 
     def chat(
         self,
@@ -246,7 +326,6 @@ class EgressGuard:
             decision=decision,
             detector_hits=hit_summary(hits),
         )
-        self._audit_outbound(user_id, purpose, decision, hits, outbound)
         call_args: dict[str, Any] = {
             "max_tokens": max_tokens,
             "temperature": temperature,
@@ -262,7 +341,13 @@ class EgressGuard:
             "tags": ["cogenesis-egress", f"cogenesis-egress:{decision}"],
             "metadata": {"cogenesis_purpose": purpose, "cogenesis_decision": decision},
         }
-        text = self._stream_bounded(outgoing, max_tokens, call_args)
+
+        def send(attempt: int) -> str:
+            payload.attempts = attempt
+            self._audit_outbound(user_id, purpose, decision, hits, outbound, attempt)
+            return self._stream_bounded(outgoing, max_tokens, call_args)
+
+        text = self._with_retries("chat completion", send)
         if not text.strip():
             raise CloudResponseError(
                 f"The cloud model at {self.base_url} returned an empty {purpose!r} answer."
@@ -338,8 +423,16 @@ class EgressGuard:
                 f"Refused to send a {purpose!r} request: the prompt carries private context "
                 f"({_detectors(hits)}). Nothing was sent."
             )
-        self._audit(user_id=user_id, purpose=purpose, decision="sent", hits=[], payload=prompt)
-        with self._cloud_errors("completion"):
+
+        def send(attempt: int) -> Any:
+            self._audit(
+                user_id=user_id,
+                purpose=purpose,
+                decision="sent",
+                hits=[],
+                payload=prompt,
+                attempt=attempt,
+            )
             answer = self._completions_client().completions.create(
                 model=self.model,
                 prompt=prompt,
@@ -348,12 +441,15 @@ class EgressGuard:
                 logprobs=top_k,
                 echo=echo,
             )
-        choices = getattr(answer, "choices", None)
-        if not isinstance(choices, list):
-            raise CloudResponseError(
-                f"The cloud model at {self.base_url} sent an answer that is not a completion."
-            )
-        return choices[0].logprobs if choices else None
+            choices = getattr(answer, "choices", None)
+            if not isinstance(choices, list):
+                raise CloudResponseError(
+                    f"The cloud model at {self.base_url} sent an answer that is not a completion.",
+                    retryable=True,
+                )
+            return choices[0].logprobs if choices else None
+
+        return self._with_retries("completion", send)
 
     def _no_logprobs(self, *, prompt_tokens: bool = False) -> CloudLogprobsUnavailable:
         what = "prompt log-probabilities (echo)" if prompt_tokens else "log-probabilities"
@@ -411,7 +507,7 @@ class EgressGuard:
                     base_url=self.base_url,
                     api_key=self._api_key,
                     timeout=self.timeout,
-                    max_retries=self.max_retries,
+                    max_retries=0,  # the guard retries, so every attempt is audited
                 )
             return self._completions
 
@@ -422,6 +518,7 @@ class EgressGuard:
         decision: str,
         hits: Sequence[Hit],
         outbound: Sequence[tuple[str, str]],
+        attempt: int = 1,
     ) -> None:
         self._audit(
             user_id=user_id,
@@ -429,45 +526,82 @@ class EgressGuard:
             decision=decision,
             hits=hits,
             payload=_payload_text(outbound),
+            attempt=attempt,
         )
 
     @contextmanager
     def _cloud_errors(self, what: str) -> Iterator[None]:
-        """Turn the OpenAI client's failures into typed errors without payload text."""
+        """Turn the client's failures into typed errors without payload text."""
+        import httpx
         import openai
 
         try:
             yield
-        except (openai.APIConnectionError, openai.APITimeoutError) as error:
+        except (openai.APIConnectionError, openai.APITimeoutError, httpx.HTTPError) as error:
             raise CloudUnavailable(
-                f"Cannot reach the cloud model at {self.base_url} ({type(error).__name__}). "
-                "Check COGENESIS_CLOUD_BASE_URL and that the server is running, or use "
-                "mode='local'."
+                f"Cannot reach the cloud model at {self.base_url}, or it broke off its "
+                f"answer ({type(error).__name__}). Check COGENESIS_CLOUD_BASE_URL and that "
+                "the server is running, or use mode='local'."
             ) from None
         except openai.APIStatusError as error:
+            status = error.status_code
+            transient = status in (408, 409, 429) or status >= 500
+            hint = (
+                "The server is overloaded or failing; try again later."
+                if transient
+                else "Check the model name and COGENESIS_CLOUD_API_KEY."
+            )
             raise CloudResponseError(
-                f"The cloud model at {self.base_url} answered HTTP {error.status_code} to a "
-                f"{what} request. Check the model name and COGENESIS_CLOUD_API_KEY."
+                f"The cloud model at {self.base_url} answered HTTP {status} to a "
+                f"{what} request. {hint}",
+                retryable=transient,
+                retry_after=_retry_after(error.response),
             ) from None
         except (openai.OpenAIError, ValueError, KeyError, TypeError) as error:
             raise CloudResponseError(
                 f"The cloud model at {self.base_url} sent an answer that is not a valid "
-                f"{what} ({type(error).__name__})."
+                f"{what} ({type(error).__name__}).",
+                retryable=True,
             ) from None
 
     def _stream_bounded(
         self, messages: list[BaseMessage], max_tokens: int, call_args: dict[str, Any]
     ) -> str:
         parts: list[str] = []
-        with self._cloud_errors("chat completion"):
-            # Each streamed chunk carries one token on llama.cpp, vLLM and OpenAI;
-            # stopping at max_tokens closes the connection, which stops the server.
-            stream = self._cloud_client().stream(messages, **call_args)
-            for count, chunk in enumerate(stream, 1):
-                parts.append(chunk.text)
-                if count >= max_tokens:
-                    break
+        finished = False
+        # Each streamed chunk carries one token on llama.cpp, vLLM and OpenAI;
+        # stopping at max_tokens closes the connection, which stops the server.
+        stream = self._cloud_client().stream(messages, **call_args)
+        for count, chunk in enumerate(stream, 1):
+            parts.append(chunk.text)
+            finished = finished or bool(chunk.response_metadata.get("finish_reason"))
+            if count >= max_tokens:
+                return "".join(parts)
+        if not finished:
+            # the connection closed before the server said the answer was complete
+            raise CloudUnavailable(
+                f"The cloud model at {self.base_url} broke off its answer mid-stream "
+                f"after {len(parts)} chunk(s)."
+            )
         return "".join(parts)
+
+
+def _retry_after(response: Any) -> float | None:
+    """Seconds from a ``Retry-After`` (or ``retry-after-ms``) header, if the answer has one."""
+    headers = getattr(response, "headers", None) or {}
+    with suppress(TypeError, ValueError):
+        if "retry-after-ms" in headers:
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            from datetime import UTC, datetime
+
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+    return None
 
 
 def _trace_event(event: dict[str, Any]) -> None:

@@ -109,3 +109,31 @@ def test_json_logs_carry_the_egress_decision_without_the_payload(
     line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert line["logger"] == "langchain_cogenesis.egress" and line["level"] == "info"
     assert line["egress"] == {"decision": "sent", "purpose": "sketch"}
+
+
+def test_retries_are_recorded_and_an_edited_attempt_number_is_caught(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.sqlite3")
+    for attempt in (1, 2, 3):
+        log.record(
+            user_id="u", destination="d", purpose="sketch", decision="sent", hits=[],
+            payload="same", attempt=attempt,
+        )  # fmt: skip
+    assert [entry.attempt for entry in log.entries()] == [1, 2, 3]
+    assert log.verify().ok
+    with sqlite3.connect(tmp_path / "audit.sqlite3") as db:
+        db.execute("UPDATE egress SET attempt = 1 WHERE id = 3")
+    assert "row 3 was modified" in " ".join(log.verify().problems)
+
+
+def test_a_log_from_before_retries_were_recorded_still_verifies(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite3"
+    log = AuditLog(path)
+    log.record(user_id="u", destination="d", purpose="p", decision="sent", hits=[], payload="x")
+    with sqlite3.connect(path) as db:  # the table as earlier versions created it
+        db.execute("ALTER TABLE egress DROP COLUMN attempt")
+    reopened = AuditLog(path)
+    reopened.record(
+        user_id="u", destination="d", purpose="p", decision="sent", hits=[], payload="x", attempt=2
+    )
+    assert [entry.attempt for entry in reopened.entries()] == [1, 2]
+    assert reopened.verify().ok

@@ -147,7 +147,7 @@ def test_sketch_mode_without_a_cloud_says_so() -> None:
 
 
 def test_down_cloud_fails_typed_and_sends_no_private_text() -> None:
-    components = make_components(None)
+    components = make_components(None, degrade_on_cloud_error=False)
     components.egress_guard = EgressGuard(
         base_url="http://127.0.0.1:9/v1", model="x", max_retries=0
     )
@@ -208,6 +208,7 @@ async def test_egress_decisions_are_tagged_in_the_run_trace() -> None:
             "decision": "sent",
             "detectors": [],
             "user_id": "maya",
+            "attempt": 1,
         }
     ]
     cloud_calls = [
