@@ -255,7 +255,8 @@ class EgressGuard:
         if not error.retryable:
             return None
         if error.retry_after is not None:
-            return error.retry_after if error.retry_after <= self.max_retry_after else None
+            wait = float(error.retry_after)
+            return wait if wait <= self.max_retry_after else None
         ceiling = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
         return ceiling * (0.5 + random.random() / 2)
 
