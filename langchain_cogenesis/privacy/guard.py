@@ -257,7 +257,7 @@ class EgressGuard:
         if error.retry_after is not None:
             wait = float(error.retry_after)
             return wait if wait <= self.max_retry_after else None
-        ceiling = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        ceiling = min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))
         return ceiling * (0.5 + random.random() / 2)
 
     def chat(
