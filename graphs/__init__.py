@@ -8,6 +8,7 @@ from langchain_cogenesis.graphs.sketch import (
     build_sketch_graph,
     private_run,
     result_from_state,
+    resume_sketch_graph,
     run_sketch_graph,
     sqlite_checkpointer,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "cogenesis_tool",
     "private_run",
     "result_from_state",
+    "resume_sketch_graph",
     "run_sketch_graph",
     "sqlite_checkpointer",
 ]

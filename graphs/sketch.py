@@ -32,6 +32,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from langchain_cogenesis.errors import UnknownThread
 from langchain_cogenesis.graphs.nodes import (
     cloud_answer,
     instruction_of,
@@ -119,7 +120,9 @@ def run_sketch_graph(
 ) -> WritingResult:
     """Run the graph once and return a :class:`WritingResult`.
 
-    A fresh thread id is used unless ``config`` names one.
+    A fresh thread id is used unless ``config`` names one. Each step's checkpoint is
+    written before the next step starts (``durability="sync"``), so with a durable
+    checkpointer a run killed mid-way resumes with :func:`resume_sketch_graph`.
     """
     graph = graph or build_sketch_graph()
     run_config: RunnableConfig = dict(config or {})  # type: ignore[assignment]
@@ -127,7 +130,33 @@ def run_sketch_graph(
     configurable.setdefault("thread_id", uuid.uuid4().hex)
     run_config["configurable"] = configurable
     with private_run(components):
-        state = graph.invoke(request, config=run_config, context=components)
+        state = graph.invoke(request, config=run_config, context=components, durability="sync")
+    return result_from_state(state)
+
+
+def resume_sketch_graph(
+    components: Components,
+    thread_id: str,
+    *,
+    graph: CompiledStateGraph[WritingState, Components, WritingInput, WritingState],
+) -> WritingResult:
+    """Finish the run stored under ``thread_id`` from its last checkpoint.
+
+    Steps that finished before the run stopped (a crash, a killed process) are not
+    run again: a sketch the cloud already wrote is read from the checkpoint, and the
+    cloud is not asked twice. A finished run returns its stored result.
+
+    Raises:
+        UnknownThread: ``graph``'s checkpointer holds no run under ``thread_id``.
+    """
+    config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+    snapshot = graph.get_state(config)
+    if not snapshot.values:
+        raise UnknownThread(thread_id)
+    if not snapshot.next:
+        return result_from_state(snapshot.values)
+    with private_run(components):
+        state = graph.invoke(None, config=config, context=components, durability="sync")
     return result_from_state(state)
 
 

@@ -18,6 +18,7 @@ from langchain_cogenesis.errors import (
     SourceFileError,
     StoreError,
     TokenizerMismatch,
+    UnknownThread,
     UnknownUser,
 )
 from langchain_cogenesis.fusion import ChatCoGenesisFusion
@@ -59,6 +60,7 @@ __all__ = [
     "StandInCloud",
     "StoreError",
     "TokenizerMismatch",
+    "UnknownThread",
     "UnknownUser",
     "UserContext",
     "UserProfile",

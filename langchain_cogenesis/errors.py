@@ -23,6 +23,17 @@ class UnknownUser(CoGenesisError, LookupError):
         )
 
 
+class UnknownThread(CoGenesisError, LookupError):
+    """No checkpoint is stored for this thread id, so there is no run to resume."""
+
+    def __init__(self, thread_id: str) -> None:
+        self.thread_id = thread_id
+        super().__init__(
+            f"No run is stored under thread id {thread_id!r}. Resume with the checkpointer "
+            "(e.g. the same SQLite file) the run was started with, or start a new run."
+        )
+
+
 class SourceFileError(CoGenesisError, ValueError):
     """A private source file could not be read or parsed; nothing was stored."""
 

@@ -67,13 +67,20 @@ def _run(
     first_k: int | None = None,
     combiner: Any = None,
     draft: int = 0,
+    thread_id: str | None = None,
 ) -> WritingResult:
-    """Run the sketch graph; ``private_instruction=None`` splits the instruction locally."""
+    """Run the sketch graph; ``private_instruction=None`` splits the instruction locally.
+
+    With ``thread_id`` every step is checkpointed to ``$COGENESIS_HOME/threads.sqlite3``;
+    a thread that stopped mid-way (a crash, Ctrl-C) resumes where it stopped, and a
+    finished one prints its stored result.
+    """
     from langchain_cogenesis.graphs import (
         Components,
         build_sketch_graph,
         private_run,
         result_from_state,
+        sqlite_checkpointer,
     )
     from langchain_cogenesis.graphs.nodes import instruction_of
     from langchain_cogenesis.models import ChatLocalLlama, cloud_endpoint
@@ -88,9 +95,28 @@ def _run(
         if private_instruction is None
         else {"public_instruction": public_instruction, "private_instruction": private_instruction}
     )
-    request = cast("WritingInput", {"user_id": user_id, "kind": kind, "mode": mode, **parts_given})
-    graph = build_sketch_graph()
-    config: Any = {"configurable": {"thread_id": uuid.uuid4().hex}}
+    request: WritingInput | None = cast(
+        "WritingInput", {"user_id": user_id, "kind": kind, "mode": mode, **parts_given}
+    )
+    graph = build_sketch_graph(
+        checkpointer=sqlite_checkpointer(settings.home / "threads.sqlite3")
+        if thread_id
+        else "memory"
+    )
+    config: Any = {"configurable": {"thread_id": thread_id or uuid.uuid4().hex}}
+    if thread_id:
+        snapshot = graph.get_state(config)
+        if snapshot.values and not snapshot.next:
+            if stream:
+                print(f"Thread {thread_id} has finished; its stored answer:\n")
+                print(snapshot.values.get("answer", ""))
+            return result_from_state(snapshot.values)
+        if snapshot.next:
+            if stream:
+                print(f"Resuming thread {thread_id} at: {', '.join(snapshot.next)}\n")
+            request = None  # continue from the checkpoint; finished steps do not run again
+            mode = snapshot.values["mode"]
+            user_id = snapshot.values["user_id"]
 
     def execute(guard: EgressGuard | None) -> WritingResult:
         components = Components(
@@ -109,13 +135,18 @@ def _run(
         )
         if not stream:
             with private_run(components):
-                return result_from_state(graph.invoke(request, config=config, context=components))
+                state = graph.invoke(request, config=config, context=components, durability="sync")
+                return result_from_state(state)
         with private_run(components):
             return stream_run(components)
 
     def stream_run(components: Components) -> WritingResult:
         parts: Any = graph.stream(
-            request, config=config, context=components, stream_mode=["updates", "messages"]
+            request,
+            config=config,
+            context=components,
+            stream_mode=["updates", "messages"],
+            durability="sync",
         )
         for stream_mode, event in parts:
             if stream_mode == "updates" and "prepare" in event:
@@ -158,7 +189,9 @@ def _run(
         return result
 
     # Refuse bad requests before a stand-in is started for them.
-    if private_instruction is not None:
+    if request is None:
+        pass  # a resumed thread was validated when it started
+    elif private_instruction is not None:
         instruction_of(request)
     elif not public_instruction.strip():
         raise InvalidInstruction("Invalid instruction: the instruction is empty.")
@@ -254,6 +287,7 @@ def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
         first_k=args.first_k,
         combiner=_load_combiner(args.combiner),
         draft=args.draft,
+        thread_id=args.thread_id,
     )
     if args.json:
         print(result.model_dump_json(indent=2))
@@ -448,6 +482,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--kind", choices=["context-aware", "email", "paper"], default="context-aware"
     )
     write.add_argument("--json", action="store_true", help="print the result as JSON")
+    write.add_argument(
+        "--thread-id",
+        default=None,
+        help="checkpoint every step under this id; run again with the same id to resume "
+        "a run that stopped mid-way (the cloud is not asked again for finished steps)",
+    )
     write.add_argument(
         "--html", type=Path, default=None, help="fusion: write a page shading each token by w"
     )

@@ -120,11 +120,20 @@ def test_ingest_write_users_and_delete(
         "--json",
         "--max-tokens",
         "8",
+        "--thread-id",
+        "ooo-1",
         "Write a short out-of-office reply",
         model=model_path,
     )
     assert local.returncode == 0, local.stderr
     assert json.loads(local.stdout)["cloud_payloads"] == []
+    # the thread is checkpointed: running it again returns the stored answer
+    again = cogenesis(
+        home, "write", "--user", "ana", "--thread-id", "ooo-1", "ignored", model=model_path
+    )
+    assert again.returncode == 0, again.stderr
+    assert "Thread ooo-1 has finished" in again.stdout
+    assert json.loads(local.stdout)["answer"] in again.stdout
 
     deleted = cogenesis(home, "users", "delete", "ana")
     assert deleted.returncode == 0
