@@ -35,6 +35,7 @@ from langchain_cogenesis.fusion import (
 from langchain_cogenesis.fusion.tokenizer import PROBES
 from langchain_cogenesis.graphs.nodes import (
     components,
+    fit_context,
     local_messages,
     prepare,
     retrieve,
@@ -104,7 +105,18 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
             cloud = None
             update["cloud_skipped"] = "the public instruction carries private context (local_only)"
         public, _ = scanner.redact(public)
-    local_prompt = local.tokenize(chat_text(local_messages(state)), add_bos=True)
+    window = getattr(local, "n_ctx", None)
+    context, dropped = fit_context(
+        state,
+        lambda messages: len(local.tokenize(chat_text(messages), add_bos=True)),
+        window if isinstance(window, int) else None,
+        parts.fusion_max_tokens,
+    )
+    if dropped:
+        update.update(context=context, context_dropped=dropped)
+    local_prompt = local.tokenize(
+        chat_text(local_messages({**state, "context": context})), add_bos=True
+    )
     public_messages = prompts.without_context_prompt(kind).format_messages(task=public)
     cloud_prompt = local.tokenize(chat_text(public_messages), add_bos=True)
     gate = PrefixGate(scanner)

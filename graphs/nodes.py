@@ -21,6 +21,7 @@ from langchain_cogenesis.errors import (
     CloudError,
     CloudUnavailable,
     InvalidInstruction,
+    LocalModelError,
     LocalOnly,
     PrivacyViolation,
     UnknownUser,
@@ -30,7 +31,7 @@ from langchain_cogenesis.privacy import CloudReply, PrivacyScanner, restore
 from langchain_cogenesis.privacy.detectors import PrivateIndex
 from langchain_cogenesis.privacy.splitter import split_instruction
 from langchain_cogenesis.retrievers import PrivateStore
-from langchain_cogenesis.schema import ContextAwareInstruction
+from langchain_cogenesis.schema import MAX_INSTRUCTION_CHARS, ContextAwareInstruction
 
 MODES = ("sketch", "fusion", "local", "cloud-public", "cloud-private")
 # A model that continues Table 8's few-shot pattern would write the next [TaskN].
@@ -170,6 +171,11 @@ def _split(state: WritingState, parts: Components, user_id: str) -> dict[str, An
         raise InvalidInstruction(
             "Invalid instruction: the instruction is empty. Pass a non-empty instruction."
         )
+    if len(text) > 2 * MAX_INSTRUCTION_CHARS:  # refused before it is scanned
+        raise InvalidInstruction(
+            f"Invalid instruction: it has {len(text):,} characters; the limit is "
+            f"{2 * MAX_INSTRUCTION_CHARS:,} (public and private part together)."
+        )
     index = private_index(parts.store, user_id) if parts.store.has_user(user_id) else None
     scanner = PrivacyScanner(index=index, canaries=parts.canaries)
     try:
@@ -180,7 +186,8 @@ def _split(state: WritingState, parts: Components, user_id: str) -> dict[str, An
             kind=state.get("kind", "context-aware"),
         )
     except ValidationError as error:
-        raise InvalidInstruction(f"Invalid instruction: {error.errors()[0]['msg']}.") from None
+        reason = error.errors()[0]["msg"].removeprefix("Value error, ")
+        raise InvalidInstruction(f"Invalid instruction: {reason}.") from None
     return {
         "public_instruction": split.public_instruction,
         "private_instruction": split.private_instruction,
@@ -299,18 +306,61 @@ def local_messages(state: WritingState) -> list[BaseMessage]:
     return template.format_messages(**variables)
 
 
+def fit_context(
+    state: WritingState, count_tokens: Any, window: int | None, answer_tokens: int
+) -> tuple[list[Document], list[Document]]:
+    """The retrieved chunks that fit the local model's window, and those dropped.
+
+    Chunks arrive best first, so the least relevant go first until the prompt and
+    ``answer_tokens`` fit in ``window``. Without a window or a counter, all are kept.
+
+    Raises:
+        LocalModelError: instruction and sketch alone do not fit.
+    """
+    context = list(state.get("context", []))
+    if window is None or count_tokens is None:
+        return context, []
+    budget = window - answer_tokens
+    dropped: list[Document] = []
+    while (used := count_tokens(local_messages({**state, "context": context}))) > budget:
+        if not context:
+            raise LocalModelError(
+                f"The instruction{' and sketch' if state.get('sketch') else ''} alone take "
+                f"{used:,} tokens, and the local model's window of {window:,} keeps "
+                f"{answer_tokens:,} for the answer. Shorten the instruction, lower the "
+                "answer's max_tokens, or load the local model with a larger n_ctx."
+            )
+        dropped.insert(0, context.pop())
+    return context, dropped
+
+
+def _window_of(model: Any) -> tuple[Any, int | None, int]:
+    """How to count a local chat model's prompt tokens, its window and answer bound."""
+    window = getattr(model, "n_ctx", None)
+    if not isinstance(window, int):
+        return None, None, 0
+    return model.get_num_tokens_from_messages, window, int(getattr(model, "max_tokens", 0) or 0)
+
+
 def write(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     """The local model writes the answer from instruction, private context and sketch.
 
-    The local model is called without tools: nothing in a sketch can make it act.
+    Private context beyond the local model's window is trimmed, least relevant
+    first; ``context_dropped`` lists what was left out. The local model is called
+    without tools: nothing in a sketch can make it act.
     """
     started = time.perf_counter()
     parts = components(runtime)
-    reply = parts.local_model.invoke(local_messages(state))
-    return {
+    context, dropped = fit_context(state, *_window_of(parts.local_model))
+    reply = parts.local_model.invoke(local_messages({**state, "context": context}))
+    update: dict[str, Any] = {
         "answer": reply.text.strip(),
         "timings": {"local_generate": time.perf_counter() - started},
     }
+    if dropped:
+        update["context"] = context
+        update["context_dropped"] = dropped
+    return update
 
 
 def cloud_answer(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:

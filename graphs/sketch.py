@@ -102,6 +102,7 @@ def result_from_state(state: dict[str, Any]) -> WritingResult:
         answer=state.get("answer", ""),
         sketch=Sketch.from_text(sketch_text) if sketch_text else None,
         context_used=[document.page_content for document in state.get("context", [])],
+        context_dropped=[d.page_content for d in state.get("context_dropped", [])],
         cloud_payloads=[CloudPayload.model_validate(p) for p in state.get("cloud_payloads", [])],
         cloud_skipped=state.get("cloud_skipped", ""),
         degraded=bool(state.get("degraded_reason")),

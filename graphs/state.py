@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypedDict
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 
+from langchain_cogenesis.errors import ConfigurationError
 from langchain_cogenesis.privacy import EgressGuard, Policy
 from langchain_cogenesis.retrievers import PrivateStore
 from langchain_cogenesis.schema import TaskKind, WritingMode
@@ -38,6 +39,7 @@ class WritingState(WritingInput, total=False):
 
     public_from_user: bool
     context: list[Document]
+    context_dropped: list[Document]
     sketch: str
     answer: str
     cloud_skipped: str
@@ -60,7 +62,8 @@ class Components:
         store: the user's private store (local).
         local_model: the small model that sees private context (local).
         egress_guard: the one door to the cloud; ``None`` allows only ``mode="local"``.
-        k: private chunks retrieved per instruction.
+        k: private chunks retrieved per instruction (at least 1); chunks that do not
+            fit the local model's window are dropped, least relevant first.
         sketch_max_tokens: bound on the cloud's sketch.
         answer_max_tokens: bound on a cloud answer (modes ``cloud-public``/``cloud-private``).
         allow_private_egress: required for ``mode="cloud-private"``, which sends
@@ -104,3 +107,18 @@ class Components:
     fusion_draft: int = 0
     degrade_on_cloud_error: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        at_least = {
+            "k": (self.k, 1),
+            "sketch_max_tokens": (self.sketch_max_tokens, 1),
+            "answer_max_tokens": (self.answer_max_tokens, 1),
+            "fusion_max_tokens": (self.fusion_max_tokens, 1),
+            "fusion_draft": (self.fusion_draft, 0),
+            "first_k": (self.first_k if self.first_k is not None else 0, 0),
+        }
+        for name, (value, low) in at_least.items():
+            if not isinstance(value, int) or value < low:
+                raise ConfigurationError(
+                    f"Components.{name} must be an integer >= {low}, not {value!r}."
+                )

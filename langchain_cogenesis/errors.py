@@ -11,6 +11,10 @@ class InvalidInstruction(CoGenesisError, ValueError):
     """The writing instruction is empty, whitespace only, or too long."""
 
 
+class ConfigurationError(CoGenesisError, ValueError):
+    """A setting is out of range (``k <= 0``, a negative token bound, ...)."""
+
+
 class UnknownUser(CoGenesisError, LookupError):
     """No private context is stored for this user id."""
 
@@ -44,6 +48,14 @@ class StoreError(CoGenesisError):
 
 class NotAChromaStore(StoreError):
     """The configured store path exists but does not hold a Chroma store."""
+
+
+class StoreCorrupted(StoreError):
+    """The store's files are damaged: its index no longer finds what it holds."""
+
+
+class StoreLocked(StoreError):
+    """Another process is writing to the same embedded store."""
 
 
 class LocalModelError(CoGenesisError):

@@ -24,6 +24,25 @@ allowed)."""
 MAX_INSTRUCTION_CHARS = 20_000
 """Longer instructions are refused: they would not fit the local model's window."""
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_text(value: str, what: str) -> str:
+    """``value`` without control characters (newline and tab stay), stripped.
+
+    Raises:
+        ValueError: ``value`` holds lone surrogates: bytes that were not UTF-8 and
+            were smuggled in by ``surrogateescape`` decoding.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"the {what} is not valid text: it holds bytes that are not UTF-8; "
+            "decode it as UTF-8 first"
+        ) from None
+    return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
+
 
 class UserProfile(BaseModel):
     """Who the user is and how they write (paper appendix A.1, "User Profile")."""
@@ -82,7 +101,7 @@ class ContextAwareInstruction(BaseModel):
     @field_validator("public_instruction")
     @classmethod
     def _public_is_usable(cls, value: str) -> str:
-        value = value.strip()
+        value = clean_text(value, "public instruction")
         if not value:
             raise ValueError("the public instruction is empty")
         if len(value) > MAX_INSTRUCTION_CHARS:
@@ -95,7 +114,7 @@ class ContextAwareInstruction(BaseModel):
     @field_validator("private_instruction")
     @classmethod
     def _private_fits(cls, value: str) -> str:
-        value = value.strip()
+        value = clean_text(value, "private instruction")
         if len(value) > MAX_INSTRUCTION_CHARS:
             raise ValueError(
                 f"the private instruction has {len(value):,} characters; "
@@ -163,6 +182,9 @@ class WritingResult(BaseModel):
     answer: str
     sketch: Sketch | None = None
     context_used: list[str] = Field(default_factory=list)
+    context_dropped: list[str] = Field(default_factory=list)
+    """Retrieved chunks left out because they did not fit the local model's window
+    (the least relevant ones); they stayed on the device like the rest."""
     cloud_payloads: list[CloudPayload] = Field(default_factory=list)
     cloud_skipped: str = ""
     """Why the cloud was not used although the mode would use it (policy local_only,

@@ -189,8 +189,11 @@ def load_activity_log(path: Path) -> list[Document]:
 
 
 def load_source(path: Path | str) -> list[Document]:
-    """Load one file or a folder (recursively) into documents."""
-    path = Path(path)
+    """Load one file or a folder (recursively) into documents; those without text are left out."""
+    return [document for document in _load(Path(path)) if document.page_content.strip()]
+
+
+def _load(path: Path) -> list[Document]:
     if path.is_dir():
         documents: list[Document] = []
         for child in sorted(path.rglob("*")):

@@ -3,14 +3,25 @@
 Per-user isolation is structural: every user has a collection of their own, named
 from a hash of the user id, and a query is only ever run against the asking user's
 collection. Results are checked once more against the user id before they return.
+
+Chroma's embedded client is thread-safe but not process-safe. Within a process,
+writes to one store folder are serialized; across processes, the first one to write
+holds a lock file (``cogenesis-writer.lock``) and a second writer gets
+:class:`StoreLocked` instead of a store that two processes corrupt. Several writing
+processes use a Chroma server (``chroma run``, ``COGENESIS_CHROMA_URL``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+import uuid
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -20,14 +31,82 @@ from langchain_core.embeddings import Embeddings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from langchain_cogenesis.config import Settings
-from langchain_cogenesis.errors import NotAChromaStore, StoreError, UnknownUser
+from langchain_cogenesis.errors import (
+    CoGenesisError,
+    ConfigurationError,
+    NotAChromaStore,
+    StoreCorrupted,
+    StoreError,
+    StoreLocked,
+    UnknownUser,
+)
 from langchain_cogenesis.retrievers.embeddings import LocalEmbeddings
 from langchain_cogenesis.retrievers.loaders import user_context_documents
 from langchain_cogenesis.schema import UserContext
 
 COLLECTION_PREFIX = "cogenesis-user-"
 _CHROMA_FILE = "chroma.sqlite3"
+LOCK_FILE = "cogenesis-writer.lock"
 _BATCH = 128
+_PROBES = 8
+
+
+class _Folder:
+    """Per store folder, in this process: one write lock and the writer lock file."""
+
+    def __init__(self) -> None:
+        self.write_lock = threading.RLock()
+        self.lock_fd: int | None = None
+        self.holders = 0
+        self.checked: set[str] = set()  # collections whose index passed the probe
+
+
+_folders: dict[str, _Folder] = {}
+_folders_lock = threading.Lock()
+
+
+def _folder(location: str) -> _Folder:
+    with _folders_lock:
+        return _folders.setdefault(location, _Folder())
+
+
+def _acquire_writer(path: Path, folder: _Folder) -> None:
+    """Hold the store's lock file for this process; refuse when another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; one writer is the user's duty
+        return
+    with _folders_lock:
+        if folder.lock_fd is not None:
+            folder.holders += 1
+            return
+        lock_path = path / LOCK_FILE
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise StoreLocked(
+                f"Another process (pid {holder}) is writing to the store at {path}. "
+                "Chroma's embedded store is not safe for several processes: stop that "
+                "process, or serve the store with `chroma run --path "
+                f"{path}` and set COGENESIS_CHROMA_URL (or chroma_url=) in every process. "
+                "Nothing was written."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        folder.lock_fd, folder.holders = fd, 1
+
+
+def _release_writer(folder: _Folder) -> None:
+    with _folders_lock:
+        if folder.lock_fd is None:
+            return
+        folder.holders -= 1
+        if folder.holders <= 0:
+            os.close(folder.lock_fd)  # closing the descriptor releases the flock
+            folder.lock_fd, folder.holders = None, 0
 
 
 def collection_name(user_id: str) -> str:
@@ -53,12 +132,20 @@ def _check_store_path(path: Path) -> None:
         return
     try:
         with sqlite3.connect(f"file:{chroma_file}?mode=ro", uri=True) as connection:
-            connection.execute("SELECT name FROM sqlite_master LIMIT 1").fetchall()
+            verdict = connection.execute("PRAGMA quick_check").fetchone()
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     except sqlite3.DatabaseError as error:
         raise NotAChromaStore(
             f"{chroma_file} is not a readable Chroma database ({error}). Restore it from "
             "a backup or move it away; it was not modified."
         ) from None
+    if verdict != ("ok",):
+        raise StoreCorrupted(
+            f"{chroma_file} is damaged (SQLite integrity check: {verdict[0]}). Restore it "
+            "from a backup or move it away; it was not modified."
+        )
+    if tables and "collections" not in tables:
+        raise NotAChromaStore(f"{chroma_file} is an SQLite file but not a Chroma store.")
 
 
 class PrivateStore:
@@ -105,8 +192,9 @@ class PrivateStore:
         self.splitter = RecursiveCharacterTextSplitter(
             chunk_size=chunk_size, chunk_overlap=chunk_overlap
         )
-        self._write_lock = threading.Lock()
         self.location: str
+        self._path: Path | None = None
+        self._release: weakref.finalize[Any, Any] | None = None
         try:
             if chroma_url:
                 parsed = urlparse(chroma_url)
@@ -121,7 +209,8 @@ class PrivateStore:
                 store_path = Path(path) if path is not None else settings.store_path
                 _check_store_path(store_path)
                 store_path.mkdir(parents=True, exist_ok=True)
-                self.location = str(store_path)
+                self._path = store_path.resolve()
+                self.location = str(self._path)
                 self._client = chromadb.PersistentClient(
                     path=str(store_path), settings=chroma_settings
                 )
@@ -132,6 +221,74 @@ class PrivateStore:
                 f"Could not open the private store at {chroma_url or path}: "
                 f"{type(error).__name__}: {error}"
             ) from error
+        self._folder = _folder(self.location)
+
+    # -- process safety ----------------------------------------------------------
+
+    @contextmanager
+    def _writes(self) -> Iterator[None]:
+        """Serialize writes in this process and hold the folder's lock file."""
+        with self._folder.write_lock:
+            if self._path is not None and not (self._release and self._release.alive):
+                _acquire_writer(self._path, self._folder)
+                # released when this store is closed or garbage-collected
+                self._release = weakref.finalize(self, _release_writer, self._folder)
+            with self._chroma_errors("write to"):
+                yield
+
+    def close(self) -> None:
+        """Give up this store's hold on the folder's writer lock (reads still work)."""
+        if self._release is not None:
+            self._release()  # runs once; later calls and collection do nothing
+
+    def __enter__(self) -> PrivateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _chroma_errors(self, action: str) -> Iterator[None]:
+        """Chroma's own failures become :class:`StoreError` naming the store."""
+        try:
+            yield
+        except CoGenesisError:
+            raise
+        except Exception as error:
+            raise StoreError(
+                f"Could not {action} the store at {self.location} "
+                f"({type(error).__name__}: {error}). Nothing stored was changed by this "
+                "error; if it repeats, the store may be damaged: restore it from a backup."
+            ) from error
+
+    def _check_index(self, user_id: str, collection: Any) -> None:
+        """Once per process and user: stored vectors must find themselves (a damaged
+        or missing index file otherwise returns wrong results without an error)."""
+        if collection.name in self._folder.checked:
+            return
+        size = collection.count()
+        misses = 0
+        try:
+            for offset in sorted({i * (size - 1) // (_PROBES - 1) for i in range(_PROBES)}):
+                if size == 0:
+                    break
+                stored = collection.get(offset=offset, limit=1, include=["embeddings"])
+                found = collection.query(
+                    query_embeddings=[stored["embeddings"][0]], n_results=1, include=[]
+                )
+                misses += found["ids"][0][:1] != stored["ids"]
+        except Exception as error:
+            misses, detail = -1, f"{type(error).__name__}: {error}"
+        else:
+            detail = f"{misses} of {min(size, _PROBES)} stored chunks cannot find themselves"
+        if misses:
+            raise StoreCorrupted(
+                f"The vector index of user {user_id!r} in the store at {self.location} is "
+                f"damaged ({detail}). Restore the store from a backup, or delete and "
+                f"re-ingest this user (`cogenesis users delete {user_id}`, then "
+                "`cogenesis ingest`). Nothing was returned."
+            )
+        self._folder.checked.add(collection.name)
 
     # -- users -----------------------------------------------------------------
 
@@ -162,7 +319,9 @@ class PrivateStore:
     def list_users(self) -> list[str]:
         """The ids of every user with stored context, sorted."""
         users = []
-        for collection in self._client.list_collections():
+        with self._chroma_errors("list the users of"):
+            collections = self._client.list_collections()
+        for collection in collections:
             if collection.name.startswith(COLLECTION_PREFIX):
                 user_id = (collection.metadata or {}).get("user_id")
                 if isinstance(user_id, str):
@@ -171,13 +330,22 @@ class PrivateStore:
 
     def count(self, user_id: str) -> int:
         """Number of stored chunks for ``user_id``."""
-        return int(self._collection(user_id).count())
+        collection = self._collection(user_id)
+        with self._chroma_errors("count in"):
+            return int(collection.count())
 
     def delete_user(self, user_id: str) -> None:
-        """Remove every vector and document of ``user_id``."""
+        """Remove every vector and document of ``user_id``, also from the disk.
+
+        Chroma leaves a deleted collection's index folder and the freed database pages
+        (which still hold the text) on disk; both are erased here.
+        """
         self._collection(user_id)  # raises UnknownUser
-        with self._write_lock:
+        with self._writes():
             self._client.delete_collection(collection_name(user_id))
+            self._folder.checked.discard(collection_name(user_id))
+            if self._path is not None:
+                _erase_leftovers(self._path)
 
     # -- writing ---------------------------------------------------------------
 
@@ -226,7 +394,7 @@ class PrivateStore:
             texts.append(chunk.page_content)
             metadatas.append(metadata)
         vectors = self._embed(texts, show_progress=show_progress)
-        with self._write_lock:
+        with self._writes():
             collection = self._collection(user_id, create=True)
             for start in range(0, len(ids), _BATCH):
                 end = start + _BATCH
@@ -261,7 +429,9 @@ class PrivateStore:
 
     def documents(self, user_id: str) -> list[Document]:
         """Every stored chunk of ``user_id`` (for building leak detectors)."""
-        found = self._collection(user_id).get(include=["documents", "metadatas"])
+        collection = self._collection(user_id)
+        with self._chroma_errors("read from"):
+            found = collection.get(include=["documents", "metadatas"])
         return [
             Document(page_content=text, metadata=dict(metadata or {}))
             for text, metadata in zip(found["documents"], found["metadatas"], strict=True)
@@ -270,17 +440,19 @@ class PrivateStore:
 
     def search(self, user_id: str, query: str, k: int = 4) -> list[Document]:
         """The ``k`` chunks of ``user_id`` closest to ``query``, best first."""
-        if k <= 0:
-            raise ValueError(f"k must be at least 1, got {k}")
+        if not isinstance(k, int) or k <= 0:
+            raise ConfigurationError(f"k must be an integer of at least 1, not {k!r}.")
         collection = self._collection(user_id)
-        size = collection.count()
-        if size == 0:
-            return []
-        found = collection.query(
-            query_embeddings=[self.embeddings.embed_query(query)],
-            n_results=min(k, size),
-            include=["documents", "metadatas", "distances"],
-        )
+        with self._chroma_errors("search"):
+            self._check_index(user_id, collection)
+            size = collection.count()
+            if size == 0:
+                return []
+            found = collection.query(
+                query_embeddings=[self.embeddings.embed_query(query)],
+                n_results=min(k, size),
+                include=["documents", "metadatas", "distances"],
+            )
         documents = []
         for text, metadata, distance in zip(
             found["documents"][0], found["metadatas"][0], found["distances"][0], strict=True
@@ -294,3 +466,26 @@ class PrivateStore:
                 Document(page_content=text, metadata={**(metadata or {}), "distance": distance})
             )
         return documents
+
+
+def _erase_leftovers(path: Path) -> None:
+    """Remove index folders no segment refers to, and rewrite the database so freed
+    pages (with deleted text in them) are gone."""
+    with sqlite3.connect(path / _CHROMA_FILE, timeout=30) as connection:
+        live = {row[0] for row in connection.execute("SELECT id FROM segments")}
+    for entry in path.iterdir():
+        if entry.is_dir() and _is_uuid(entry.name) and entry.name not in live:
+            shutil.rmtree(entry, ignore_errors=True)
+    connection = sqlite3.connect(path / _CHROMA_FILE, timeout=30)
+    try:
+        connection.execute("VACUUM")
+    finally:
+        connection.close()
+
+
+def _is_uuid(name: str) -> bool:
+    try:
+        uuid.UUID(name)
+    except ValueError:
+        return False
+    return True

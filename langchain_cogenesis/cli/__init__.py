@@ -68,6 +68,7 @@ def _run(
     combiner: Any = None,
     draft: int = 0,
     thread_id: str | None = None,
+    degrade: bool = True,
 ) -> WritingResult:
     """Run the sketch graph; ``private_instruction=None`` splits the instruction locally.
 
@@ -131,6 +132,7 @@ def _run(
             first_k=first_k,
             fusion_max_tokens=answer_tokens,
             fusion_draft=draft,
+            degrade_on_cloud_error=degrade,
             combiner=combiner,
         )
         if not stream:
@@ -288,6 +290,7 @@ def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
         combiner=_load_combiner(args.combiner),
         draft=args.draft,
         thread_id=args.thread_id,
+        degrade=not args.no_degrade,
     )
     if args.json:
         print(result.model_dump_json(indent=2))
@@ -482,6 +485,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--kind", choices=["context-aware", "email", "paper"], default="context-aware"
     )
     write.add_argument("--json", action="store_true", help="print the result as JSON")
+    write.add_argument(
+        "--no-degrade",
+        action="store_true",
+        help="fail when the cloud fails (after retries) instead of writing locally alone",
+    )
     write.add_argument(
         "--thread-id",
         default=None,

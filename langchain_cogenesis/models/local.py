@@ -249,6 +249,19 @@ class ChatLocalLlama(BaseChatModel):
             chat_format=self.chat_format,
         )
 
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens of ``text`` by the model's own tokenizer."""
+        model = self.shared()
+        return len(model.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Tokens of the prompt ``messages`` make, chat template included."""
+        from langchain_cogenesis.prompts import chat_text
+
+        return self.get_num_tokens(chat_text(messages)) + 1  # + <bos>
+
     def _completion_args(self, stop: list[str] | None, **kwargs: Any) -> dict[str, Any]:
         args: dict[str, Any] = {
             "max_tokens": kwargs.get("max_tokens", self.max_tokens),

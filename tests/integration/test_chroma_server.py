@@ -72,3 +72,25 @@ def test_environment_variable_selects_the_server(
 def test_unreachable_server_is_a_typed_error() -> None:
     with pytest.raises(StoreError, match="Could not open the private store"):
         PrivateStore(chroma_url=f"http://127.0.0.1:{free_port()}")
+
+
+def test_several_processes_write_through_the_server(chroma_url: str) -> None:
+    """Multi-process use goes through `chroma run`: writers in four processes at once."""
+    from tests.integration.store_worker import HashEmbeddings, note
+
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "tests.integration.store_worker", "ingest", chroma_url]
+    workers = [
+        subprocess.Popen(
+            [*command, f"proc-{n}", "150"], cwd=root, stdout=subprocess.PIPE, text=True
+        )
+        for n in range(4)
+    ]
+    outputs = [process.communicate(timeout=300)[0] for process in workers]
+    assert [process.returncode for process in workers] == [0] * 4, outputs
+    store = PrivateStore(chroma_url=chroma_url, embeddings=HashEmbeddings())
+    assert {f"proc-{n}" for n in range(4)} <= set(store.list_users())
+    for n in range(4):
+        assert store.count(f"proc-{n}") == 150
+        [hit] = store.search(f"proc-{n}", note(f"proc-{n}", 99), k=1)
+        assert hit.page_content == note(f"proc-{n}", 99)

@@ -159,9 +159,21 @@ def test_bad_input_exits_with_a_clear_message_and_keeps_the_store(tmp_path: Path
     empty = cogenesis(home, "write", "--user", "ana", "--mode", "local", "   ")
     assert empty.returncode == 2 and "empty" in empty.stderr
 
-    down = cogenesis(home, "write", "--user", "ana", "Write a note", cloud="http://127.0.0.1:9/v1")
-    assert down.returncode == 2
-    assert "Cannot reach the cloud model" in down.stderr and "Keep this note" not in down.stderr
+    # a cloud that cannot be reached: retried, then the local model writes alone
+    down = cogenesis(
+        home, "write", "--user", "ana", "--max-tokens", "8", "Write a note",
+        cloud="http://127.0.0.1:9/v1",
+    )  # fmt: skip
+    assert down.returncode == 0, down.stderr
+    assert "Degraded: the cloud failed during sketch" in down.stdout
+    assert "Cannot reach the cloud model" in down.stdout and "attempt 2 of 3" in down.stderr
+    assert "Keep this note" not in down.stderr
+    strict = cogenesis(
+        home, "write", "--user", "ana", "--no-degrade", "Write a note",
+        cloud="http://127.0.0.1:9/v1",
+    )  # fmt: skip
+    assert strict.returncode == 2
+    assert "Cannot reach the cloud model" in strict.stderr and "Keep this note" not in strict.stderr
 
     not_store = tmp_path / "not-a-store"
     (not_store / "store").mkdir(parents=True)
