@@ -48,14 +48,15 @@ from langchain_cogenesis.prompts import TURN_END, chat_text
 
 @lru_cache(maxsize=1)
 def default_local_scorer() -> TokenScorer:
-    """The local GGUF (``COGENESIS_LOCAL_MODEL`` or the bundled one) as a scorer."""
+    """The local GGUF (``COGENESIS_LOCAL_MODEL`` or the bundled one, with the adapter
+    ``COGENESIS_LOCAL_LORA`` when set) as a scorer."""
     from langchain_cogenesis.config import Settings
     from langchain_cogenesis.fusion import LlamaCppScorer
     from langchain_cogenesis.models import bundled_model_path
 
     settings = Settings.from_env()
     path = settings.local_model_path or bundled_model_path(settings.model_cache)
-    return LlamaCppScorer(path, name="local")
+    return LlamaCppScorer(path, name="local", lora_path=settings.local_lora_path)
 
 
 def cloud_scorer_for(state: WritingState, parts: Components, local: TokenScorer) -> TokenScorer:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
@@ -34,9 +33,7 @@ from langchain_cogenesis.retrievers import PrivateStore
 from langchain_cogenesis.schema import MAX_INSTRUCTION_CHARS, ContextAwareInstruction
 
 MODES = ("sketch", "fusion", "local", "cloud-public", "cloud-private")
-# A model that continues Table 8's few-shot pattern would write the next [TaskN].
-SKETCH_STOP = ("\n[Task", "\n\n[Task")
-PROFILE_KINDS = ("profile", "private_detail", "activity_log", "calendar", "note", "email")
+SKETCH_STOP = prompts.SKETCH_STOP
 TRUSTED_PROMPT_TEXT = prompts.TRUSTED_TEXT
 _NAME_LINE = re.compile(r"^Name:\s*(.+)$", re.MULTILINE)
 
@@ -147,17 +144,6 @@ def instruction_of(state: WritingInput) -> ContextAwareInstruction:
             f"Invalid instruction: {reason}. Pass a non-empty public instruction "
             "(what may go to the cloud) and, optionally, a private part."
         ) from None
-
-
-def format_context(documents: Sequence[Document]) -> tuple[str, str]:
-    """Split retrieved chunks into the prompt's profile and writing-history sections."""
-    profile = [d.page_content for d in documents if d.metadata.get("kind") in PROFILE_KINDS]
-    history = [
-        (f"### {d.metadata['title']}\n" if d.metadata.get("title") else "") + d.page_content
-        for d in documents
-        if d.metadata.get("kind") not in PROFILE_KINDS
-    ]
-    return "\n".join(f"- {p}" for p in profile) or "(none)", "\n\n".join(history) or "(none)"
 
 
 def _payload_record(payload: Any) -> dict[str, Any]:
@@ -293,17 +279,12 @@ def degraded_reason(step: str, failure: CloudError) -> str:
 
 def local_messages(state: WritingState) -> list[BaseMessage]:
     """Table 7's with-context prompt, plus the spotlighted sketch when there is one."""
-    kind = state.get("kind", "context-aware")
-    profile, history = format_context(state.get("context", []))
-    variables = {
-        "profile": profile,
-        "history": history,
-        "task": instruction_of(state).full_instruction,
-    }
-    if state.get("sketch"):
-        variables["sketch"] = prompts.spotlight(state["sketch"])
-    template = prompts.with_context_prompt(kind, with_sketch=bool(state.get("sketch")))
-    return template.format_messages(**variables)
+    return prompts.writer_messages(
+        state.get("kind", "context-aware"),
+        instruction_of(state).full_instruction,
+        state.get("context", []),
+        state.get("sketch", ""),
+    )
 
 
 def fit_context(

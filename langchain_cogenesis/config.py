@@ -25,6 +25,7 @@ class Settings(BaseModel):
 
     Every field can be passed explicitly; :meth:`from_env` fills the rest from
     ``COGENESIS_HOME``, ``COGENESIS_CHROMA_URL``, ``COGENESIS_LOCAL_MODEL``,
+    ``COGENESIS_LOCAL_LORA`` (a fine-tuned adapter, ``cogenesis finetune``),
     ``COGENESIS_CLOUD_BASE_URL``, ``COGENESIS_CLOUD_MODEL`` and
     ``COGENESIS_CLOUD_API_KEY`` (falling back to ``OPENAI_API_KEY``).
     """
@@ -32,6 +33,7 @@ class Settings(BaseModel):
     home: Path = Field(default_factory=default_home)
     chroma_url: str | None = None
     local_model_path: Path | None = None
+    local_lora_path: Path | None = None
     cloud_base_url: str | None = None
     cloud_model: str = "gpt-4o-mini"
     cloud_api_key: str | None = None
@@ -40,10 +42,12 @@ class Settings(BaseModel):
     def from_env(cls, **overrides: object) -> Settings:
         """Build settings from the environment; keyword arguments win."""
         local = _env("COGENESIS_LOCAL_MODEL")
+        lora = _env("COGENESIS_LOCAL_LORA")
         values: dict[str, object] = {
             "home": default_home(),
             "chroma_url": _env("COGENESIS_CHROMA_URL"),
             "local_model_path": Path(local).expanduser() if local else None,
+            "local_lora_path": Path(lora).expanduser() if lora else None,
             "cloud_base_url": _env("COGENESIS_CLOUD_BASE_URL"),
             "cloud_model": _env("COGENESIS_CLOUD_MODEL", "gpt-4o-mini"),
             "cloud_api_key": _env("COGENESIS_CLOUD_API_KEY", _env("OPENAI_API_KEY")),

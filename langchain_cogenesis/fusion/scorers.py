@@ -111,6 +111,7 @@ class LlamaCppScorer:
         model_path: the GGUF file.
         n_ctx: context window of this scorer's own llama.cpp context.
         name: a label used in traces (``"local"``, ``"cloud"``).
+        lora_path: a GGUF LoRA adapter applied on load (a fine-tuned local model).
         batch_positions: score several positions in one llama.cpp batch (fast). A
             batch and one-token steps give logits that differ in the last digits
             (quantized kernels differ by batch size; up to ~0.1 nat measured on
@@ -126,8 +127,10 @@ class LlamaCppScorer:
         n_threads: int | None = None,
         name: str = "local",
         batch_positions: bool = True,
+        lora_path: Path | str | None = None,
     ) -> None:
         self.model_path = Path(model_path)
+        self.lora_path = Path(lora_path) if lora_path else None
         self.batch_positions = batch_positions
         self.n_ctx = n_ctx
         self.n_threads = n_threads
@@ -152,6 +155,7 @@ class LlamaCppScorer:
                 n_ctx=self.n_ctx,
                 n_threads=self.n_threads,
                 logits_all=False,
+                lora_path=str(self.lora_path) if self.lora_path else None,
                 verbose=False,
             )
         return self._llama

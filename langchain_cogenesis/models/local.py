@@ -87,20 +87,30 @@ class _SharedModel:
         self.lock = threading.Lock()
 
 
-_shared: dict[tuple[str, int, int | None, str], _SharedModel] = {}
+_shared: dict[tuple[str, int, int | None, str, str], _SharedModel] = {}
 
 
 def shared_model(
-    model_path: Path, *, n_ctx: int, n_threads: int | None, chat_format: str
+    model_path: Path,
+    *,
+    n_ctx: int,
+    n_threads: int | None,
+    chat_format: str,
+    lora_path: Path | None = None,
 ) -> _SharedModel:
-    """Load a GGUF once per process and share it between instances."""
-    key = (str(model_path.resolve()), n_ctx, n_threads, chat_format)
+    """Load a GGUF (and LoRA adapter) once per process and share it between instances."""
+    key = (str(model_path.resolve()), n_ctx, n_threads, chat_format, str(lora_path or ""))
     with _load_lock:
         if key not in _shared:
             if not model_path.is_file():
                 raise LocalModelError(
                     f"Local model file {model_path} does not exist. Set "
                     "COGENESIS_LOCAL_MODEL (or model_path) to a GGUF file."
+                )
+            if lora_path is not None and not lora_path.is_file():
+                raise LocalModelError(
+                    f"LoRA adapter {lora_path} does not exist. Set COGENESIS_LOCAL_LORA "
+                    "(or lora_path) to the adapter.gguf that `cogenesis finetune` wrote."
                 )
             from llama_cpp import Llama
 
@@ -111,6 +121,7 @@ def shared_model(
                     n_ctx=n_ctx,
                     n_threads=n_threads,
                     chat_format=chat_format,
+                    lora_path=str(lora_path) if lora_path else None,
                     verbose=False,
                 )
             except ValueError as error:
@@ -156,6 +167,11 @@ def _env_model_path() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+def _env_lora_path() -> Path | None:
+    value = os.environ.get("COGENESIS_LOCAL_LORA", "").strip()
+    return Path(value).expanduser() if value else None
+
+
 class ChatLocalLlama(BaseChatModel):
     """A chat model that runs a GGUF in-process with llama.cpp. Nothing leaves the device.
 
@@ -165,6 +181,8 @@ class ChatLocalLlama(BaseChatModel):
 
     Key init args:
         model_path: GGUF file; ``None`` uses ``COGENESIS_LOCAL_MODEL`` or the bundled model.
+        lora_path: a GGUF LoRA adapter applied on load (``cogenesis finetune`` writes
+            one); default ``COGENESIS_LOCAL_LORA``.
         n_ctx: context window in tokens.
         max_tokens: most tokens generated per call.
         temperature, top_p: sampling (the paper's 0.7 and 0.9 by default).
@@ -198,6 +216,7 @@ class ChatLocalLlama(BaseChatModel):
     model_name: str = Field(default="gemma-3-270m", alias="model")
     """A label for traces; the weights come from ``model_path``."""
     model_path: Path | None = Field(default_factory=lambda: _env_model_path())
+    lora_path: Path | None = Field(default_factory=lambda: _env_lora_path())
     n_ctx: int = Field(default=4096, ge=256)
     n_threads: int | None = None
     chat_format: str = "gemma"
@@ -227,6 +246,7 @@ class ChatLocalLlama(BaseChatModel):
         return {
             "model_name": self.model_name,
             "model_path": str(self.model_path) if self.model_path else "bundled",
+            "lora_path": str(self.lora_path) if self.lora_path else None,
             "n_ctx": self.n_ctx,
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
@@ -247,6 +267,7 @@ class ChatLocalLlama(BaseChatModel):
             n_ctx=self.n_ctx,
             n_threads=self.n_threads,
             chat_format=self.chat_format,
+            lora_path=self.lora_path,
         )
 
     def get_num_tokens(self, text: str) -> int:

@@ -14,6 +14,7 @@ import pytest
 
 from langchain_cogenesis.data import DatasetUser
 from langchain_cogenesis.graphs import Components, build_sketch_graph, run_sketch_graph
+from langchain_cogenesis.graphs.nodes import local_messages
 from langchain_cogenesis.models import ChatLocalLlama, StandInCloud
 from langchain_cogenesis.privacy import EgressGuard
 from langchain_cogenesis.retrievers import PrivateStore
@@ -157,3 +158,28 @@ def test_answer_streams_token_by_token_from_the_local_model(
     ]
     assert len(tokens) >= 5
     assert "".join(tokens).strip() == graph.get_state(config).values["answer"]
+
+
+def test_context_beyond_the_local_window_is_trimmed_and_reported(
+    components: Components, model_path: Path
+) -> None:
+    """A real 512-token window: the least relevant chunks are dropped, the run completes."""
+    small = ChatLocalLlama(model_path=model_path, max_tokens=24, seed=2, n_ctx=512)
+    components.local_model = small
+    components.k = 12
+    request: Any = {
+        "user_id": "maya-okafor",
+        "public_instruction": "Write a short note to the garden volunteers",
+        "mode": "local",
+    }
+    result = run_sketch_graph(components, request)
+    assert result.answer
+    assert result.context_used and result.context_dropped
+    everything = components.store.search("maya-okafor", result.instruction.full_instruction, k=12)
+    ranked = [d.page_content for d in everything]
+    assert ranked[: len(result.context_used)] == result.context_used  # the best ones stay
+    assert set(result.context_dropped) == set(ranked[len(result.context_used) :])
+    prompt = small.get_num_tokens_from_messages(
+        local_messages({**request, "context": everything[: len(result.context_used)]})
+    )
+    assert prompt + 24 <= 512

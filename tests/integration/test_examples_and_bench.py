@@ -131,3 +131,25 @@ def test_concurrency_benchmark(tmp_path: Path) -> None:
     figures = json.loads(out.read_text())
     assert figures["loaded_models"] == 1
     assert figures["concurrent"]["requests"] == figures["sequential"]["requests"] == 3
+
+
+def test_fifty_concurrent_sketch_requests_against_the_standin(tmp_path: Path) -> None:
+    """The load benchmark at full size: 50 requests at once through the sketch graph."""
+    out = tmp_path / "load.json"
+    done = run(
+        "bench/load.py", "--requests", "50", "--concurrency", "50", "--tokens", "6",
+        "--sketch-tokens", "12", "--waves", "1", "--json", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    outcomes = figures["outcomes"]
+    # every request finished: written with the cloud's sketch or, if the cloud failed
+    # under the load, degraded to local writing; none failed
+    assert outcomes.get("completed", 0) + outcomes.get("degraded", 0) == 50, outcomes
+    assert not any(key.startswith("error:") for key in outcomes)
+    assert figures["loaded_local_models"] == 1  # one model for all fifty
+    # fifty threads at once cost some memory (stacks, allocator arenas, embedding
+    # activations); a model per request would cost ~300 MB each, 15 GB in all
+    assert figures["rss_mb_after"] - figures["rss_mb_before"] < 1024
+    assert figures["audited_cloud_attempts"] >= 51  # warm-up + fifty sketches
+    assert figures["p95_seconds"] >= figures["p50_seconds"] > 0

@@ -66,7 +66,7 @@ def test_search_ranks_by_meaning(store: PrivateStore, demo_users: list[DatasetUs
     store.add_user_context(demo_users[1].context)
     [best] = store.search("daniel-reyes", "knee operation recovery", k=1)
     assert "knee surgery" in best.page_content
-    with pytest.raises(ValueError, match="k must be at least 1"):
+    with pytest.raises(ValueError, match="k must be an integer of at least 1"):
         store.search("daniel-reyes", "x", k=0)
 
 
