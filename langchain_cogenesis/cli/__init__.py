@@ -69,6 +69,7 @@ def _run(
     draft: int = 0,
     thread_id: str | None = None,
     degrade: bool = True,
+    lora: Path | None = None,
 ) -> WritingResult:
     """Run the sketch graph; ``private_instruction=None`` splits the instruction locally.
 
@@ -89,7 +90,10 @@ def _run(
 
     store = _store(settings)
     local_model = ChatLocalLlama(
-        model_path=settings.local_model_path, max_tokens=answer_tokens, seed=seed
+        model_path=settings.local_model_path,
+        lora_path=lora or settings.local_lora_path,
+        max_tokens=answer_tokens,
+        seed=seed,
     )
     parts_given: dict[str, str] = (
         {"instruction": public_instruction}
@@ -133,6 +137,7 @@ def _run(
             fusion_max_tokens=answer_tokens,
             fusion_draft=draft,
             degrade_on_cloud_error=degrade,
+            local_scorer=_lora_scorer(settings, lora) if lora and mode == "fusion" else None,
             combiner=combiner,
         )
         if not stream:
@@ -213,6 +218,15 @@ def _run(
         return execute(guard)
 
 
+def _lora_scorer(settings: Settings, lora: Path) -> Any:
+    """The local model with ``lora`` as a token scorer (fusion)."""
+    from langchain_cogenesis.fusion import LlamaCppScorer
+    from langchain_cogenesis.models import bundled_model_path
+
+    path = settings.local_model_path or bundled_model_path(settings.model_cache)
+    return LlamaCppScorer(path, name="local", lora_path=lora)
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Store the demo users, start the stand-in, run the sketch graph, show egress."""
     from langchain_cogenesis.data import load_demo_users
@@ -291,6 +305,7 @@ def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
         draft=args.draft,
         thread_id=args.thread_id,
         degrade=not args.no_degrade,
+        lora=args.lora,
     )
     if args.json:
         print(result.model_dump_json(indent=2))
@@ -347,21 +362,13 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_train_combiner(args: argparse.Namespace, settings: Settings) -> int:
     """Train the learned combiner on a dataset's reference responses."""
-    from langchain_cogenesis.data.dataset import load_dataset, of_split
+    from langchain_cogenesis.data.dataset import load_dataset, train_dev
     from langchain_cogenesis.fusion import LlamaCppScorer, check_same_tokenizer
     from langchain_cogenesis.fusion.training import dataset_steps, train_combiner
     from langchain_cogenesis.models import bundled_model_path
 
     rows = load_dataset(args.dataset)
-    train_users, dev_users = of_split(rows, "train"), of_split(rows, "dev")
-    if not train_users or not dev_users:  # no splits in the file: cut one
-        if len(rows) < 2:
-            print("error: the dataset needs at least two users (train and dev)", file=sys.stderr)
-            return 2
-        dev_count = max(1, round(len(rows) * args.dev_share))
-        train_users, dev_users = rows[dev_count:], rows[:dev_count]
-    if args.limit:
-        train_users, dev_users = train_users[: args.limit], dev_users[: max(1, args.limit // 4)]
+    train_users, dev_users = train_dev(rows, dev_share=args.dev_share, limit=args.limit)
     model_path = settings.local_model_path or bundled_model_path(settings.model_cache)
     local = LlamaCppScorer(model_path, n_ctx=2048, name="local")
     cloud = LlamaCppScorer(args.cloud_model or model_path, n_ctx=2048, name="cloud")
@@ -486,6 +493,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     write.add_argument("--json", action="store_true", help="print the result as JSON")
     write.add_argument(
+        "--lora",
+        type=Path,
+        default=None,
+        help="a GGUF LoRA adapter for the local model (cogenesis finetune writes one); "
+        "default COGENESIS_LOCAL_LORA",
+    )
+    write.add_argument(
         "--no-degrade",
         action="store_true",
         help="fail when the cloud fails (after retries) instead of writing locally alone",
@@ -538,8 +552,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=cmd_train_combiner)
 
     from langchain_cogenesis.cli.evaluate import add_parser as add_eval
+    from langchain_cogenesis.cli.finetune import add_parser as add_finetune
 
     add_eval(commands)
+    add_finetune(commands)
 
     audit = commands.add_parser("audit", help="show or verify the egress audit log")
     audit.add_argument("--user", default=None, help="only this user's attempts")

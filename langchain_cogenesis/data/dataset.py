@@ -25,7 +25,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from langchain_cogenesis.data import DatasetUser
-from langchain_cogenesis.errors import SourceFileError
+from langchain_cogenesis.errors import ConfigurationError, SourceFileError
 
 Split = Literal["train", "dev", "test"]
 SPLITS: tuple[Split, ...] = ("train", "dev", "test")
@@ -113,6 +113,27 @@ def assign_splits(
 def of_split(rows: Sequence[DatasetRow], split: Split) -> list[DatasetRow]:
     """The rows of one split."""
     return [row for row in rows if row.split == split]
+
+
+def train_dev(
+    rows: Sequence[DatasetRow], *, dev_share: float = 0.1, limit: int | None = None
+) -> tuple[list[DatasetRow], list[DatasetRow]]:
+    """The train and dev users; rows without those splits are cut by ``dev_share``.
+
+    ``limit`` keeps at most that many train users (and a quarter as many dev users).
+
+    Raises:
+        ConfigurationError: fewer than two users to share between train and dev.
+    """
+    train, dev = of_split(rows, "train"), of_split(rows, "dev")
+    if not train or not dev:  # no splits in the file: cut one
+        if len(rows) < 2:
+            raise ConfigurationError("The dataset needs at least two users (train and dev).")
+        dev_count = max(1, round(len(rows) * dev_share))
+        train, dev = list(rows[dev_count:]), list(rows[:dev_count])
+    if limit:
+        train, dev = train[:limit], dev[: max(1, limit // 4)]
+    return train, dev
 
 
 def load_bundled(split: Split | None = None) -> list[DatasetRow]:
