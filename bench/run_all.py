@@ -15,14 +15,34 @@ BENCH = Path(__file__).resolve().parent
 
 
 def machine() -> dict[str, object]:
-    import llama_cpp
+    from importlib.metadata import PackageNotFoundError, version
 
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
-        "llama_cpp_python": llama_cpp.__version__,
+        "memory_gib": round(memory, 1),
+        "packages": {
+            name: installed(name)
+            for name in (
+                "llama-cpp-python",
+                "chromadb",
+                "torch",
+                "transformers",
+                "peft",
+                "langchain-core",
+                "langgraph",
+                "langchain-cogenesis",
+            )
+        },
     }
 
 
