@@ -10,7 +10,8 @@ the prompts the graph uses, then measures on the held-out test users:
   follows the adapted transformers model (mean |log p| difference of the top tokens).
 
 ``--json PATH`` writes the figures. The defaults are a small run (one epoch, one
-learning rate); ``--learning-rates`` and ``--epochs`` widen it.
+learning rate); ``--learning-rates`` and ``--epochs`` widen it. ``--dataset PATH``
+takes the authors' ``dev.json`` instead, split by user 70/10/20.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from langchain_cogenesis.data.dataset import load_bundled, of_split
+from langchain_cogenesis.data.dataset import assign_splits, load_bundled, load_dataset, of_split
 from langchain_cogenesis.evaluation.metrics import rouge_l
 from langchain_cogenesis.finetune import (
     LoraSettings,
@@ -77,6 +78,7 @@ def agreement(model: Any, tokenizer: Any, base: Path, lora: Path, prompts: list[
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dataset", default="bundled", help="bundled, or the paper's dev.json")
     parser.add_argument("--train-users", type=int, default=None, help="default: all (28)")
     parser.add_argument("--dev-users", type=int, default=None, help="default: all (4)")
     parser.add_argument("--test-users", type=int, default=None, help="default: all (8)")
@@ -89,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, default=4)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    rows = load_bundled()
+    rows = (
+        load_bundled() if args.dataset == "bundled" else assign_splits(load_dataset(args.dataset))
+    )
     train_rows = of_split(rows, "train")[: args.train_users]
     dev_rows = of_split(rows, "dev")[: args.dev_users]
     test_rows = of_split(rows, "test")[: args.test_users]
@@ -132,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         adapter_bytes = result.gguf_path.stat().st_size
     figures = {
         "benchmark": "finetune",
-        "dataset": "bundled",
+        "dataset": args.dataset,
         "train_examples": result.train_examples,
         "dev_examples": result.dev_examples,
         "test_examples": len(test),
@@ -153,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         "history": result.history,
     }
     print(
-        f"LoRA (rank {settings.rank}) on {result.train_examples} bundled train examples, "
+        f"LoRA (rank {settings.rank}) on {result.train_examples} train examples ({args.dataset}), "
         f"{args.epochs} epoch(s), lr {result.learning_rate:g}: trained in "
         f"{result.train_seconds:.0f} s on {os.cpu_count()} cores (base load {load_seconds:.0f} s)"
     )
