@@ -106,7 +106,7 @@ def assign_splits(
     rows = []
     for rank, index in enumerate(order):
         split: Split = "train" if rank < dev_at else "dev" if rank < test_at else "test"
-        rows.append(DatasetRow(**users[index].model_dump(), split=split))
+        rows.append(DatasetRow(**users[index].model_dump(exclude={"split"}), split=split))
     return rows
 
 

@@ -33,6 +33,9 @@ def test_round_trip_and_splits(tmp_path: Path) -> None:
     assert [r.split for r in assign_splits(load_demo_users(), (0.34, 0.33, 0.33), seed=1)] == [
         r.split for r in rows
     ]
+    # rows that already carry a split (e.g. a loaded dataset) are split anew
+    resplit = assign_splits(rows, (0.34, 0.33, 0.33), seed=1)
+    assert [r.split for r in resplit] == [r.split for r in rows]
 
 
 @pytest.mark.parametrize(
