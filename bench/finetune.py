@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         "train_examples": result.train_examples,
         "dev_examples": result.dev_examples,
         "test_examples": len(test),
+        "skipped_examples": result.skipped_examples,
         "learning_rate": result.learning_rate,
         "learning_rates_tried": list(settings.learning_rates),
         "epochs": args.epochs,
