@@ -14,6 +14,7 @@ processes use a Chroma server (``chroma run``, ``COGENESIS_CHROMA_URL``).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import sqlite3
@@ -480,6 +481,14 @@ def _erase_leftovers(path: Path) -> None:
     connection = sqlite3.connect(path / _CHROMA_FILE, timeout=30)
     try:
         connection.execute("VACUUM")
+    except sqlite3.OperationalError as error:  # a long read elsewhere holds the file
+        logging.getLogger(__name__).warning(
+            "The user was deleted, but the freed pages of %s could not be erased now "
+            "(%s); run `chroma vacuum --path %s` when nothing uses the store.",
+            path / _CHROMA_FILE,
+            error,
+            path,
+        )
     finally:
         connection.close()
 
