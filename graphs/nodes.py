@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
@@ -33,7 +34,6 @@ from langchain_cogenesis.retrievers import PrivateStore
 from langchain_cogenesis.schema import MAX_INSTRUCTION_CHARS, ContextAwareInstruction
 
 MODES = ("sketch", "fusion", "local", "cloud-public", "cloud-private")
-SKETCH_STOP = prompts.SKETCH_STOP
 TRUSTED_PROMPT_TEXT = prompts.TRUSTED_TEXT
 _NAME_LINE = re.compile(r"^Name:\s*(.+)$", re.MULTILINE)
 
@@ -247,7 +247,7 @@ def sketch(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
             messages,
             purpose="sketch",
             max_tokens=parts.sketch_max_tokens,
-            stop=SKETCH_STOP,
+            stop=prompts.SKETCH_STOP,
         )
     except LocalOnly as refusal:
         return {
@@ -288,7 +288,10 @@ def local_messages(state: WritingState) -> list[BaseMessage]:
 
 
 def fit_context(
-    state: WritingState, count_tokens: Any, window: int | None, answer_tokens: int
+    state: WritingState,
+    count_tokens: Callable[[list[BaseMessage]], int] | None,
+    window: int | None,
+    answer_tokens: int,
 ) -> tuple[list[Document], list[Document]]:
     """The retrieved chunks that fit the local model's window, and those dropped.
 

@@ -22,7 +22,7 @@ import threading
 import uuid
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -132,7 +132,7 @@ def _check_store_path(path: Path) -> None:
             )
         return
     try:
-        with sqlite3.connect(f"file:{chroma_file}?mode=ro", uri=True) as connection:
+        with closing(sqlite3.connect(f"file:{chroma_file}?mode=ro", uri=True)) as connection:
             verdict = connection.execute("PRAGMA quick_check").fetchone()
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     except sqlite3.DatabaseError as error:
@@ -268,11 +268,10 @@ class PrivateStore:
         if collection.name in self._folder.checked:
             return
         size = collection.count()
+        offsets = sorted({i * (size - 1) // (_PROBES - 1) for i in range(_PROBES)}) if size else []
         misses = 0
         try:
-            for offset in sorted({i * (size - 1) // (_PROBES - 1) for i in range(_PROBES)}):
-                if size == 0:
-                    break
+            for offset in offsets:
                 stored = collection.get(offset=offset, limit=1, include=["embeddings"])
                 found = collection.query(
                     query_embeddings=[stored["embeddings"][0]], n_results=1, include=["distances"]
@@ -282,7 +281,7 @@ class PrivateStore:
         except Exception as error:
             misses, detail = -1, f"{type(error).__name__}: {error}"
         else:
-            detail = f"{misses} of {min(size, _PROBES)} stored chunks cannot find themselves"
+            detail = f"{misses} of {len(offsets)} stored chunks cannot find themselves"
         if misses:
             raise StoreCorrupted(
                 f"The vector index of user {user_id!r} in the store at {self.location} is "
@@ -473,24 +472,21 @@ class PrivateStore:
 def _erase_leftovers(path: Path) -> None:
     """Remove index folders no segment refers to, and rewrite the database so freed
     pages (with deleted text in them) are gone."""
-    with sqlite3.connect(path / _CHROMA_FILE, timeout=30) as connection:
+    with closing(sqlite3.connect(path / _CHROMA_FILE, timeout=30)) as connection:
         live = {row[0] for row in connection.execute("SELECT id FROM segments")}
-    for entry in path.iterdir():
-        if entry.is_dir() and _is_uuid(entry.name) and entry.name not in live:
-            shutil.rmtree(entry, ignore_errors=True)
-    connection = sqlite3.connect(path / _CHROMA_FILE, timeout=30)
-    try:
-        connection.execute("VACUUM")
-    except sqlite3.OperationalError as error:  # a long read elsewhere holds the file
-        logging.getLogger(__name__).warning(
-            "The user was deleted, but the freed pages of %s could not be erased now "
-            "(%s); run `chroma vacuum --path %s` when nothing uses the store.",
-            path / _CHROMA_FILE,
-            error,
-            path,
-        )
-    finally:
-        connection.close()
+        for entry in path.iterdir():
+            if entry.is_dir() and _is_uuid(entry.name) and entry.name not in live:
+                shutil.rmtree(entry, ignore_errors=True)
+        try:
+            connection.execute("VACUUM")
+        except sqlite3.OperationalError as error:  # a long read elsewhere holds the file
+            logging.getLogger(__name__).warning(
+                "The user was deleted, but the freed pages of %s could not be erased now "
+                "(%s); run `chroma vacuum --path %s` when nothing uses the store.",
+                path / _CHROMA_FILE,
+                error,
+                path,
+            )
 
 
 def _is_uuid(name: str) -> bool:

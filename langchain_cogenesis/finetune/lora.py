@@ -85,6 +85,18 @@ class FinetuneResult:
         return values
 
 
+def _lora_config(settings: LoraSettings, dropout: float) -> Any:
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=settings.rank,
+        lora_alpha=settings.alpha,
+        lora_dropout=dropout,
+        target_modules=list(settings.target_modules),
+        task_type="CAUSAL_LM",
+    )
+
+
 def load_base_model(path: Path | str) -> tuple[Any, Any]:
     """Model and tokenizer from a local GGUF file or Hugging Face folder; never downloads.
 
@@ -203,7 +215,7 @@ def finetune(
         loaded: an already loaded ``(model, tokenizer)`` of ``base`` (saves the load).
     """
     import torch
-    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+    from peft import get_peft_model, set_peft_model_state_dict
     from peft.utils import get_peft_model_state_dict
     from tqdm.auto import tqdm
 
@@ -237,14 +249,7 @@ def finetune(
     started = time.perf_counter()
     for learning_rate in settings.learning_rates:
         torch.manual_seed(settings.seed)
-        config = LoraConfig(
-            r=settings.rank,
-            lora_alpha=settings.alpha,
-            lora_dropout=settings.dropout,
-            target_modules=list(settings.target_modules),
-            task_type="CAUSAL_LM",
-        )
-        peft_model = get_peft_model(model, config)
+        peft_model = get_peft_model(model, _lora_config(settings, settings.dropout))
         peft_model.train()
         trainable = [p for p in peft_model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=0.0)
@@ -297,14 +302,7 @@ def finetune(
     train_seconds = time.perf_counter() - started
     if "state" not in best:
         raise LocalModelError("Training diverged: no dev evaluation gave a finite loss.")
-    config = LoraConfig(
-        r=settings.rank,
-        lora_alpha=settings.alpha,
-        lora_dropout=0.0,
-        target_modules=list(settings.target_modules),
-        task_type="CAUSAL_LM",
-    )
-    final = get_peft_model(model, config)
+    final = get_peft_model(model, _lora_config(settings, dropout=0.0))
     set_peft_model_state_dict(final, best["state"])
     final.eval()
     adapter_dir = out / "adapter"
