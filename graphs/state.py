@@ -10,7 +10,7 @@ from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 
 from langchain_cogenesis.errors import ConfigurationError
-from langchain_cogenesis.privacy import EgressGuard, Policy
+from langchain_cogenesis.privacy import EgressGuard, PolicyRule
 from langchain_cogenesis.retrievers import PrivateStore
 from langchain_cogenesis.schema import TaskKind, WritingMode
 
@@ -69,7 +69,8 @@ class Components:
         allow_private_egress: required for ``mode="cloud-private"``, which sends
             private context to the cloud (the paper's upper bound).
         policy: what the guard does when a payload carries private context
-            (``redact``, ``block``, ``local_only``); ``None`` uses the guard's own.
+            (``redact``, ``block``, ``local_only``, or one per detector type, see
+            :data:`~langchain_cogenesis.privacy.PolicyRule`); ``None`` uses the guard's own.
         canaries: strings that must never leave (tests plant them in private context).
         split_with_local_model: when one ``instruction`` is given and the rules find
             no clean public part, let the local model propose one.
@@ -96,7 +97,7 @@ class Components:
     sketch_max_tokens: int = 256
     answer_max_tokens: int = 512
     allow_private_egress: bool = False
-    policy: Policy | None = None
+    policy: PolicyRule | None = None
     canaries: tuple[str, ...] = ()
     split_with_local_model: bool = True
     local_scorer: Any = None

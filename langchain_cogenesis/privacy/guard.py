@@ -12,6 +12,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from email.utils import parsedate_to_datetime
@@ -26,19 +27,24 @@ from langchain_cogenesis.errors import (
     CloudLogprobsUnavailable,
     CloudResponseError,
     CloudUnavailable,
-    LocalOnly,
-    PrivacyViolation,
 )
 from langchain_cogenesis.privacy.audit import AuditLog
+from langchain_cogenesis.privacy.decision import (
+    POLICIES,
+    EgressDecision,
+    Policy,
+    PolicyRule,
+    check_policy,
+    decide,
+    mark_public,
+)
 from langchain_cogenesis.privacy.detectors import Hit, PrivacyScanner
 from langchain_cogenesis.privacy.gate import PrefixGate, find_private_overlap, hit_summary
 from langchain_cogenesis.schema import CloudPayload
 
-Policy = Literal["block", "redact", "local_only"]
-"""What happens when a payload carries private context (see docs/privacy.md)."""
-
-POLICIES: tuple[Policy, ...] = ("block", "redact", "local_only")
 _log = logging.getLogger("langchain_cogenesis.egress")
+HISTORY_LIMIT = 1000
+"""How many sent payloads :attr:`EgressGuard.history` keeps (the audit log keeps all)."""
 _T = TypeVar("_T")
 
 __all__ = [
@@ -117,7 +123,7 @@ class EgressGuard:
         base_url: str | None = None,
         model: str | None = None,
         api_key: str | None = None,
-        policy: Policy = "redact",
+        policy: PolicyRule = "redact",
         audit_log: AuditLog | Literal["default"] | None = "default",
         timeout: float = 60.0,
         max_retries: int = 2,
@@ -134,11 +140,9 @@ class EgressGuard:
                 "OpenAI-compatible base URL, or start the stand-in with `cogenesis serve-cloud`.",
                 retryable=False,
             )
-        if policy not in POLICIES:
-            raise ValueError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
         self.base_url = resolved_url.rstrip("/")
         self.model = model or settings.cloud_model
-        self.policy: Policy = policy
+        self.policy: PolicyRule = check_policy(policy)
         self.audit_log = (
             AuditLog(settings.home / "audit.sqlite3") if audit_log == "default" else audit_log
         )
@@ -153,12 +157,13 @@ class EgressGuard:
         self._api_key = api_key or settings.cloud_api_key or "no-key"
         self._client: Any = None
         self._client_lock = threading.Lock()
-        self._history: list[CloudPayload] = []
+        # the newest payloads, for inspection; bounded so a long-lived guard stays small
+        self._history: deque[CloudPayload] = deque(maxlen=HISTORY_LIMIT)
         self._completions: Any = None
 
     @property
     def history(self) -> list[CloudPayload]:
-        """Every payload this guard has sent, oldest first."""
+        """The payloads this guard has sent (the newest :data:`HISTORY_LIMIT`), oldest first."""
         return list(self._history)
 
     def _cloud_client(self) -> Any:
@@ -268,7 +273,7 @@ class EgressGuard:
         max_tokens: int,
         scanner: PrivacyScanner | None = None,
         user_id: str = "",
-        policy: Policy | None = None,
+        policy: PolicyRule | None = None,
         allow_private: bool = False,
         temperature: float = 0.7,
         top_p: float = 0.9,
@@ -284,40 +289,18 @@ class EgressGuard:
             CloudUnavailable: the endpoint could not be reached or timed out.
             CloudResponseError: the endpoint answered with an error or no text.
         """
-        policy = policy or self.policy
-        if policy not in POLICIES:
-            raise ValueError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
-        scanner = scanner or PrivacyScanner()
-        outbound: list[tuple[str, str]] = [
-            (message.type, str(message.text)) for message in messages
-        ]
-        hits = [hit for _, text in outbound for hit in scanner.scan(text)]
-        redactions: dict[str, str] = {}
-        decision = "sent"
-        if allow_private:
-            decision = "sent_with_private_context" if hits else "sent"
-        elif hits and policy == "block":
-            self._audit_outbound(user_id, purpose, "blocked", hits, outbound)
-            raise PrivacyViolation(
-                f"Refused to send a {purpose!r} request: it carries {len(hits)} span(s) of "
-                f"the user's private context ({_detectors(hits)}). Nothing was sent."
-            )
-        elif hits and policy == "local_only":
-            self._audit_outbound(user_id, purpose, "local_only", hits, outbound)
-            raise LocalOnly(
-                f"The {purpose!r} request carries private context ({_detectors(hits)}); "
-                "policy local_only keeps the work on the device."
-            )
-        elif hits:
-            outbound, redactions = _redact(outbound, scanner)
-            remaining = [hit for _, text in outbound for hit in scanner.scan(text)]
-            if remaining:
-                self._audit_outbound(user_id, purpose, "blocked", remaining, outbound)
-                raise PrivacyViolation(
-                    f"Refused to send a {purpose!r} request: private context remained after "
-                    f"redaction ({_detectors(remaining)}). Nothing was sent."
-                )
-            decision = "redacted"
+        rule = check_policy(policy or self.policy)
+        verdict = decide(
+            [(message.type, str(message.text)) for message in messages],
+            scanner or PrivacyScanner(),
+            policy=rule,
+            allow_private=allow_private,
+        )
+        if not verdict.sendable:
+            self.audit_decision(verdict, user_id, purpose)
+            verdict.raise_unless_sendable(purpose)
+        outbound, hits, decision = verdict.outbound, verdict.hits, verdict.decision
+        redactions = verdict.redactions
         payload = CloudPayload(
             destination=self.base_url,
             model=self.model,
@@ -345,10 +328,12 @@ class EgressGuard:
 
         def send(attempt: int) -> str:
             payload.attempts = attempt
-            self._audit_outbound(user_id, purpose, decision, hits, outbound, attempt)
+            self.audit_decision(verdict, user_id, purpose, attempt)
             return self._stream_bounded(outgoing, max_tokens, call_args)
 
+        mark_public(text for _, text in outbound)
         text = self._with_retries("chat completion", send)
+        mark_public([text])
         if not text.strip():
             raise CloudResponseError(
                 f"The cloud model at {self.base_url} returned an empty {purpose!r} answer."
@@ -416,24 +401,18 @@ class EgressGuard:
         user_id: str,
         purpose: str,
     ) -> Any:
-        scanner = scanner or PrivacyScanner()
-        hits = scanner.scan(prompt)
-        if hits:
-            self._audit_outbound(user_id, purpose, "blocked", hits, [("prompt", prompt)])
-            raise PrivacyViolation(
-                f"Refused to send a {purpose!r} request: the prompt carries private context "
-                f"({_detectors(hits)}). Nothing was sent."
-            )
+        # a fusion prefix is scored token by token: placeholders would change what is
+        # scored, so a prompt with private content is refused, never redacted
+        verdict = decide(
+            [("prompt", prompt)], scanner or PrivacyScanner(), policy="block", redactable=False
+        )
+        if not verdict.sendable:
+            self.audit_decision(verdict, user_id, purpose)
+            verdict.raise_unless_sendable(purpose)
+        mark_public([prompt])
 
         def send(attempt: int) -> Any:
-            self._audit(
-                user_id=user_id,
-                purpose=purpose,
-                decision="sent",
-                hits=[],
-                payload=prompt,
-                attempt=attempt,
-            )
+            self.audit_decision(verdict, user_id, purpose, attempt)
             answer = self._completions_client().completions.create(
                 model=self.model,
                 prompt=prompt,
@@ -470,8 +449,11 @@ class EgressGuard:
         import httpx
 
         for text in texts:
-            if PrivacyScanner().scan(text):
-                raise PrivacyViolation("A tokenizer probe carries personal data; nothing was sent.")
+            verdict = decide([("probe", text)], PrivacyScanner(), policy="block")
+            if not verdict.sendable:
+                self.audit_decision(verdict, "", "tokenizer-probe")
+                verdict.raise_unless_sendable("tokenizer-probe")
+        mark_public(texts)
         root = self.base_url.removesuffix("/v1")
         headers = {"Authorization": f"Bearer {self._api_key}"}
         for path, field, answer_field in (
@@ -512,21 +494,17 @@ class EgressGuard:
                 )
             return self._completions
 
-    def _audit_outbound(
-        self,
-        user_id: str,
-        purpose: str,
-        decision: str,
-        hits: Sequence[Hit],
-        outbound: Sequence[tuple[str, str]],
-        attempt: int = 1,
+    def audit_decision(
+        self, verdict: EgressDecision, user_id: str, purpose: str, attempt: int = 1
     ) -> None:
+        """Record one decision of :func:`~langchain_cogenesis.privacy.decision.decide`
+        about a payload for this guard's endpoint (an attempt, when it was sent)."""
         self._audit(
             user_id=user_id,
             purpose=purpose,
-            decision=decision,
-            hits=hits,
-            payload=_payload_text(outbound),
+            decision=verdict.decision,
+            hits=verdict.hits,
+            payload=verdict.payload_text(),
             attempt=attempt,
         )
 
@@ -612,24 +590,3 @@ def _trace_event(event: dict[str, Any]) -> None:
 
     with suppress(RuntimeError):
         dispatch_custom_event("cogenesis_egress", event)
-
-
-def _detectors(hits: Sequence[Hit]) -> str:
-    return ", ".join(sorted({hit.detector for hit in hits}))
-
-
-def _payload_text(outbound: Sequence[tuple[str, str]]) -> str:
-    return "\n".join(f"<{role}>\n{text}" for role, text in outbound)
-
-
-def _redact(
-    outbound: Sequence[tuple[str, str]], scanner: PrivacyScanner
-) -> tuple[list[tuple[str, str]], dict[str, str]]:
-    """Redact each message; placeholders are numbered across the whole payload."""
-    redacted: list[tuple[str, str]] = []
-    mapping: dict[str, str] = {}
-    for role, text in outbound:
-        clean, local = scanner.redact(text, first=len(mapping) + 1)
-        mapping.update(local)
-        redacted.append((role, clean))
-    return redacted, mapping

@@ -1,0 +1,224 @@
+"""The one decision: scan a payload, then send it, redact it, block it or keep it local.
+
+:func:`decide` is the only place where that choice is made. The egress guard (chat,
+completions and probes), the fusion path and the agent middleware all call it, so a
+fix to the policy lands once; each caller then audits the :class:`EgressDecision`
+it got, whatever it was.
+
+Tracers are exits too. What a tracer may see is decided here as well
+(:func:`tracer_view`): text that has passed this decision and gone to the cloud is
+public; any other text seen inside a private entry point is replaced by a keyed
+digest of it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from langchain_cogenesis.errors import LocalOnly, PrivacyViolation
+from langchain_cogenesis.privacy.audit import SENT_DECISIONS
+from langchain_cogenesis.privacy.detectors import Hit, PrivacyScanner
+from langchain_cogenesis.privacy.keys import keyed_digest
+
+Policy = Literal["block", "redact", "local_only"]
+"""What happens when a payload carries private context (see docs/privacy.md)."""
+
+POLICIES: tuple[Policy, ...] = ("block", "redact", "local_only")
+
+PolicyRule = Policy | Mapping[str, Policy]
+"""One policy for every detector, or one per detector type.
+
+A mapping's keys are detector names (``"pii:email"``), their family (``"pii"``,
+``"entity"``) or ``"*"`` for the rest: ``{"entity:HEALTH": "local_only",
+"credential": "block", "*": "redact"}``. The most specific key wins for each hit;
+over a whole payload the strictest outcome wins (block, then local_only, then redact).
+"""
+
+Decision = Literal["sent", "redacted", "blocked", "local_only", "sent_with_private_context"]
+
+_STRICTNESS: dict[Policy, int] = {"redact": 0, "local_only": 1, "block": 2}
+
+
+@dataclass
+class EgressDecision:
+    """What :func:`decide` chose for one payload, and why.
+
+    ``outbound`` is what may be sent (redacted where the policy redacts); for
+    ``blocked`` and ``local_only`` it is the payload as given, which must not leave.
+    ``redactions`` maps placeholders to private values and stays on the device.
+    """
+
+    decision: Decision
+    outbound: list[tuple[str, str]]
+    hits: list[Hit] = field(default_factory=list)
+    remaining: list[Hit] = field(default_factory=list)
+    redactions: dict[str, str] = field(default_factory=dict)
+    policy: Policy = "redact"
+    reason: str = ""
+
+    @property
+    def sendable(self) -> bool:
+        """Whether the payload may leave the device."""
+        return self.decision in SENT_DECISIONS
+
+    @property
+    def detectors(self) -> str:
+        """The detectors that fired, for messages (no payload text)."""
+        return ", ".join(sorted({hit.detector for hit in self.remaining or self.hits}))
+
+    def payload_text(self) -> str:
+        """The payload as one text, the way the audit log records it."""
+        return "\n".join(f"<{role}>\n{text}" for role, text in self.outbound)
+
+    def raise_unless_sendable(self, purpose: str) -> None:
+        """Raise the typed error of a refused payload; nothing of it was sent.
+
+        Raises:
+            LocalOnly: the policy keeps this work on the device.
+            PrivacyViolation: the policy blocks it, or redaction left private content.
+        """
+        if self.decision == "local_only":
+            raise LocalOnly(
+                f"The {purpose!r} request carries private context ({self.detectors}); "
+                "policy local_only keeps the work on the device."
+            )
+        if self.decision == "blocked":
+            raise PrivacyViolation(
+                f"Refused to send a {purpose!r} request: {self.reason} ({self.detectors}). "
+                "Nothing was sent."
+            )
+
+
+def policy_for(detector: str, rule: PolicyRule) -> Policy:
+    """The policy that ``rule`` gives a hit of ``detector``."""
+    if isinstance(rule, str):
+        return rule
+    family = detector.split(":", 1)[0]
+    for key in (detector, family, "*"):
+        if key in rule:
+            return rule[key]
+    return "redact"
+
+
+def check_policy(rule: PolicyRule) -> PolicyRule:
+    """``rule`` if every policy in it is known.
+
+    Raises:
+        ValueError: an unknown policy name.
+    """
+    values = [rule] if isinstance(rule, str) else list(rule.values())
+    for value in values:
+        if value not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}, not {value!r}")
+    return rule
+
+
+def decide(
+    outbound: Sequence[tuple[str, str]],
+    scanner: PrivacyScanner,
+    *,
+    policy: PolicyRule = "redact",
+    allow_private: bool = False,
+    redactable: bool = True,
+) -> EgressDecision:
+    """Scan ``outbound`` (``(role, text)`` pairs) and decide what may leave.
+
+    Args:
+        outbound: the payload, message by message.
+        scanner: the detectors for this user and request.
+        policy: one policy, or one per detector type (:data:`PolicyRule`).
+        allow_private: the caller explicitly sends private context (the
+            ``cloud-private`` upper bound, an opted-in cloud judge); recorded as
+            ``sent_with_private_context`` when anything private is in it.
+        redactable: ``False`` where placeholders would break the request (a fusion
+            prefix scored token by token): a payload that would be redacted is
+            blocked instead.
+    """
+    check_policy(policy)
+    messages = [(role, text) for role, text in outbound]
+    hits = [hit for _, text in messages for hit in scanner.scan(text)]
+    if not hits:
+        return EgressDecision("sent", messages)
+    if allow_private:
+        return EgressDecision(
+            "sent_with_private_context", messages, hits, reason="private context allowed"
+        )
+    strictest: Policy = max(
+        (policy_for(hit.detector, policy) for hit in hits), key=_STRICTNESS.__getitem__
+    )
+    if strictest == "block":
+        return EgressDecision(
+            "blocked", messages, hits, policy="block", reason="it carries private context"
+        )
+    if strictest == "local_only":
+        return EgressDecision(
+            "local_only", messages, hits, policy="local_only", reason="policy local_only"
+        )
+    if not redactable:
+        return EgressDecision(
+            "blocked",
+            messages,
+            hits,
+            reason="it carries private context and cannot be redacted mid-decoding",
+        )
+    redacted: list[tuple[str, str]] = []
+    redactions: dict[str, str] = {}
+    for role, text in messages:
+        clean, mapping = scanner.redact(text, known=redactions)
+        redactions.update(mapping)
+        redacted.append((role, clean))
+    remaining = [hit for _, text in redacted for hit in scanner.scan(text)]
+    if remaining:
+        return EgressDecision(
+            "blocked",
+            messages,
+            hits,
+            remaining,
+            reason="private context remained after redaction",
+        )
+    return EgressDecision("redacted", redacted, hits, redactions=redactions)
+
+
+# --- what a tracer may see -------------------------------------------------------
+
+_PUBLIC_LIMIT = 4096
+_public: OrderedDict[str, None] = OrderedDict()
+_public_lock = threading.Lock()
+
+
+def mark_public(texts: Iterable[str]) -> None:
+    """Record texts that went to the cloud (after :func:`decide`) or came back from it.
+
+    A tracer may show them as they are. Bounded: the oldest are forgotten first (a
+    forgotten text is then shown as a digest, which is safe).
+    """
+    with _public_lock:
+        for text in texts:
+            if not text:
+                continue
+            _public[text] = None
+            _public.move_to_end(text)
+        while len(_public) > _PUBLIC_LIMIT:
+            _public.popitem(last=False)
+
+
+def is_public(text: str) -> bool:
+    """Whether ``text`` is known to have crossed the boundary already."""
+    with _public_lock:
+        return text in _public
+
+
+def tracer_view(text: str) -> str:
+    """What a tracer may see of ``text`` seen inside a private entry point.
+
+    Public text (see :func:`mark_public`) as it is; anything else as a keyed digest,
+    ``[private:1a2b3c4d, 120 chars]``, stable within an install and unlinkable across
+    installs.
+    """
+    if not text or is_public(text):
+        return text
+    return f"[private:{keyed_digest(text, purpose='trace')}, {len(text)} chars]"
