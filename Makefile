@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch 2.13.0 is installed first, pinned, so nothing pulls a CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: demo test lint format bench docs view clean
+.PHONY: demo test test-fast lint format bench docs view clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,11 +13,11 @@ $(BIN)/python:
 
 $(VENV)/.local-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[local,fusion,eval]"
+	$(BIN)/pip install --quiet -e ".[local,fusion,eval,privacy]"
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml $(VENV)/.local-installed
-	$(BIN)/pip install --quiet -e ".[local,fusion,eval,train,test,dev]"
+	$(BIN)/pip install --quiet -e ".[local,fusion,eval,privacy,train,test,dev]"
 	touch $@
 
 demo: $(VENV)/.local-installed
@@ -26,6 +26,10 @@ demo: $(VENV)/.local-installed
 # The whole suite, after the lint gate (ruff, format, mypy).
 test: lint
 	$(BIN)/python -m pytest -q
+
+# The fast tier for iterating: unit tests only (no real model, store or server).
+test-fast: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -q -m "not integration" tests/unit
 
 # mypy cannot follow [tool.setuptools.package-dir] (graphs/ and retrievers/ are
 # installed inside langchain_cogenesis), so it checks a symlinked view of the package.

@@ -13,6 +13,12 @@
   alarms), which is how ``NGRAM_N`` was chosen.
 - latency: scanning (and scanning plus the audit write) of a 2 kB payload against an
   index of 1,000 private chunks (target p95 under 5 ms).
+- private facts the store does not hold: span-labelled writing requests (generated,
+  plus the dev split's tasks typed as one string) scanned with an empty store; unit
+  leakage after :func:`decide` redacts (goal under 7.5%) for no protection,
+  LangChain's ``PIIMiddleware`` detectors, the scanner with its rules only and the
+  scanner with the recognizer; over-redaction of public words (goal under 5%) and
+  latency per request. Tuned on the ``tune`` half, reported on ``test``.
 """
 
 from __future__ import annotations
@@ -33,9 +39,19 @@ from langchain_cogenesis.data import load_demo_users
 from langchain_cogenesis.data.paper import load_paper_dev
 from langchain_cogenesis.errors import CoGenesisError
 from langchain_cogenesis.evaluation import generate_leak_cases, leaked
+from langchain_cogenesis.evaluation.pii_cases import (
+    PUBLIC_REQUESTS,
+    PiiCase,
+    generate_pii_cases,
+    handwritten_cases,
+    over_redaction,
+    paper_one_part_cases,
+    unit_leaks,
+)
 from langchain_cogenesis.graphs import run_sketch_graph
-from langchain_cogenesis.privacy import AuditLog, PrivacyScanner
-from langchain_cogenesis.privacy.detectors import NgramDetector, PrivateIndex
+from langchain_cogenesis.privacy import AuditLog, PrivacyScanner, decide
+from langchain_cogenesis.privacy.detectors import Hit, NgramDetector, PrivateIndex, merge_spans
+from langchain_cogenesis.privacy.entities import EntityDetector, ner_available
 from langchain_cogenesis.retrievers import user_context_documents
 from tests.cloud_servers import RecordingServer
 from tests.leak_harness import MODES, components_for, mode_and_fault, request_for
@@ -219,11 +235,150 @@ def latency(iterations: int) -> dict[str, Any]:
     }
 
 
+def _baseline_hits(text: str) -> list[Hit]:
+    """LangChain's built-in PIIMiddleware types: email, credit card, IP, MAC, URL."""
+    from langchain.agents.middleware import _redaction as builtin
+
+    found = [
+        match
+        for detect in (
+            builtin.detect_email,
+            builtin.detect_credit_card,
+            builtin.detect_ip,
+            builtin.detect_mac_address,
+            builtin.detect_url,
+        )
+        for match in detect(text)
+    ]
+    return [Hit(m["start"], m["end"], f"langchain:{m['type']}", m["value"]) for m in found]
+
+
+def _zero_knowledge_scanner(*, use_ner: bool) -> PrivacyScanner:
+    """An empty store; a fresh detector so that no cached line hides the cost."""
+    scanner = PrivacyScanner(detect_entities=False)
+    scanner.detectors.append(EntityDetector(use_ner=use_ner))
+    return scanner
+
+
+def _measure(system: str, cases: list[PiiCase], public: list[str]) -> dict[str, Any]:
+    scanner = _zero_knowledge_scanner(use_ner=system == "scanner")
+    leaks: dict[str, list[int]] = {}
+    redacted_words = public_words = blocked = 0
+    latency_ms: list[float] = []
+
+    def spans_of(text: str) -> tuple[list[tuple[int, int]], bool]:
+        if system == "no_protection":
+            return [], True
+        if system == "langchain_pii_middleware":
+            return merge_spans(_baseline_hits(text)), True
+        started = time.perf_counter()
+        decision = decide([("user", text)], scanner)
+        latency_ms.append((time.perf_counter() - started) * 1000)
+        return merge_spans(decision.hits), decision.sendable
+
+    for case in cases:
+        spans, sendable = spans_of(case.text)
+        blocked += not sendable
+        for unit in case.units:
+            row = leaks.setdefault(unit.category, [0, 0])
+            row[0] += sendable and unit_leaks(unit, spans)
+            row[1] += 1
+        hidden, words = over_redaction(case.text, case.units, spans)
+        redacted_words, public_words = redacted_words + hidden, public_words + words
+    public_hidden = public_total = 0
+    for text in public:
+        spans, _ = spans_of(text)
+        hidden, words = over_redaction(text, (), spans)
+        public_hidden, public_total = public_hidden + hidden, public_total + words
+    units = sum(total for _, total in leaks.values())
+    figures: dict[str, Any] = {
+        "unit_leakage": sum(leaked for leaked, _ in leaks.values()) / units,
+        "leakage_by_category": {k: leaked / total for k, (leaked, total) in leaks.items()},
+        "over_redaction_in_requests": redacted_words / max(public_words, 1),
+        "over_redaction_public_texts": public_hidden / max(public_total, 1),
+        "blocked_rate": blocked / len(cases),
+    }
+    if latency_ms:
+        figures["latency_ms_p50"] = statistics.median(latency_ms)
+        figures["latency_ms_p95"] = sorted(latency_ms)[int(0.95 * (len(latency_ms) - 1))]
+    return figures
+
+
+def private_facts(count: int) -> dict[str, Any]:
+    users = json.loads(DEV_SPLIT.read_text(encoding="utf-8")) if DEV_SPLIT.exists() else []
+    public = [
+        *PUBLIC_REQUESTS,
+        *PUBLIC_WITHOUT_PRIVATE_DATA,
+        *(user["conversations"][0]["value"].split(": ")[0] for user in users),
+    ]
+    figures: dict[str, Any] = {"ner_installed": ner_available(), "public_texts": len(public)}
+    for split in ("tune", "test"):
+        generated = generate_pii_cases(count, split=split, seed=7)
+        paper = paper_one_part_cases(users, split=split)
+        cases = generated + paper
+        figures[split] = {
+            "cases": len(cases),
+            "units": sum(len(case.units) for case in cases),
+            "paper_dev_cases": len(paper),
+            **{
+                system: _measure(system, cases, public)
+                for system in (
+                    "no_protection",
+                    "langchain_pii_middleware",
+                    "scanner_rules_only",
+                    "scanner",
+                )
+            },
+        }
+    written = handwritten_cases()
+    figures["handwritten"] = {
+        "cases": len(written),
+        "units": sum(len(case.units) for case in written),
+        **{
+            system: _measure(system, written, list(PUBLIC_REQUESTS))
+            for system in ("no_protection", "langchain_pii_middleware", "scanner")
+        },
+    }
+    return figures
+
+
+def _print_private_facts(figures: dict[str, Any]) -> None:
+    test = figures["test"]
+    print(
+        f"private facts typed into a request, empty store, held-out half "
+        f"({test['cases']} requests, {test['units']} labelled units; "
+        f"recognizer installed: {figures['ner_installed']}):"
+    )
+    print("  system                     leakage  over-redaction (requests / public)  blocked")
+    for system in ("no_protection", "langchain_pii_middleware", "scanner_rules_only", "scanner"):
+        row = test[system]
+        print(
+            f"  {system:<26} {row['unit_leakage']:6.1%}   {row['over_redaction_in_requests']:6.1%}"
+            f" / {row['over_redaction_public_texts']:5.1%}  ({figures['public_texts']} texts)"
+            f"   {row['blocked_rate']:5.1%}"
+        )
+    scanner = test["scanner"]
+    missed = {k: f"{v:.0%}" for k, v in scanner["leakage_by_category"].items() if v}
+    print(
+        f"  scanner latency per request p50 {scanner['latency_ms_p50']:.1f} ms, "
+        f"p95 {scanner['latency_ms_p95']:.1f} ms; still leaking by category: {missed or 'none'}"
+    )
+    written = figures["handwritten"]
+    print(
+        f"  {written['cases']} hand-written chat-style requests ({written['units']} units): "
+        f"leakage no protection {written['no_protection']['unit_leakage']:.1%}, PIIMiddleware "
+        f"{written['langchain_pii_middleware']['unit_leakage']:.1%}, scanner "
+        f"{written['scanner']['unit_leakage']:.1%}"
+    )
+    print(f"  (tuning half: scanner leakage {figures['tune']['scanner']['unit_leakage']:.1%})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--fact-cases", type=int, default=200)
     args = parser.parse_args(argv)
     figures = {
         "benchmark": "privacy",
@@ -231,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         "over_blocking": over_blocking(),
         "ngram_sweep": ngram_sweep(),
         "latency": latency(args.iterations),
+        "private_facts": private_facts(args.fact_cases),
     }
     leaks, blocking, speed = figures["leaks"], figures["over_blocking"], figures["latency"]
     print(f"leak rate over {args.cases} generated cases (target 0):")
@@ -260,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         f"scan p50 {speed['scan_ms_p50']:.2f} ms, p95 {speed['scan_ms_p95']:.2f} ms "
         f"(target < 5 ms); with audit write p95 {speed['scan_and_audit_ms_p95']:.2f} ms"
     )
+    _print_private_facts(figures["private_facts"])
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     return 0

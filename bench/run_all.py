@@ -1,4 +1,9 @@
-"""Run every benchmark in bench/ and write bench/results.json with machine info."""
+"""Run the benchmarks in bench/ and write bench/results.json with machine info.
+
+``python bench/run_all.py`` runs every benchmark and replaces the file;
+``python bench/run_all.py privacy redaction`` runs those two and updates only their
+entries, each of which keeps the time and machine of the run that produced it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 
@@ -46,23 +52,30 @@ def machine() -> dict[str, object]:
     }
 
 
-def main() -> int:
-    results: dict[str, object] = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
-        "benchmarks": {},
-    }
+def main(names: list[str]) -> int:
+    path = BENCH / "results.json"
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    run = {"when": when, "machine": machine()}
+    results: dict[str, Any] = {**run, "benchmarks": {}}
+    if names and path.exists():
+        results = json.loads(path.read_text(encoding="utf-8"))
+    scripts = [s for s in sorted(BENCH.glob("*.py")) if s.name != Path(__file__).name]
+    if names:
+        unknown = set(names) - {s.stem for s in scripts}
+        if unknown:
+            print(f"no such benchmark: {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
+        scripts = [s for s in scripts if s.stem in names]
     failed = []
-    for script in sorted(BENCH.glob("*.py")):
-        if script.name == Path(__file__).name:
-            continue
+    for script in scripts:
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
             done = subprocess.run([sys.executable, str(script), "--json", out.name])
             if done.returncode != 0:
                 failed.append(script.name)
                 continue
-            results["benchmarks"][script.stem] = json.loads(Path(out.name).read_text())  # type: ignore[index]
-    (BENCH / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+            figures = json.loads(Path(out.name).read_text())
+            results["benchmarks"][script.stem] = {**figures, "run": run}
+    path.write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(f"wrote {BENCH / 'results.json'}")
     if failed:
         print("failed: " + ", ".join(failed), file=sys.stderr)
@@ -70,4 +83,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

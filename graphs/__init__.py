@@ -1,8 +1,9 @@
 """LangGraph graphs of CoGenesis. Installed as ``langchain_cogenesis.graphs``."""
 
-from langchain_cogenesis.graphs.agents import PrivacyMiddleware, cogenesis_tool
+from langchain_cogenesis.graphs.agents import cogenesis_tool
 from langchain_cogenesis.graphs.chat_model import ChatCoGenesis
 from langchain_cogenesis.graphs.fusion import build_fusion_graph
+from langchain_cogenesis.graphs.middleware import PrivacyMiddleware
 from langchain_cogenesis.graphs.router import build_router_graph
 from langchain_cogenesis.graphs.sketch import (
     build_sketch_graph,

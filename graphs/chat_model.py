@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.callbacks import CallbackManager, CallbackManagerForLLMRun
+from langchain_core.language_models import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables.config import ensure_config
@@ -21,13 +21,14 @@ from langchain_cogenesis.graphs.sketch import (
 )
 from langchain_cogenesis.graphs.state import Components, WritingInput
 from langchain_cogenesis.models.tracing import ls_params
+from langchain_cogenesis.privacy.tracing import PrivatelyTracedChatModel
 from langchain_cogenesis.schema import WritingResult
 
 PRIVATE = "private"
 """``additional_kwargs`` flag of a message that holds the private part of the request."""
 
 
-class ChatCoGenesis(BaseChatModel):
+class ChatCoGenesis(PrivatelyTracedChatModel):
     """CoGenesis (sketch-based by default) behind LangChain's chat-model interface.
 
     The last human message is the instruction. Messages flagged
@@ -61,6 +62,12 @@ class ChatCoGenesis(BaseChatModel):
 
     Response metadata carries the mode, what was sent to the cloud
     (``cloud_payloads``) and why the cloud was skipped, when it was.
+
+    Tracing: with ``LANGSMITH_TRACING=true`` or any callback handler, the model's run
+    and the graph run under it trace through the scrubber of
+    :mod:`~langchain_cogenesis.privacy.tracing`: private text reaches a tracer only as
+    a keyed digest; streaming to the caller (``stream``, ``astream_events``) gets the
+    real text.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
@@ -174,9 +181,13 @@ class ChatCoGenesis(BaseChatModel):
             self._graph = build_sketch_graph()
         return self._graph
 
-    def _run(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+    def _run(
+        self, run_manager: CallbackManagerForLLMRun | None, **kwargs: Any
+    ) -> tuple[Any, dict[str, Any]]:
         parts = self.components(**kwargs)
-        config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+        config: dict[str, Any] = {"configurable": {"thread_id": uuid.uuid4().hex}}
+        if run_manager is not None:  # the graph run nests under this model's run
+            config["callbacks"] = _children_of(run_manager)
         return parts, config
 
     def _generate(
@@ -187,7 +198,7 @@ class ChatCoGenesis(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         request = self.request(messages, **kwargs)
-        parts, config = self._run(**kwargs)
+        parts, config = self._run(run_manager, **kwargs)
         graph = self._graph_once()
         with private_run(parts):
             state = graph.invoke(request, config=config, context=parts)
@@ -204,7 +215,7 @@ class ChatCoGenesis(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         request = self.request(messages, **kwargs)
-        parts, config = self._run(**kwargs)
+        parts, config = self._run(run_manager, **kwargs)
         graph = self._graph_once()
         stops = stop or self.stop or []
         shown = ""
@@ -249,6 +260,20 @@ class ChatCoGenesis(BaseChatModel):
             "degraded_reason": result.degraded_reason,
             "sketch": result.sketch.text if result.sketch else "",
         }
+
+
+def _children_of(run_manager: CallbackManagerForLLMRun) -> CallbackManager:
+    """Callbacks for runs nested under this model's run (LLM run managers have no
+    ``get_child``)."""
+    return CallbackManager(
+        handlers=list(run_manager.inheritable_handlers),
+        inheritable_handlers=list(run_manager.inheritable_handlers),
+        parent_run_id=run_manager.run_id,
+        tags=list(run_manager.inheritable_tags),
+        inheritable_tags=list(run_manager.inheritable_tags),
+        metadata=dict(run_manager.inheritable_metadata),
+        inheritable_metadata=dict(run_manager.inheritable_metadata),
+    )
 
 
 def _user_from(config: Any, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from langchain_cogenesis import prompts
-from langchain_cogenesis.errors import PrivacyViolation
 from langchain_cogenesis.fusion import (
     MeanCombiner,
     RemoteCompletionScorer,
@@ -42,7 +41,8 @@ from langchain_cogenesis.graphs.nodes import (
     scanner_for,
 )
 from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
-from langchain_cogenesis.privacy import PrefixGate
+from langchain_cogenesis.privacy import PrefixGate, restore
+from langchain_cogenesis.privacy.decision import decide
 from langchain_cogenesis.prompts import TURN_END, chat_text
 
 
@@ -94,18 +94,25 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     scanner = scanner_for(state, parts)
     public = state["public_instruction"]
     update: dict[str, Any] = {}
-    if scanner.scan(public):
-        # A fused decode cannot redact mid-generation, so the public part is made
-        # clean first, following the policy (redact by default).
-        policy = parts.policy or (parts.egress_guard.policy if parts.egress_guard else "redact")
-        if policy == "block":
-            raise PrivacyViolation(
-                "The public instruction carries private context; policy block sends nothing."
-            )
-        if policy == "local_only":
+    guard = parts.egress_guard
+    # A fused decode cannot redact mid-generation, so the public part is decided
+    # (and made clean) once, before decoding, by the one decision function.
+    redactions: dict[str, str] = {}
+    verdict = decide(
+        [("human", public)],
+        scanner,
+        policy=parts.policy or (guard.policy if guard is not None else "redact"),
+    )
+    if verdict.hits:
+        if guard is not None:
+            guard.audit_decision(verdict, state["user_id"], "fusion-instruction")
+        if verdict.decision == "local_only":
             cloud = None
             update["cloud_skipped"] = "the public instruction carries private context (local_only)"
-        public, _ = scanner.redact(public)
+        else:
+            verdict.raise_unless_sendable("fusion-instruction")
+            public = verdict.outbound[0][1]
+            redactions = verdict.redactions
     window = getattr(local, "n_ctx", None)
     context, dropped = fit_context(
         state,
@@ -142,7 +149,8 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
         )
     return {
         **update,
-        "answer": result.text.strip(),
+        # placeholders of the split or of this redaction are filled in on the device
+        "answer": restore(result.text.strip(), {**state.get("redactions", {}), **redactions}),
         "fusion": {
             "cloud_tokens": result.cloud_tokens,
             "cloud_stopped_at": result.cloud_stopped_at,
@@ -183,11 +191,14 @@ def fusion_builder(
 
 
 def compile_with(builder: Any, checkpointer: Any, name: str) -> Any:
-    """Compile with an in-memory checkpointer (``"memory"``), a given one, or none."""
+    """Compile with an in-memory checkpointer (``"memory"``), a given one, or none;
+    the graph's runs trace through the scrubber (:mod:`~langchain_cogenesis.privacy.tracing`)."""
     from langgraph.checkpoint.memory import InMemorySaver
 
+    from langchain_cogenesis.privacy.tracing import private_graph
+
     saver = InMemorySaver() if checkpointer == "memory" else checkpointer
-    return builder.compile(checkpointer=saver, name=name)
+    return private_graph(builder.compile(checkpointer=saver, name=name))
 
 
 def build_fusion_graph(

@@ -29,7 +29,7 @@ from langchain_cogenesis.errors import (
 from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
 from langchain_cogenesis.privacy import CloudReply, PrivacyScanner, restore
 from langchain_cogenesis.privacy.detectors import PrivateIndex
-from langchain_cogenesis.privacy.splitter import split_instruction
+from langchain_cogenesis.privacy.splitter import split_request
 from langchain_cogenesis.retrievers import PrivateStore
 from langchain_cogenesis.schema import MAX_INSTRUCTION_CHARS, ContextAwareInstruction
 
@@ -165,7 +165,7 @@ def _split(state: WritingState, parts: Components, user_id: str) -> dict[str, An
     index = private_index(parts.store, user_id) if parts.store.has_user(user_id) else None
     scanner = PrivacyScanner(index=index, canaries=parts.canaries)
     try:
-        split = split_instruction(
+        split = split_request(
             text,
             scanner,
             local_model=parts.local_model if parts.split_with_local_model else None,
@@ -175,9 +175,11 @@ def _split(state: WritingState, parts: Components, user_id: str) -> dict[str, An
         reason = error.errors()[0]["msg"].removeprefix("Value error, ")
         raise InvalidInstruction(f"Invalid instruction: {reason}.") from None
     return {
-        "public_instruction": split.public_instruction,
-        "private_instruction": split.private_instruction,
-        "public_from_user": False,
+        "public_instruction": split.instruction.public_instruction,
+        "private_instruction": split.instruction.private_instruction,
+        # the rules keep the user's own words (private spans replaced): they may go out
+        "public_from_user": split.method in ("colon", "clean", "redacted"),
+        "redactions": split.redactions,  # to restore the placeholders in the reply
     }
 
 
@@ -218,7 +220,7 @@ def prepare(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]
         "cloud_payloads": [],
         "cloud_skipped": "",
         "degraded_reason": "",
-        "redactions": {},
+        "redactions": update.get("redactions", {}),
         "timings": {"prepare": time.perf_counter() - started},
     }
 
@@ -265,8 +267,8 @@ def sketch(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
         }
     return {
         # placeholders the cloud echoed are filled in again, here on the device
-        "sketch": restore(reply.text.strip(), reply.redactions),
-        "redactions": reply.redactions,
+        "sketch": restore(reply.text.strip(), {**state.get("redactions", {}), **reply.redactions}),
+        "redactions": {**state.get("redactions", {}), **reply.redactions},
         "cloud_payloads": [_payload_record(reply.payload)],
         "timings": {"cloud_sketch": time.perf_counter() - started},
     }
@@ -376,8 +378,8 @@ def cloud_answer(state: WritingState, runtime: Runtime[Components]) -> dict[str,
             "timings": {"local_generate": time.perf_counter() - started},
         }
     return {
-        "answer": restore(reply.text.strip(), reply.redactions),
-        "redactions": reply.redactions,
+        "answer": restore(reply.text.strip(), {**state.get("redactions", {}), **reply.redactions}),
+        "redactions": {**state.get("redactions", {}), **reply.redactions},
         "cloud_payloads": [_payload_record(reply.payload)],
         "timings": {"cloud_answer": time.perf_counter() - started},
     }

@@ -15,6 +15,11 @@ Run it with :class:`Components` as LangGraph's run-time context::
         config={"configurable": {"thread_id": "1"}},
         context=Components(store=store, local_model=local_model, egress_guard=guard),
     )
+
+With tracing on (``LANGSMITH_TRACING=true``, or any callback handler), a run traces
+through the scrubber of :mod:`~langchain_cogenesis.privacy.tracing`: the run's
+structure, timings, the public sketch payload and the egress decisions show; private
+text shows only as keyed digests.
 """
 
 from __future__ import annotations
@@ -45,6 +50,11 @@ from langchain_cogenesis.graphs.nodes import (
 )
 from langchain_cogenesis.graphs.router import fuse_or_fall_back, route_after_fuse
 from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
+from langchain_cogenesis.privacy.tracing import (
+    allow_raw_tracing,
+    private_graph,
+    with_private_tracing,
+)
 from langchain_cogenesis.schema import CloudPayload, Sketch, WritingResult
 
 CheckpointerChoice = BaseCheckpointSaver[Any] | Literal["memory"] | None
@@ -89,7 +99,7 @@ def build_sketch_graph(
             With a checkpointer, pass ``{"configurable": {"thread_id": ...}}``.
     """
     saver = InMemorySaver() if checkpointer == "memory" else checkpointer
-    return _builder().compile(checkpointer=saver, name="cogenesis-sketch")
+    return private_graph(_builder().compile(checkpointer=saver, name="cogenesis-sketch"))
 
 
 def result_from_state(state: dict[str, Any]) -> WritingResult:
@@ -125,7 +135,7 @@ def run_sketch_graph(
     written before the next step starts (``durability="sync"``), so with a durable
     checkpointer a run killed mid-way resumes with :func:`resume_sketch_graph`.
     """
-    graph = graph or build_sketch_graph()
+    graph = with_private_tracing(graph or build_sketch_graph())
     run_config: RunnableConfig = dict(config or {})  # type: ignore[assignment]
     configurable = dict(run_config.get("configurable", {}))
     configurable.setdefault("thread_id", uuid.uuid4().hex)
@@ -150,6 +160,7 @@ def resume_sketch_graph(
     Raises:
         UnknownThread: ``graph``'s checkpointer holds no run under ``thread_id``.
     """
+    graph = with_private_tracing(graph)
     config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
     snapshot = graph.get_state(config)
     if not snapshot.values:
@@ -163,19 +174,20 @@ def resume_sketch_graph(
 
 @contextmanager
 def private_run(components: Components) -> Iterator[None]:
-    """Turn LangSmith-style tracing off for a run that handles private context.
+    """A block that runs with ``components``: traced through the scrubber, like every
+    run of the package's graphs, unless ``components.extra["allow_tracing"]`` is set.
 
-    A tracer ships every prompt, the local ones included, to a remote service: that
-    is an egress the guard does not see. Set ``components.extra["allow_tracing"]``
-    to keep tracing on (for example, towards a self-hosted, on-device collector).
+    A tracer ships every prompt, the local ones included, to a remote service: an
+    egress the guard does not see. The scrubber (:mod:`~langchain_cogenesis.privacy.tracing`)
+    lets a tracer see the run's structure, timings, public payloads and egress
+    decisions, and private text only as keyed digests. ``allow_tracing`` keeps
+    tracing raw, for a tracer that stays on the device (a self-hosted collector).
     """
     if components.extra.get("allow_tracing"):
-        yield
+        with allow_raw_tracing():
+            yield
         return
-    from langsmith import tracing_context
-
-    with tracing_context(enabled=False):
-        yield
+    yield
 
 
 graph = build_sketch_graph(checkpointer=None)

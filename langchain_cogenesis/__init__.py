@@ -16,6 +16,8 @@ from langchain_cogenesis.errors import (
     LocalOnly,
     NotAChromaStore,
     PrivacyViolation,
+    PrivateJudgeRefused,
+    RemoteStoreNotAllowed,
     SourceFileError,
     StoreCorrupted,
     StoreError,
@@ -26,7 +28,7 @@ from langchain_cogenesis.errors import (
 )
 from langchain_cogenesis.fusion import ChatCoGenesisFusion
 from langchain_cogenesis.models import ChatLocalLlama, StandInCloud, cloud_endpoint
-from langchain_cogenesis.privacy import EgressGuard
+from langchain_cogenesis.privacy import EgressGuard, with_private_tracing
 from langchain_cogenesis.schema import (
     CloudPayload,
     ContextAwareInstruction,
@@ -58,6 +60,8 @@ __all__ = [
     "LocalOnly",
     "NotAChromaStore",
     "PrivacyViolation",
+    "PrivateJudgeRefused",
+    "RemoteStoreNotAllowed",
     "Settings",
     "Sketch",
     "SourceFileError",
@@ -74,4 +78,5 @@ __all__ = [
     "WritingResult",
     "__version__",
     "cloud_endpoint",
+    "with_private_tracing",
 ]

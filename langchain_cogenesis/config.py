@@ -6,12 +6,16 @@ import os
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+def _env_flag(name: str) -> bool:
+    return (_env(name) or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def default_home() -> Path:
@@ -24,7 +28,9 @@ class Settings(BaseModel):
     """Where things live and which endpoints to use.
 
     Every field can be passed explicitly; :meth:`from_env` fills the rest from
-    ``COGENESIS_HOME``, ``COGENESIS_CHROMA_URL``, ``COGENESIS_LOCAL_MODEL``,
+    ``COGENESIS_HOME``, ``COGENESIS_CHROMA_URL``, ``COGENESIS_CHROMA_TOKEN`` (Chroma's
+    token auth), ``COGENESIS_ALLOW_REMOTE_STORE`` (``1``: a Chroma server on another
+    host may hold the store, which moves it off the device), ``COGENESIS_LOCAL_MODEL``,
     ``COGENESIS_LOCAL_LORA`` (a fine-tuned adapter, ``cogenesis finetune``),
     ``COGENESIS_CLOUD_BASE_URL``, ``COGENESIS_CLOUD_MODEL`` and
     ``COGENESIS_CLOUD_API_KEY`` (falling back to ``OPENAI_API_KEY``).
@@ -32,6 +38,8 @@ class Settings(BaseModel):
 
     home: Path = Field(default_factory=default_home)
     chroma_url: str | None = None
+    chroma_token: SecretStr | None = None
+    allow_remote_store: bool = False
     local_model_path: Path | None = None
     local_lora_path: Path | None = None
     cloud_base_url: str | None = None
@@ -46,6 +54,8 @@ class Settings(BaseModel):
         values: dict[str, object] = {
             "home": default_home(),
             "chroma_url": _env("COGENESIS_CHROMA_URL"),
+            "chroma_token": _env("COGENESIS_CHROMA_TOKEN"),
+            "allow_remote_store": _env_flag("COGENESIS_ALLOW_REMOTE_STORE"),
             "local_model_path": Path(local).expanduser() if local else None,
             "local_lora_path": Path(lora).expanduser() if lora else None,
             "cloud_base_url": _env("COGENESIS_CLOUD_BASE_URL"),

@@ -112,3 +112,41 @@ class CloudLogprobsUnavailable(CloudError):
 
 class TokenizerMismatch(CoGenesisError):
     """The local and cloud models do not share a tokenizer, so their logits cannot be fused."""
+
+
+class RemoteStoreNotAllowed(ConfigurationError):
+    """A Chroma server on another host was configured without the opt-in.
+
+    A remote store holds every stored private document, so using one moves the
+    user's private context off the device. Loopback servers need no opt-in.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(
+            f"The Chroma server {url} is not on this machine: using it moves every stored "
+            "private document off the device. Serve the store on loopback (`chroma run "
+            "--host 127.0.0.1`), or opt in knowingly: allow_remote_store=True, "
+            "COGENESIS_ALLOW_REMOTE_STORE=1, or `cogenesis --allow-remote-store` (the "
+            "opening is recorded in the audit log). Nothing was sent."
+        )
+
+
+class PrivateJudgeRefused(PrivacyViolation):
+    """A cloud judge would read a user's private context, and that was not allowed.
+
+    The paper's judge prompts (Table 9) carry the user's profile, private details and
+    writing history, so a cloud judge needs an explicit opt-in.
+    """
+
+    def __init__(self, user_id: str, detectors: str) -> None:
+        self.user_id = user_id
+        who = f"user {user_id!r}" if user_id else "the user"
+        super().__init__(
+            f"The cloud judge's prompt carries private context of {who} ({detectors}); "
+            "nothing was sent. Judge on the device (`cogenesis eval --judge local`, "
+            "Judge.of(ChatLocalLlama())), or, for synthetic users or users who agreed, "
+            "opt in: `cogenesis eval --judge cloud --allow-private-judge`, "
+            "Judge.through(guard, allow_private_context=True) (each request is recorded "
+            "in the audit log as sent_with_private_context)."
+        )

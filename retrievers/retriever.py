@@ -7,8 +7,10 @@ from typing import Any
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, Field
 
+from langchain_cogenesis.privacy.tracing import private_config
 from langchain_cogenesis.retrievers.store import PrivateStore
 
 
@@ -31,6 +33,9 @@ class PrivateContextRetriever(BaseRetriever):
         .. code-block:: python
 
             retriever.invoke("a speech for the garden's anniversary")
+
+    Its runs trace through the scrubber of :mod:`~langchain_cogenesis.privacy.tracing`:
+    a tracer sees how many documents came back, not their text.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -38,6 +43,18 @@ class PrivateContextRetriever(BaseRetriever):
     store: PrivateStore
     user_id: str | None = None
     k: int = Field(default=4, ge=1)
+
+    def invoke(
+        self, input: str, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> list[Document]:
+        """Retrieve ``input``'s private context (``user_id=`` and ``k=`` per call)."""
+        return super().invoke(input, private_config(config), **kwargs)
+
+    async def ainvoke(
+        self, input: str, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> list[Document]:
+        """As :meth:`invoke`, asynchronously."""
+        return await super().ainvoke(input, private_config(config), **kwargs)
 
     def _get_relevant_documents(
         self,

@@ -14,6 +14,7 @@ processes use a Chroma server (``chroma run``, ``COGENESIS_CHROMA_URL``).
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import os
 import shutil
@@ -24,18 +25,20 @@ import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
+from pydantic import SecretStr
 
 from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import (
     CoGenesisError,
     ConfigurationError,
     NotAChromaStore,
+    RemoteStoreNotAllowed,
     StoreCorrupted,
     StoreError,
     StoreLocked,
@@ -45,11 +48,17 @@ from langchain_cogenesis.retrievers.embeddings import LocalEmbeddings
 from langchain_cogenesis.retrievers.loaders import user_context_documents
 from langchain_cogenesis.schema import UserContext
 
+if TYPE_CHECKING:
+    from langchain_cogenesis.privacy.audit import AuditLog
+
 COLLECTION_PREFIX = "cogenesis-user-"
 _CHROMA_FILE = "chroma.sqlite3"
 LOCK_FILE = "cogenesis-writer.lock"
 _BATCH = 128
 _PROBES = 8
+_TOKEN_AUTH = "chromadb.auth.token_authn.TokenAuthClientProvider"
+_FULLTEXT = "embedding_fulltext_search"
+_log = logging.getLogger(__name__)
 
 
 class _Folder:
@@ -149,13 +158,113 @@ def _check_store_path(path: Path) -> None:
         raise NotAChromaStore(f"{chroma_file} is an SQLite file but not a Chroma store.")
 
 
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` is this machine: ``localhost``, 127.0.0.0/8 or ``::1``.
+
+    Decided from the name alone, with no DNS lookup, so a name that merely resolves to
+    loopback today (and elsewhere tomorrow) counts as remote.
+    """
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def shown_url(url: str) -> str:
+    """``url`` without any ``user:password@`` part (for messages, logs and the audit log)."""
+    parsed = urlparse(url)
+    if parsed.username is None and parsed.password is None:
+        return url
+    return parsed._replace(netloc=parsed.netloc.rpartition("@")[2]).geturl()
+
+
+def _http_client(
+    url: str,
+    *,
+    token: str | SecretStr | None,
+    allow_remote: bool,
+    audit_log: AuditLog | Literal["default"] | None,
+) -> Any:
+    """A Chroma ``HttpClient`` for ``url``; a remote host only with the opt-in, recorded."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigurationError(
+            f"The Chroma URL {shown_url(url)!r} is not an http:// or https:// URL with a "
+            "host; use e.g. http://127.0.0.1:8000."
+        )
+    remote = not is_loopback_host(parsed.hostname)
+    if remote and not allow_remote:
+        raise RemoteStoreNotAllowed(shown_url(url))
+    secret = token.get_secret_value() if isinstance(token, SecretStr) else token
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if secret:  # Chroma's token auth: sent as "Authorization: Bearer <token>"
+        chroma_settings.chroma_client_auth_provider = _TOKEN_AUTH
+        chroma_settings.chroma_client_auth_credentials = secret
+    if remote:
+        _record_remote_store(shown_url(url), parsed.scheme == "https", bool(secret), audit_log)
+    return chromadb.HttpClient(
+        host=parsed.hostname,
+        port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+        ssl=parsed.scheme == "https",
+        settings=chroma_settings,
+    )
+
+
+def _record_remote_store(
+    url: str, tls: bool, token: bool, audit_log: AuditLog | Literal["default"] | None
+) -> None:
+    """A log line and an audit row: the user opted in to a store off the device."""
+    from langchain_cogenesis.privacy.audit import AuditLog
+
+    transport = ("TLS" if tls else "plain HTTP") + (", token auth" if token else ", no auth")
+    _log.warning(
+        "the private store is on a remote Chroma server %s (%s): stored private context "
+        "leaves this device (allowed by allow_remote_store)",
+        url,
+        transport,
+        extra={"egress": {"destination": url, "purpose": "remote-store",
+                          "decision": "sent_with_private_context"}},
+    )  # fmt: skip
+    log = AuditLog() if audit_log == "default" else audit_log
+    if log is not None:
+        log.record(
+            user_id="",
+            destination=url,
+            purpose="remote-store",
+            decision="sent_with_private_context",
+            hits=[],
+            payload=f"open the private store at {url} ({transport}); every stored "
+            "document and query goes to this server",
+        )
+
+
 class PrivateStore:
     """The user's private context, stored and searched on this machine.
 
     Key init args:
         path: folder of the embedded store; default ``$COGENESIS_HOME/store``.
         chroma_url: use a Chroma server (``http://127.0.0.1:8000``) instead of the
-            embedded client.
+            embedded client; default ``COGENESIS_CHROMA_URL`` when no ``path`` is given.
+            ``https://`` URLs use TLS. A server on another host holds every stored
+            private document, so it needs ``allow_remote_store``.
+        chroma_token: the server's token (Chroma's token auth, sent as
+            ``Authorization: Bearer``); default ``COGENESIS_CHROMA_TOKEN``.
+        allow_remote_store: let a Chroma server that is not on loopback hold the
+            store, which moves the private context off the device; default
+            ``COGENESIS_ALLOW_REMOTE_STORE``. Without it such a URL raises
+            :class:`~langchain_cogenesis.errors.RemoteStoreNotAllowed` before any
+            connection is made. Opening a remote store is logged and recorded in the
+            audit log (purpose ``remote-store``, decision ``sent_with_private_context``).
+        audit_log: where that record goes; default ``$COGENESIS_HOME/audit.sqlite3``.
         embeddings: any LangChain ``Embeddings``; default the bundled all-MiniLM-L6-v2.
         chunk_size, chunk_overlap: how long documents are split before embedding.
 
@@ -179,6 +288,9 @@ class PrivateStore:
         path: Path | str | None = None,
         *,
         chroma_url: str | None = None,
+        chroma_token: str | SecretStr | None = None,
+        allow_remote_store: bool | None = None,
+        audit_log: AuditLog | Literal["default"] | None = "default",
         embeddings: Embeddings | None = None,
         chunk_size: int = 600,
         chunk_overlap: int = 80,
@@ -188,7 +300,6 @@ class PrivateStore:
 
         settings = Settings.from_env()
         chroma_url = chroma_url or (settings.chroma_url if path is None else None)
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
         self.embeddings = embeddings or LocalEmbeddings()
         self.splitter = RecursiveCharacterTextSplitter(
             chunk_size=chunk_size, chunk_overlap=chunk_overlap
@@ -198,13 +309,14 @@ class PrivateStore:
         self._release: weakref.finalize[Any, Any] | None = None
         try:
             if chroma_url:
-                parsed = urlparse(chroma_url)
-                self.location = chroma_url
-                self._client: Any = chromadb.HttpClient(
-                    host=parsed.hostname or "127.0.0.1",
-                    port=parsed.port or (443 if parsed.scheme == "https" else 8000),
-                    ssl=parsed.scheme == "https",
-                    settings=chroma_settings,
+                self.location = shown_url(chroma_url)
+                self._client: Any = _http_client(
+                    chroma_url,
+                    token=chroma_token or settings.chroma_token,
+                    allow_remote=settings.allow_remote_store
+                    if allow_remote_store is None
+                    else allow_remote_store,
+                    audit_log=audit_log,
                 )
             else:
                 store_path = Path(path) if path is not None else settings.store_path
@@ -213,14 +325,14 @@ class PrivateStore:
                 self._path = store_path.resolve()
                 self.location = str(self._path)
                 self._client = chromadb.PersistentClient(
-                    path=str(store_path), settings=chroma_settings
+                    path=str(store_path), settings=ChromaSettings(anonymized_telemetry=False)
                 )
-        except StoreError:
+        except CoGenesisError:
             raise
         except Exception as error:
+            where = shown_url(chroma_url) if chroma_url else path
             raise StoreError(
-                f"Could not open the private store at {chroma_url or path}: "
-                f"{type(error).__name__}: {error}"
+                f"Could not open the private store at {where}: {type(error).__name__}: {error}"
             ) from error
         self._folder = _folder(self.location)
 
@@ -339,7 +451,9 @@ class PrivateStore:
         """Remove every vector and document of ``user_id``, also from the disk.
 
         Chroma leaves a deleted collection's index folder and the freed database pages
-        (which still hold the text) on disk; both are erased here.
+        (which still hold the text) on disk; both are erased here. This is the store
+        alone: :func:`~langchain_cogenesis.privacy.erasure.erase_user` (``cogenesis
+        users delete``) also erases the user's audit payloads, checkpoints and caches.
         """
         self._collection(user_id)  # raises UnknownUser
         with self._writes():
@@ -478,6 +592,11 @@ def _erase_leftovers(path: Path) -> None:
             if entry.is_dir() and _is_uuid(entry.name) and entry.name not in live:
                 shutil.rmtree(entry, ignore_errors=True)
         try:
+            # a deleted row leaves its words in the full-text index until it is merged
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+            if _FULLTEXT in tables:
+                connection.execute(f"INSERT INTO {_FULLTEXT}({_FULLTEXT}) VALUES ('optimize')")
+                connection.commit()
             connection.execute("VACUUM")
         except sqlite3.OperationalError as error:  # a long read elsewhere holds the file
             logging.getLogger(__name__).warning(

@@ -23,9 +23,15 @@ RULE = "─" * 72
 
 
 def _store(settings: Settings) -> Any:
+    from langchain_cogenesis.privacy import AuditLog
     from langchain_cogenesis.retrievers import PrivateStore
 
-    return PrivateStore(settings.store_path, chroma_url=settings.chroma_url)
+    return PrivateStore(
+        settings.store_path,
+        chroma_url=settings.chroma_url,
+        allow_remote_store=settings.allow_remote_store,
+        audit_log=AuditLog(settings.home / "audit.sqlite3") if settings.chroma_url else None,
+    )
 
 
 def _print_payloads(result: WritingResult) -> None:
@@ -355,8 +361,16 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
         for user_id in [] if args.json else users:
             print(f"{user_id}\t{store.count(user_id)} chunks")
         return 0
-    store.delete_user(args.user_id)
-    print(f"Deleted every stored document of {args.user_id}.")
+    from langchain_cogenesis.privacy.erasure import erase_user
+
+    erased = erase_user(args.user_id, home=settings.home, store=store)
+    print(
+        f"Erased {args.user_id}: {erased.store_chunks} stored chunks, the payload text of "
+        f"{erased.audit_payloads} audit rows (their hashes stay), {erased.threads} "
+        f"checkpointed threads, {erased.lines} cache and log lines."
+    )
+    for warning in erased.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -437,6 +451,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="log to stderr (egress decisions are logged at info)",
     )  # fmt: skip
     parser.add_argument("--log-json", action="store_true", help="log one JSON object per line")
+    parser.add_argument(
+        "--allow-remote-store", action="store_true",
+        help="let COGENESIS_CHROMA_URL name a Chroma server on another host: the private "
+        "store then leaves this device (recorded in the audit log)",
+    )  # fmt: skip
     commands = parser.add_subparsers(dest="command", required=True)
 
     def generation_options(command: argparse.ArgumentParser, answer_tokens: int) -> None:
@@ -531,7 +550,9 @@ def build_parser() -> argparse.ArgumentParser:
     users_commands = users.add_subparsers(dest="users_command", required=True)
     users_list = users_commands.add_parser("list")
     users_list.add_argument("--json", action="store_true")
-    users_delete = users_commands.add_parser("delete")
+    users_delete = users_commands.add_parser(
+        "delete", help="erase the user's text everywhere under COGENESIS_HOME"
+    )
     users_delete.add_argument("user_id")
     users.set_defaults(handler=cmd_users)
 
@@ -571,7 +592,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     configure(args.log_level, args.log_json)
-    settings = Settings.from_env(home=args.home)
+    settings = Settings.from_env(home=args.home, allow_remote_store=args.allow_remote_store or None)
     try:
         return int(args.handler(args, settings))
     except CoGenesisError as error:

@@ -7,6 +7,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from langchain_cogenesis.config import Settings
+from langchain_cogenesis.errors import PrivateJudgeRefused
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -25,7 +26,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     parser.add_argument(
         "--judge", choices=["cloud", "local"], default="cloud",
-        help="cloud: the cloud endpoint through the guard; local: the local model",
+        help="cloud: the cloud endpoint through the guard (needs --allow-private-judge); "
+        "local: the local model, nothing leaves the device",
+    )  # fmt: skip
+    parser.add_argument(
+        "--allow-private-judge", action="store_true",
+        help="send each user's profile, private details and writing history to the cloud "
+        "judge (the paper's judge prompts need them); recorded in the audit log as "
+        "sent_with_private_context. For synthetic users or users who agreed",
     )  # fmt: skip
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--judge-tokens", type=int, default=256)
@@ -53,6 +61,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from langchain_cogenesis.privacy import AuditLog, EgressGuard
     from langchain_cogenesis.retrievers import PrivateStore
 
+    if args.judge == "cloud" and not args.allow_private_judge:
+        # every judge prompt with a profile carries private context: refuse before any work
+        raise PrivateJudgeRefused("", "profile, private details and writing history")
     try:
         chosen = parse_settings(args.settings)
         seeds = [int(seed) for seed in args.seeds.split(",") if seed.strip()]
@@ -83,12 +94,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                 base_url=fusion_url, model=fusion_model, send_max_tokens=fusion_standin,
                 audit_log=audit,
             )  # fmt: skip
-        judge_guard = EgressGuard(
-            base_url=base_url, model=model, send_max_tokens=standin, audit_log=None
-        )
         judge = (
             Judge.through(
-                judge_guard, max_tokens=args.judge_tokens, max_attempts=args.judge_attempts
+                guard,
+                max_tokens=args.judge_tokens,
+                max_attempts=args.judge_attempts,
+                allow_private_context=args.allow_private_judge,
             )
             if args.judge == "cloud"
             else Judge.of(

@@ -1,10 +1,16 @@
 """LLM-as-judge (paper Table 9): three ratings from 1 to 10, parsed from ``[[N]]``.
 
-The judge reads the user's profile and writing history for two of the three prompts.
-That is evaluation data being disclosed on purpose; judge synthetic or fictional users,
-not real users' private context, with a cloud judge. A judge behind a cloud endpoint
-goes through the :class:`~langchain_cogenesis.privacy.EgressGuard` (``Judge.through``),
-so each request is in the audit log.
+The judge reads the user's profile and writing history for two of the three prompts,
+and the question and answer of all three may carry private context too. A judge behind
+a cloud endpoint (:meth:`Judge.through`) goes through the
+:class:`~langchain_cogenesis.privacy.EgressGuard` like any other payload: scanned with
+the user's own detectors (profile, private details, logs, writing history, the private
+part of the task), decided by the guard and written to the audit log. Private context
+reaches a cloud judge only with an explicit opt-in (``allow_private_context=True``,
+``cogenesis eval --allow-private-judge``), recorded as ``sent_with_private_context``;
+otherwise the request is refused with :class:`~langchain_cogenesis.errors.PrivateJudgeRefused`.
+Judge synthetic or fictional users, or users who agreed, with a cloud judge; anyone
+else with a local one (:meth:`Judge.of`).
 """
 
 from __future__ import annotations
@@ -12,13 +18,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage
 
 from langchain_cogenesis import prompts
-from langchain_cogenesis.schema import UserContext
+from langchain_cogenesis.errors import PrivacyViolation, PrivateJudgeRefused
+from langchain_cogenesis.schema import ContextAwareInstruction, UserContext
+
+if TYPE_CHECKING:
+    from langchain_cogenesis.privacy.decision import PolicyRule
+    from langchain_cogenesis.privacy.detectors import PrivacyScanner
 
 Aspect = Literal["overall", "personalization", "overall_without_profile"]
 ASPECTS: tuple[Aspect, ...] = ("overall", "personalization", "overall_without_profile")
@@ -58,6 +69,38 @@ def profile_text(context: UserContext) -> tuple[str, str]:
     return profile, history
 
 
+def judge_scanner(
+    context: UserContext | None, instruction: ContextAwareInstruction | None = None
+) -> PrivacyScanner:
+    """The detectors of a judge request: everything private the judge prompt may carry.
+
+    The profile, private details, activity logs and writing history of ``context`` and
+    the private part of ``instruction``; the public part is what the user chose to
+    share, and the package's own prompt text is trusted.
+    """
+    from langchain_cogenesis.privacy.detectors import PrivacyScanner
+
+    private: list[str] = []
+    names: list[str] = []
+    if context is not None:
+        private += [context.profile.as_text(), *context.private_details, *context.activity_logs]
+        private += [writing.text for writing in context.writing_history]
+        names += [context.profile.name] if context.profile.name else []
+    if instruction is not None:
+        private.append(instruction.private_instruction)
+    return PrivacyScanner(
+        private,
+        names=names,
+        public_text=instruction.public_instruction if instruction is not None else "",
+        trusted_texts=[*prompts.TRUSTED_TEXT, *(_fixed_text(t) for t in _TEMPLATES.values())],
+    )
+
+
+def _fixed_text(template: str) -> str:
+    """The longest fixed stretch of a judge template (its instruction), trusted text."""
+    return max(re.split(r"\{[a-z_]+\}", template), key=len).strip()
+
+
 class Judge:
     """Rates answers with the paper's three judge prompts.
 
@@ -74,7 +117,7 @@ class Judge:
 
     @classmethod
     def of(cls, model: BaseChatModel, **kwargs: Any) -> Judge:
-        """A judge from any chat model (local or already guarded)."""
+        """A judge from a chat model that runs on the device (nothing is scanned)."""
 
         def ask(messages: list[BaseMessage], attempt: int) -> str:
             return str(model.invoke(messages).text)
@@ -82,29 +125,68 @@ class Judge:
         return cls(ask, **kwargs)
 
     @classmethod
-    def through(cls, guard: Any, *, max_tokens: int = 256, **kwargs: Any) -> Judge:
-        """A judge behind the egress guard's cloud endpoint (audited, bounded output)."""
-        from langchain_cogenesis.privacy import PrivacyScanner
+    def through(
+        cls,
+        guard: Any,
+        *,
+        max_tokens: int = 256,
+        allow_private_context: bool = False,
+        policy: PolicyRule = "block",
+        **kwargs: Any,
+    ) -> Judge:
+        """A judge behind the egress guard's cloud endpoint (scanned, decided, audited).
 
-        def ask(messages: list[BaseMessage], attempt: int) -> str:
-            reply = guard.chat(
-                messages, purpose="judge", max_tokens=max_tokens, scanner=PrivacyScanner()
-            )
-            return str(reply.text)
+        Args:
+            guard: the :class:`~langchain_cogenesis.privacy.EgressGuard`; its audit
+                log records every judge request (purpose ``judge``).
+            max_tokens: bound on each reply.
+            allow_private_context: send the user's private context to the cloud judge
+                (the paper's setting). Each request that carries it is recorded as
+                ``sent_with_private_context``.
+            policy: without the opt-in, what happens to a request that carries
+                private context: ``"block"`` (the default) raises
+                :class:`~langchain_cogenesis.errors.PrivateJudgeRefused`;
+                ``"redact"`` sends it with placeholders, which leaves the
+                personalization rating little to judge.
+        """
+        return _GuardedJudge(
+            guard,
+            max_tokens=max_tokens,
+            allow_private_context=allow_private_context,
+            policy=policy,
+            **kwargs,
+        )
 
-        return cls(ask, **kwargs)
+    def _ask(
+        self,
+        messages: list[BaseMessage],
+        attempt: int,
+        context: UserContext | None,
+        instruction: ContextAwareInstruction | None,
+    ) -> str:
+        return self.ask(messages, attempt)
 
     def rate(
-        self, aspect: Aspect, question: str, answer: str, context: UserContext | None = None
+        self,
+        aspect: Aspect,
+        question: str,
+        answer: str,
+        context: UserContext | None = None,
+        *,
+        instruction: ContextAwareInstruction | None = None,
     ) -> Judgement:
-        """One rating; retried up to ``max_attempts`` times while no rating is found."""
+        """One rating; retried up to ``max_attempts`` times while no rating is found.
+
+        ``instruction`` (the task's two parts) tells a guarded judge which part of
+        ``question`` is private.
+        """
         profile, history = profile_text(context) if context is not None else ("(none)", "(none)")
         text = _TEMPLATES[aspect].format(
             question=question, answer=answer, profile_info=profile, writing_history=history
         )
         reply = ""
         for attempt in range(1, self.max_attempts + 1):
-            reply = self.ask([HumanMessage(text)], attempt)
+            reply = self._ask([HumanMessage(text)], attempt, context, instruction)
             rating = parse_rating(reply)
             if rating is not None:
                 return Judgement(aspect, rating, reply, attempt)
@@ -116,9 +198,60 @@ class Judge:
         answer: str,
         context: UserContext | None,
         aspects: Sequence[Aspect] = ASPECTS,
+        *,
+        instruction: ContextAwareInstruction | None = None,
     ) -> dict[Aspect, Judgement]:
         """Every aspect for one answer."""
-        return {aspect: self.rate(aspect, question, answer, context) for aspect in aspects}
+        return {
+            aspect: self.rate(aspect, question, answer, context, instruction=instruction)
+            for aspect in aspects
+        }
+
+
+class _GuardedJudge(Judge):
+    """A judge whose every request passes the guard's decision and audit log."""
+
+    def __init__(
+        self,
+        guard: Any,
+        *,
+        max_tokens: int,
+        allow_private_context: bool,
+        policy: PolicyRule,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(self._ask_without_context, **kwargs)
+        self.guard = guard
+        self.max_tokens = max_tokens
+        self.allow_private_context = allow_private_context
+        self.policy = policy
+
+    def _ask_without_context(self, messages: list[BaseMessage], attempt: int) -> str:
+        return self._ask(messages, attempt, None, None)
+
+    def _ask(
+        self,
+        messages: list[BaseMessage],
+        attempt: int,
+        context: UserContext | None,
+        instruction: ContextAwareInstruction | None,
+    ) -> str:
+        user_id = context.user_id if context is not None else ""
+        scanner = judge_scanner(context, instruction)
+        try:
+            reply = self.guard.chat(
+                messages,
+                purpose="judge",
+                max_tokens=self.max_tokens,
+                scanner=scanner,
+                user_id=user_id,
+                policy=self.policy,
+                allow_private=self.allow_private_context,
+            )
+        except PrivacyViolation:  # LocalOnly too: there is no local judge to fall back on
+            found = {hit.detector for m in messages for hit in scanner.scan(str(m.text))}
+            raise PrivateJudgeRefused(user_id, ", ".join(sorted(found))) from None
+        return str(reply.text)
 
 
 def win_tie_lose(

@@ -20,13 +20,11 @@ from langchain_cogenesis import prompts
 from langchain_cogenesis.data.dataset import DatasetRow
 from langchain_cogenesis.evaluation.judge import ASPECTS, Judge, win_tie_lose
 from langchain_cogenesis.evaluation.metrics import bleu, rouge_l
-from langchain_cogenesis.privacy.audit import AuditLog
+from langchain_cogenesis.privacy.audit import SENT_DECISIONS, AuditLog
 from langchain_cogenesis.privacy.detectors import PrivacyScanner
 from langchain_cogenesis.schema import ContextAwareTask, UserContext, WritingMode
 
 MODES: tuple[WritingMode, ...] = ("cloud-private", "cloud-public", "local", "sketch", "fusion")
-NOT_SENT = ("blocked", "local_only")
-"""Audit decisions of payloads that did not leave the device."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +144,9 @@ def leak_scanner(sample: Sample) -> PrivacyScanner:
 def leaked_since(audit: AuditLog, first_id: int, scanner: PrivacyScanner) -> tuple[bool, int]:
     """Whether any payload sent after entry ``first_id`` carries private context."""
     sent = [
-        entry for entry in audit.entries() if entry.id > first_id and entry.decision not in NOT_SENT
+        entry
+        for entry in audit.entries()
+        if entry.id > first_id and entry.decision in SENT_DECISIONS
     ]
     return any(scanner.scan(entry.payload or "") for entry in sent), len(sent)
 
@@ -194,7 +194,9 @@ def evaluate(
         question = sample.task.instruction.full_instruction
         ratings: dict[str, float | None] = {aspect: None for aspect in ASPECTS}
         if answer:
-            judged = judge.rate_all(question, answer, sample.context)
+            judged = judge.rate_all(
+                question, answer, sample.context, instruction=sample.task.instruction
+            )
             ratings = {aspect: judgement.rating for aspect, judgement in judged.items()}
         record = Record(
             setting=setting.name,

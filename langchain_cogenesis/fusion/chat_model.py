@@ -12,7 +12,7 @@ from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
 )
-from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
@@ -29,8 +29,10 @@ from langchain_cogenesis.fusion.tokenizer import (
     check_same_tokenizer,
 )
 from langchain_cogenesis.models.tracing import ls_params
+from langchain_cogenesis.privacy.decision import decide
 from langchain_cogenesis.privacy.detectors import PrivacyScanner
 from langchain_cogenesis.privacy.gate import PrefixGate
+from langchain_cogenesis.privacy.tracing import PrivatelyTracedChatModel
 from langchain_cogenesis.prompts import TURN_END, chat_text
 
 PRIVATE = "private"
@@ -49,7 +51,7 @@ def shared_scorer(path: Path, n_ctx: int, role: str) -> LlamaCppScorer:
         return _scorers[key]
 
 
-class ChatCoGenesisFusion(BaseChatModel):
+class ChatCoGenesisFusion(PrivatelyTracedChatModel):
     """Logit-based CoGenesis (paper §3.3) as a chat model.
 
     The local model reads every message plus the private context; the cloud model
@@ -199,6 +201,27 @@ class ChatCoGenesisFusion(BaseChatModel):
             texts += [doc.page_content for doc in self.retriever.invoke(query)]
         return texts
 
+    def _public_messages(
+        self, messages: Sequence[BaseMessage], scanner: PrivacyScanner
+    ) -> list[BaseMessage]:
+        """The messages the cloud scores, decided once before decoding (placeholders
+        cannot be added mid-generation); a redaction is audited by the guard."""
+        public = [m for m in messages if not m.additional_kwargs.get(PRIVATE)]
+        guard = self.egress_guard
+        verdict = decide(
+            [(m.type, str(m.text)) for m in public],
+            scanner,
+            policy=guard.policy if guard is not None else "redact",
+        )
+        if verdict.hits and guard is not None:
+            guard.audit_decision(verdict, self.user_id, "fusion-instruction")
+        # LocalOnly (a PrivacyViolation) when the policy keeps this work on the device
+        verdict.raise_unless_sendable("fusion-instruction")
+        return [
+            m if text == str(m.text) else m.model_copy(update={"content": text})
+            for m, (_, text) in zip(public, verdict.outbound, strict=True)
+        ]
+
     def _deltas(
         self, messages: list[BaseMessage], stop: list[str] | None, run: _Run, **kwargs: Any
     ) -> Iterator[str]:
@@ -206,9 +229,7 @@ class ChatCoGenesisFusion(BaseChatModel):
         local = self.local_scorer()
         private = self._private_texts(messages)
         scanner = PrivacyScanner(private)
-        public_messages = [
-            _redacted(m, scanner) for m in messages if not m.additional_kwargs.get(PRIVATE)
-        ]
+        public_messages = self._public_messages(messages, scanner)
         if not any(m.type == "human" for m in public_messages):
             public_messages.append(HumanMessage("Continue."))
         cloud = self.cloud_scorer(local, scanner)
@@ -343,15 +364,6 @@ class _Run:
             output_tokens=output,
             total_tokens=self.prompt_tokens + output,
         )
-
-
-def _redacted(message: BaseMessage, scanner: PrivacyScanner) -> BaseMessage:
-    """A public message with any private span replaced by a placeholder."""
-    text = str(message.text)
-    if not scanner.scan(text):
-        return message
-    clean, _ = scanner.redact(text)
-    return message.model_copy(update={"content": clean})
 
 
 def _held(text: str, stop: Sequence[str]) -> str:

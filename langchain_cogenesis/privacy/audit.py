@@ -5,6 +5,13 @@ fields and that link. Editing a row breaks its hash; deleting one breaks the lin
 of the next; deleting the newest rows is caught by the head hash kept beside the
 database (``<file>.head``). Whoever can rewrite both the file and the head can
 rewrite history: the log proves integrity against edits, not against its owner.
+
+A row's hash covers the payload's sha256, not its text (format 2), so the text of
+an erased user's payloads can be removed (:meth:`AuditLog.erase_payloads`) while
+the chain still verifies; a payload that is present must match its sha256. Rows
+written before format 2 hashed the text itself and verify as they always did; when
+one of them is erased, the whole chain is first checked and then re-hashed in
+format 2, and the erasure row records the head it had before.
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +31,10 @@ from pydantic import BaseModel, Field
 from langchain_cogenesis.errors import StoreError
 
 GENESIS = "0" * 64
+HASH_FORMAT = 2
+"""Rows hash the payload's sha256 (format 2); format 1 rows hashed the text."""
+SENT_DECISIONS = frozenset({"sent", "redacted", "sent_with_private_context"})
+"""Decisions after which the payload left the device (its text is kept for review)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS egress (
@@ -37,12 +49,17 @@ CREATE TABLE IF NOT EXISTS egress (
     payload_sha256 TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
     row_hash TEXT NOT NULL,
-    attempt INTEGER NOT NULL DEFAULT 1
+    attempt INTEGER NOT NULL DEFAULT 1,
+    hash_format INTEGER NOT NULL DEFAULT 1
 )
 """
-# Logs written before retries were recorded have no attempt column; it is added
-# with the default 1, and first attempts hash as they always did.
-_ADD_ATTEMPT = "ALTER TABLE egress ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1"
+# Logs written before retries were recorded have no attempt column, and logs
+# written before format 2 no hash_format column; both are added with default 1,
+# so older rows hash as they always did.
+_ADD_COLUMNS = {
+    "attempt": "ALTER TABLE egress ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1",
+    "hash_format": "ALTER TABLE egress ADD COLUMN hash_format INTEGER NOT NULL DEFAULT 1",
+}
 
 _FIELDS = (
     "id",
@@ -85,9 +102,13 @@ class AuditVerification(BaseModel):
 
 
 def _row_hash(values: dict[str, Any]) -> str:
-    fields = [values[name] for name in _FIELDS]
-    if values.get("attempt", 1) != 1:
-        fields.append(values["attempt"])
+    if values.get("hash_format", 1) == 1:
+        fields = [values[name] for name in _FIELDS]
+        if values.get("attempt", 1) != 1:
+            fields.append(values["attempt"])
+    else:  # the payload's text is left out: it may be erased, its sha256 stays
+        fields = [values[name] for name in _FIELDS if name != "payload"]
+        fields += [values.get("attempt", 1), values["hash_format"]]
     canonical = json.dumps(fields, ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -122,8 +143,9 @@ class AuditLog:
             with self._connect() as db:
                 db.execute(_SCHEMA)
                 columns = {row["name"] for row in db.execute("PRAGMA table_info(egress)")}
-                if "attempt" not in columns:
-                    db.execute(_ADD_ATTEMPT)
+                for column, statement in _ADD_COLUMNS.items():
+                    if column not in columns:
+                        db.execute(statement)
         except sqlite3.DatabaseError as error:
             raise StoreError(
                 f"The audit log {self.path} is not a readable SQLite database ({error}). "
@@ -149,32 +171,63 @@ class AuditLog:
         """Append one attempt and return it (``attempt`` > 1: a retry of the same payload)."""
         with self._lock, self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
-            last = db.execute("SELECT id, row_hash FROM egress ORDER BY id DESC LIMIT 1").fetchone()
-            values: dict[str, Any] = {
-                "id": (last["id"] + 1) if last else 1,
-                "time": datetime.now(UTC).isoformat(timespec="microseconds"),
-                "user_id": user_id,
-                "destination": destination,
-                "purpose": purpose,
-                "decision": decision,
-                "hits": json.dumps(hits, ensure_ascii=False, sort_keys=True),
-                "payload": payload if self.store_payloads else None,
-                "payload_sha256": hashlib.sha256(payload.encode("utf-8")).hexdigest(),
-                "prev_hash": last["row_hash"] if last else GENESIS,
-                "attempt": attempt,
-            }
-            values["row_hash"] = _row_hash(values)
-            db.execute(
-                f"INSERT INTO egress ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-                list(values.values()),
+            values = self._append(
+                db,
+                user_id=user_id,
+                destination=destination,
+                purpose=purpose,
+                decision=decision,
+                hits=hits,
+                payload=payload,
+                attempt=attempt,
             )
             db.commit()
-            self.head_path.write_text(f"{values['id']} {values['row_hash']}\n", encoding="utf-8")
+            self._write_head(values["id"], values["row_hash"])
         return self._entry(values)
+
+    def _append(
+        self,
+        db: sqlite3.Connection,
+        *,
+        user_id: str,
+        destination: str,
+        purpose: str,
+        decision: str,
+        hits: list[dict[str, Any]],
+        payload: str,
+        attempt: int = 1,
+    ) -> dict[str, Any]:
+        """Insert one row after the newest (inside the caller's write transaction)."""
+        last = db.execute("SELECT id, row_hash FROM egress ORDER BY id DESC LIMIT 1").fetchone()
+        values: dict[str, Any] = {
+            "id": (last["id"] + 1) if last else 1,
+            "time": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "user_id": user_id,
+            "destination": destination,
+            "purpose": purpose,
+            "decision": decision,
+            "hits": json.dumps(hits, ensure_ascii=False, sort_keys=True),
+            # the text of a payload that never left is not kept: its hash proves it
+            "payload": payload if self.store_payloads and decision in SENT_DECISIONS else None,
+            "payload_sha256": hashlib.sha256(payload.encode("utf-8")).hexdigest(),
+            "prev_hash": last["row_hash"] if last else GENESIS,
+            "attempt": attempt,
+            "hash_format": HASH_FORMAT,
+        }
+        values["row_hash"] = _row_hash(values)
+        db.execute(
+            f"INSERT INTO egress ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+            list(values.values()),
+        )
+        return values
+
+    def _write_head(self, row_id: int, row_hash: str) -> None:
+        self.head_path.write_text(f"{row_id} {row_hash}\n", encoding="utf-8")
 
     @staticmethod
     def _entry(values: dict[str, Any]) -> AuditEntry:
-        return AuditEntry(**{**values, "hits": json.loads(values["hits"])})
+        fields = {key: value for key, value in values.items() if key != "hash_format"}
+        return AuditEntry(**{**fields, "hits": json.loads(values["hits"])})
 
     def _rows(self) -> Iterator[dict[str, Any]]:
         with self._connect() as db:
@@ -189,10 +242,14 @@ class AuditLog:
 
     def verify(self) -> AuditVerification:
         """Recompute the chain and compare it with the head."""
+        rows = list(self._rows())
+        problems = self._problems(rows)
+        return AuditVerification(ok=not problems, rows=len(rows), problems=problems)
+
+    def _problems(self, rows: list[dict[str, Any]]) -> list[str]:
         problems: list[str] = []
-        previous_hash, previous_id, count = GENESIS, 0, 0
-        for row in self._rows():
-            count += 1
+        previous_hash, previous_id = GENESIS, 0
+        for row in rows:
             if row["id"] != previous_id + 1:
                 problems.append(f"rows {previous_id + 1}..{row['id'] - 1} are missing")
             if row["prev_hash"] != previous_hash:
@@ -213,6 +270,105 @@ class AuditLog:
                     f"the log ends at row {previous_id} but its head records row {head_id}: "
                     "rows were removed from the end or the head was changed"
                 )
-        elif count:
+        elif rows:
             problems.append(f"the head file {self.head_path} is missing")
-        return AuditVerification(ok=not problems, rows=count, problems=problems)
+        return problems
+
+    def erase_payloads(
+        self, should_erase: Callable[[AuditEntry], bool], *, user_id: str = ""
+    ) -> ErasedPayloads:
+        """Remove the text of every payload for which ``should_erase`` is true.
+
+        The rows stay, with their sha256, so :meth:`verify` still passes; one row is
+        appended that records the erasure (``purpose="erasure"``, no text). Rows in
+        the older format are re-hashed first (see the module's docstring), only when
+        the chain verifies; a chain that does not is erased all the same (privacy
+        first) and the result says so. The file is then rewritten (``VACUUM``) so
+        the freed pages keep no text.
+        """
+        with self._lock, self._connect() as db:
+            db.execute("PRAGMA secure_delete = ON")  # freed pages are zeroed
+            db.execute("BEGIN IMMEDIATE")
+            rows = [dict(row) for row in db.execute("SELECT * FROM egress ORDER BY id")]
+            targets = [
+                row["id"]
+                for row in rows
+                if row["payload"] is not None and should_erase(self._entry(row))
+            ]
+            if not targets:
+                db.rollback()
+                return ErasedPayloads(rows=0)
+            problems = self._problems(rows)
+            erasure: dict[str, Any] = {"detector": "erasure", "rows": len(targets)}
+            if problems:
+                erasure["chain_problems_before"] = len(problems)
+            elif any(row["hash_format"] != HASH_FORMAT for row in rows):
+                erasure["rehashed_rows"] = len(rows)
+                erasure["previous_head"] = rows[-1]["row_hash"]
+                self._rehash(db, rows)
+            db.executemany("UPDATE egress SET payload = NULL WHERE id = ?", [(i,) for i in targets])
+            values = self._append(
+                db,
+                user_id=user_id,
+                destination="local",
+                purpose="erasure",
+                decision="erased",
+                hits=[erasure],
+                payload="",
+            )
+            db.commit()
+            self._write_head(values["id"], values["row_hash"])
+        return ErasedPayloads(
+            rows=len(targets),
+            rehashed=int(erasure.get("rehashed_rows", 0)),
+            problems_before=problems,
+            vacuumed=vacuum(self.path),
+        )
+
+    def _rehash(self, db: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+        """Rewrite every row's hash in the current format (after the chain verified)."""
+        previous = GENESIS
+        for row in rows:
+            row.update(prev_hash=previous, hash_format=HASH_FORMAT)
+            row["row_hash"] = _row_hash(row)
+            db.execute(
+                "UPDATE egress SET prev_hash = ?, hash_format = ?, row_hash = ? WHERE id = ?",
+                (row["prev_hash"], HASH_FORMAT, row["row_hash"], row["id"]),
+            )
+            previous = row["row_hash"]
+
+
+class ErasedPayloads(BaseModel):
+    """What :meth:`AuditLog.erase_payloads` did."""
+
+    rows: int
+    """Rows whose payload text was removed."""
+    rehashed: int = 0
+    """Rows re-hashed from the older format first."""
+    problems_before: list[str] = Field(default_factory=list)
+    """What the chain check found before erasing (then nothing was re-hashed)."""
+    vacuumed: bool = True
+    """Whether the file was rewritten so freed pages keep no text."""
+
+
+def vacuum(path: Path) -> bool:
+    """Rewrite the SQLite file at ``path`` so freed pages (deleted text) are gone.
+
+    Also empties a write-ahead log beside it. ``False`` (and a warning) when another
+    connection holds the file and it cannot be rewritten now.
+    """
+    import logging
+
+    try:
+        with closing(sqlite3.connect(path, timeout=30)) as db:
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.OperationalError as error:
+        logging.getLogger(__name__).warning(
+            "could not rewrite %s now (%s); deleted text may remain in its free pages "
+            "until it is rewritten (run the erasure again when nothing uses the file)",
+            path,
+            error,
+        )
+        return False
+    return True

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -115,15 +115,19 @@ def common_words() -> frozenset[str]:
 
 
 _YEAR = re.compile(r"^(19|20)\d\d$")
+_ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th|s)$")
 
 
 def is_rare(word: str, original: str) -> bool:
     """Names, numbers and identifiers: what identifies a person or a record."""
-    if any(ch.isdigit() for ch in word):
-        digits = sum(ch.isdigit() for ch in word)
-        return digits >= 3 and not _YEAR.match(word)
+    # identifiers first: a code such as "canary-7q4z-larkspur" has few digits
     if any(ch in word for ch in "@/_") or ("-" in word and len(word) >= 6):
         return True
+    if any(ch.isdigit() for ch in word):
+        digits = sum(ch.isdigit() for ch in word)
+        # "7q4z" identifies; "21st" and "1990s" do not
+        letters_and_digits = len(word) >= 4 and not _ORDINAL.match(word) and digits < len(word)
+        return (digits >= 3 and not _YEAR.match(word)) or letters_and_digits
     return original[:1].isupper() and len(word) >= 4 and word not in common_words()
 
 
@@ -374,6 +378,9 @@ class PrivacyScanner:
             tokens are not counted.
         trusted_texts: fixed text of this package's prompts; hits inside an
             occurrence of one are not counted.
+        detect_entities: also find private facts the store does not hold (names,
+            places, health, money, credentials typed into a request), with
+            :class:`~langchain_cogenesis.privacy.entities.EntityDetector`.
     """
 
     def __init__(
@@ -386,6 +393,7 @@ class PrivacyScanner:
         public_text: str = "",
         trusted_texts: Iterable[str] = (),
         ngram_n: int | None = None,
+        detect_entities: bool = True,
     ) -> None:
         texts = [text for text in private_texts if text]
         n = ngram_n or (index.n if index else NGRAM_N)
@@ -398,6 +406,10 @@ class PrivacyScanner:
             PiiDetector([*names, *(index.names if index else ())]),
             CanaryDetector(canaries),
         ]
+        if detect_entities:  # imported here: entities builds on this module
+            from langchain_cogenesis.privacy.entities import EntityDetector
+
+            self.detectors.append(EntityDetector.shared())
         self.trusted_texts = [text for text in trusted_texts if text.strip()]
 
     def _trusted_spans(self, text: str) -> list[tuple[int, int]]:
@@ -418,24 +430,33 @@ class PrivacyScanner:
         return hits
 
     def redact(
-        self, text: str, hits: Sequence[Hit] | None = None, *, first: int = 1
+        self,
+        text: str,
+        hits: Sequence[Hit] | None = None,
+        *,
+        first: int = 1,
+        known: Mapping[str, str] | None = None,
+        secret: bytes | None = None,
     ) -> tuple[str, dict[str, str]]:
-        """Replace private spans with ``[PRIVATE_n]`` (n from ``first``); return the
-        text and the placeholder → value mapping."""
+        """Replace only the private spans with typed, keyed placeholders.
+
+        ``Write to [PERSON_3f9a] at [PLACE_0c41]``: see
+        :mod:`langchain_cogenesis.privacy.redaction`. Returns the text and the
+        placeholder → value mapping, which stays on the device. ``known`` holds the
+        placeholders already given out in this request or conversation (a value
+        keeps its placeholder, no other value gets one of them); ``first`` is kept
+        for callers of the numbered placeholders of earlier versions and is unused.
+        """
+        # redaction builds on the detectors, so it is imported here, not at the top
+        from langchain_cogenesis.privacy.redaction import redact_spans
+
+        del first
         hits = self.scan(text) if hits is None else hits
-        mapping: dict[str, str] = {}
-        pieces, last = [], 0
-        for number, (start, end) in enumerate(merge_spans(hits), first):
-            placeholder = f"[PRIVATE_{number}]"
-            mapping[placeholder] = text[start:end]
-            pieces += [text[last:start], placeholder]
-            last = end
-        pieces.append(text[last:])
-        return "".join(pieces), mapping
+        return redact_spans(text, hits, known=known, secret=secret)
 
 
-def restore(text: str, mapping: dict[str, str]) -> str:
-    """Put redacted values back (on the device) where placeholders survived."""
-    for placeholder, value in mapping.items():
-        text = text.replace(placeholder, value)
-    return text
+def restore(text: str, mapping: Mapping[str, str]) -> str:
+    """Put redacted values back (on the device); see :func:`.redaction.restore`."""
+    from langchain_cogenesis.privacy.redaction import restore as restore_placeholders
+
+    return restore_placeholders(text, mapping)

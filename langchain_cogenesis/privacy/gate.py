@@ -15,7 +15,8 @@ def hit_summary(hits: Iterable[Hit]) -> list[dict[str, Any]]:
 
 def find_private_overlap(payload_text: str, private_texts: Iterable[str]) -> list[str]:
     """The private spans (as text) that :class:`PrivacyScanner` finds in ``payload_text``."""
-    return [hit.text for hit in PrivacyScanner(private_texts).scan(payload_text)]
+    scanner = PrivacyScanner(private_texts, detect_entities=False)  # overlap only
+    return [hit.text for hit in scanner.scan(payload_text)]
 
 
 class PrefixGate:

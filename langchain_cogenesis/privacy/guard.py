@@ -449,7 +449,10 @@ class EgressGuard:
         import httpx
 
         for text in texts:
-            verdict = decide([("probe", text)], PrivacyScanner(), policy="block")
+            # constant probes: pattern PII only (entity guesses flag "Zürich" as a name)
+            verdict = decide(
+                [("probe", text)], PrivacyScanner(detect_entities=False), policy="block"
+            )
             if not verdict.sendable:
                 self.audit_decision(verdict, "", "tokenizer-probe")
                 verdict.raise_unless_sendable("tokenizer-probe")

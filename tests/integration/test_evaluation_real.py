@@ -25,6 +25,7 @@ def test_cogenesis_eval_on_three_samples_resumes_and_reports_leaks(
         "eval", "--dataset", "bundled", "--limit", "3", "--seeds", "0",
         "--settings", "cloud-private,local,sketch", "--max-tokens", "24",
         "--judge-tokens", "24", "--judge-attempts", "1", "--out", str(out),
+        "--allow-private-judge",  # bundled users are synthetic
     )  # fmt: skip
     done = cogenesis(tmp_path / "home", *args, model=model_path)
     assert done.returncode == 0, done.stderr

@@ -65,7 +65,7 @@ def test_middleware_redacts_private_context_and_restores_it_locally(tmp_path: An
         state = agent.invoke({"messages": [{"role": "user", "content": "Write my speech"}]})
         wire = agent_wire(agent_server)
     assert len(agent_server.chat_requests) == 2
-    assert "1,840" not in wire and "[PRIVATE_1]" in wire
+    assert "1,840" not in wire and "[PRIVATE_" in wire  # a keyed placeholder
     final = state["messages"][-1]
     assert isinstance(final, AIMessage) and "1,840" in str(final.content)  # restored here
     assert guard.decisions == ["sent", "redacted"]

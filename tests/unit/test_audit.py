@@ -42,7 +42,11 @@ def tamper(path: Path, sql: str) -> None:
     ("sql", "problem"),
     [
         ("UPDATE egress SET decision = 'sent' WHERE id = 1", "row 1 was modified"),
-        ("UPDATE egress SET payload = 'nothing to see' WHERE id = 2", "row 2 was modified"),
+        # rows hash the payload's sha256: an edited text no longer matches it
+        (
+            "UPDATE egress SET payload = 'nothing to see' WHERE id = 2",
+            "row 2's payload does not match its hash",
+        ),
         ("DELETE FROM egress WHERE id = 2", "rows 2..2 are missing"),
         ("DELETE FROM egress WHERE id = 4", "the log ends at row 3 but its head records row 4"),
     ],

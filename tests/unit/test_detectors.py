@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from langchain_cogenesis.privacy import PrefixGate, PrivacyScanner, restore
@@ -109,14 +111,20 @@ def test_scanner_redacts_and_restores() -> None:
     assert "@" not in clean
     assert scanner.scan(clean) == []
     assert restore(clean, mapping) == text
-    assert list(mapping) == [f"[PRIVATE_{i}]" for i in range(1, len(mapping) + 1)]
+    # typed, keyed placeholders, in the order of the text
+    kinds = {
+        value: re.fullmatch(r"\[([A-Z]+)_[0-9a-f]{4,}\]", key) for key, value in mapping.items()
+    }
+    assert all(kinds.values())
+    assert kinds["Lena"][1] == "PERSON" and kinds["lena@example.org"][1] == "EMAIL"  # type: ignore[index]
+    assert [clean.index(key) for key in mapping] == sorted(clean.index(key) for key in mapping)
 
 
 def test_trusted_prompt_text_is_not_counted() -> None:
     template = "Example: Thomas designs bridges."
     scanner = PrivacyScanner(["Thomas keeps bees"], names=["Thomas"], trusted_texts=[template])
     assert scanner.scan(f"{template}\nNow: write about bees") == []
-    assert kinds(scanner.scan(f"{template}\nNow: write for Thomas")) == ["pii:name"]
+    assert "pii:name" in kinds(scanner.scan(f"{template}\nNow: write for Thomas"))
 
 
 def test_prebuilt_index_is_equivalent() -> None:
@@ -136,5 +144,5 @@ def test_prefix_gate_closes_for_good_at_the_first_private_prefix() -> None:
     gate = PrefixGate(PrivacyScanner(PRIVATE))
     assert gate.allows("Dear client,", 3)
     assert not gate.allows("Dear client, Brightwater", 4)
-    assert gate.closed_at == 4 and kinds(gate.hits) == ["rare_token"]
+    assert gate.closed_at == 4 and "rare_token" in kinds(gate.hits)
     assert not gate.allows("Dear client,", 5)  # stays closed

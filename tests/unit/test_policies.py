@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from langchain_cogenesis.errors import LocalOnly, PrivacyViolation
 from langchain_cogenesis.graphs import run_sketch_graph
-from langchain_cogenesis.privacy import AuditLog, EgressGuard, Hit, PrivacyScanner
-from langchain_cogenesis.privacy.splitter import FALLBACK_PUBLIC, split_instruction
+from langchain_cogenesis.privacy import AuditLog, EgressGuard, Hit, PrivacyScanner, restore
+from langchain_cogenesis.privacy.splitter import FALLBACK_PUBLIC, split_instruction, split_request
 from tests.cloud_servers import RecordingServer
 from tests.unit.test_sketch_graph import REQUEST, SECRET, make_components
 
@@ -35,16 +36,22 @@ def guard_for(server: RecordingServer, tmp_path: Path, **kwargs: Any) -> EgressG
 
 def test_redact_replaces_spans_and_the_reply_is_restored_locally(tmp_path: Path) -> None:
     scanner = PrivacyScanner(PRIVATE, names=["Maya Okafor"])
-    with RecordingServer(reply="Dear bank, [PRIVATE_1] writes about [PRIVATE_2]") as server:
+    _, expected = scanner.redact(LEAKY)  # keyed: the same placeholders every time here
+    span, email = expected
+    with RecordingServer(reply=f"Dear bank, {span} writes about {email}") as server:
         guard = guard_for(server, tmp_path)
         reply = guard.chat(
             [HumanMessage(LEAKY)], purpose="answer", max_tokens=50, scanner=scanner, user_id="maya"
         )
     wire = server.all_bytes().decode()
     assert "Maya" not in wire and "1,840" not in wire and "maya@example.org" not in wire
-    assert "[PRIVATE_1]" in wire
+    assert span in wire and email.startswith("[EMAIL_") and email in wire
     assert reply.payload.decision == "redacted"
-    assert reply.redactions["[PRIVATE_1]"] == "Maya owes 1,840 dollars"  # one merged span
+    assert reply.redactions == expected
+    assert reply.redactions[span] == "Maya owes 1,840 dollars"  # one merged span
+    assert restore(reply.text, reply.redactions).strip() == (
+        "Dear bank, Maya owes 1,840 dollars writes about maya@example.org"
+    )
     [entry] = guard.audit_log.entries("maya")  # type: ignore[union-attr]
     assert entry.decision == "redacted"
     assert {hit["detector"] for hit in entry.hits} >= {"pii:name", "pii:email", "rare_token"}
@@ -77,8 +84,8 @@ def test_redaction_that_leaves_private_content_blocks(tmp_path: Path) -> None:
         name = "stubborn"
 
         def find(self, text: str) -> list[Hit]:
-            start = text.find("PRIVATE")
-            start = start if start != -1 else text.find("Maya")
+            placeholder = re.search(r"\[[A-Z]+_[0-9a-f]+\]", text)
+            start = placeholder.start() if placeholder else text.find("Maya")
             return (
                 [Hit(start, start + 4, self.name, text[start : start + 4])] if start != -1 else []
             )
@@ -126,7 +133,7 @@ def test_graph_redacts_a_sloppy_public_instruction() -> None:
         }
         result = run_sketch_graph(components, sloppy)
     wire = server.all_bytes().decode()
-    assert "4111" not in wire and "[PRIVATE_1]" in wire
+    assert "4111" not in wire and re.search(r"\[ACCOUNT_[0-9a-f]{4,}\]", wire)
     assert result.cloud_payloads[0].decision == "redacted"
 
 
@@ -135,13 +142,22 @@ def test_splitter_rules_and_local_proposals() -> None:
     by_colon = split_instruction("Write a thank-you note: Maya owes 1,840 dollars", scanner)
     assert by_colon.public_instruction == "Write a thank-you note"
     assert by_colon.private_instruction == "Maya owes 1,840 dollars"
-    by_sentence = split_instruction(
+    by_sentence = split_request(
         "Write a short blog post about irrigation. Mention the 1,840 dollars.", scanner
     )
-    assert by_sentence.public_instruction == "Write a short blog post about irrigation."
-    assert by_sentence.private_instruction == "Mention the 1,840 dollars."
+    public = by_sentence.instruction.public_instruction
+    # only the private span is replaced; the flagged sentence stays, as a placeholder
+    assert re.fullmatch(
+        r"Write a short blog post about irrigation\. Mention the \[[A-Z]+_[0-9a-f]{4,}\].*\.",
+        public,
+    )
+    assert "1,840" not in public
+    assert by_sentence.instruction.private_instruction == "Mention the 1,840 dollars."
+    assert restore(public, by_sentence.redactions) == (
+        "Write a short blog post about irrigation. Mention the 1,840 dollars."
+    )
 
-    all_private = "Maya needs a letter about Dock Road"
+    all_private = "Maya owes 1,840 dollars"  # nothing useful is left once redacted
     good_model = GenericFakeChatModel(messages=iter([AIMessage("Write a letter about a repair")]))
     proposed = split_instruction(all_private, scanner, local_model=good_model)
     assert proposed.public_instruction == "Write a letter about a repair"
@@ -212,7 +228,7 @@ with RecordingServer(reply="1. Intro") as cloud:
 
 @pytest.mark.parametrize("allow", [False, True])
 def test_private_runs_ship_no_traces(allow: bool, tmp_path: Path) -> None:
-    """LangSmith-style tracing would ship the local prompts: it is off for private runs.
+    """LangSmith-style tracing would ship the local prompts: private runs are scrubbed.
 
     The control run (tracing explicitly allowed) shows the recorder sees such a leak.
     """
@@ -237,5 +253,6 @@ def test_private_runs_ship_no_traces(allow: bool, tmp_path: Path) -> None:
         shipped = tracing.all_bytes()
     if allow:
         assert b"1,840" in shipped  # the local prompt went to the tracer
-    else:
-        assert shipped == b""
+    else:  # traced through the scrubber: the runs arrive, the private text does not
+        assert b"cogenesis-sketch" in shipped
+        assert b"1,840" not in shipped and b"Halvorsen" not in shipped

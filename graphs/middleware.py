@@ -1,0 +1,513 @@
+"""``PrivacyMiddleware``: every model call of a LangChain agent through the one decision.
+
+An agent built with ``create_agent`` sends its model the whole conversation on every
+call: the system prompt, every earlier message, the arguments of the tools it
+called and what those tools returned. Any of them may carry the user's private
+context. Before each call, the middleware turns that whole request into
+``(role, text)`` pairs, asks :func:`~langchain_cogenesis.privacy.decision.decide`
+what may leave, and acts on the answer:
+
+- ``sent``: nothing private, the call goes as it is;
+- ``redacted``: private spans are replaced by typed placeholders everywhere in the
+  request; the reply is restored on the device, streamed chunks and tool-call
+  arguments included, so tools run with the real values;
+- ``local`` (``local_only``): the call goes to ``local_model`` instead;
+- ``blocked``: :class:`~langchain_cogenesis.errors.PrivacyViolation`, nothing sent.
+
+Other middleware may call a model of its own: LangChain's ``SummarizationMiddleware``
+sends old history to its summary model from a ``before_model`` hook, which no
+``wrap_model_call`` sees. :meth:`PrivacyMiddleware.guarded_model` wraps such a model
+so that its calls go through the same decision, policy and audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Any, Literal
+
+from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
+from langchain_core.callbacks import (
+    AsyncCallbackManager,
+    AsyncCallbackManagerForLLMRun,
+    CallbackManager,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableConfig
+from langgraph.constants import TAG_NOSTREAM
+from pydantic import ConfigDict, Field
+
+from langchain_cogenesis.graphs.nodes import private_index
+from langchain_cogenesis.privacy.audit import AuditLog
+from langchain_cogenesis.privacy.decision import (
+    EgressDecision,
+    Policy,
+    PolicyRule,
+    decide,
+    mark_public,
+)
+from langchain_cogenesis.privacy.detectors import Detector, PrivacyScanner
+from langchain_cogenesis.privacy.gate import hit_summary
+from langchain_cogenesis.privacy.restoration import (
+    MessageStreamRestorer,
+    RestoredValueDetector,
+    restore_message,
+)
+
+MiddlewarePolicy = Literal["redact", "block", "local"]
+"""What the middleware does with a call that carries private context."""
+
+_AS_DECISION: dict[str, Policy] = {
+    "redact": "redact",
+    "block": "block",
+    "local": "local_only",
+    "local_only": "local_only",
+}
+# the middleware's word for a call kept on the device, as in its ``policy="local"``
+_LABELS = {"local_only": "kept_local"}
+_RESTORED_LIMIT = 10_000
+
+
+def decision_policy(policy: str | Mapping[str, str]) -> PolicyRule:
+    """The middleware's policy as :func:`decide` reads it (``"local"`` → ``"local_only"``).
+
+    Raises:
+        ValueError: an unknown policy name.
+    """
+
+    def one(value: str) -> Policy:
+        if value not in _AS_DECISION:
+            raise ValueError(
+                f"PrivacyMiddleware policy must be 'redact', 'block' or 'local', not {value!r}."
+            )
+        return _AS_DECISION[value]
+
+    if isinstance(policy, str):
+        return one(policy)
+    return {detector: one(value) for detector, value in policy.items()}
+
+
+# --- a request as (role, text) pairs, and back ---------------------------------------
+
+TextMap = Callable[[str, str], str]
+"""``(role, text) -> text``: applied to every text of a request in one fixed order."""
+
+_ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}
+_TEXT_KEYS = ("text", "reasoning", "thinking")
+_ARG_KEYS = ("args", "input")
+
+
+def _map_value(value: Any, role: str, fn: TextMap) -> Any:
+    """Tool-call arguments with ``fn`` applied to every string (and number) in them."""
+    if isinstance(value, str):
+        return fn(role, value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        text = str(value)
+        mapped = fn(role, text)  # an account number may be an int
+        return value if mapped == text else mapped
+    if isinstance(value, dict):
+        return {key: _map_value(item, role, fn) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_map_value(item, role, fn) for item in value)
+    return value
+
+
+def _map_content(content: Any, role: str, fn: TextMap) -> Any:
+    if isinstance(content, str):
+        return fn(role, content)
+    blocks = []
+    for block in content:
+        if isinstance(block, str):
+            block = fn(role, block)
+        elif isinstance(block, dict):
+            block = dict(block)
+            for key in _TEXT_KEYS:
+                if isinstance(block.get(key), str):
+                    block[key] = fn(role, block[key])
+            for key in _ARG_KEYS:
+                if key in block:
+                    block[key] = _map_value(block[key], f"{role} tool call", fn)
+        blocks.append(block)
+    return blocks
+
+
+def map_message_texts(message: BaseMessage, fn: TextMap) -> BaseMessage:
+    """``message`` with ``fn`` applied to every text that a provider would be sent.
+
+    The content (text and content blocks), the message's name, the arguments of its
+    tool calls (parsed and raw) and the raw ``additional_kwargs`` that OpenAI-style
+    clients send. Image and file blocks are passed as they are: no detector reads them.
+    """
+    role = _ROLES.get(message.type, message.type)
+    update: dict[str, Any] = {"content": _map_content(message.content, role, fn)}
+    if message.name:
+        name = fn(f"{role} name", message.name)
+        # a placeholder is not a valid name for most providers: a private name is dropped
+        update["name"] = message.name if name == message.name else None
+    if message.additional_kwargs:
+        update["additional_kwargs"] = _map_value(message.additional_kwargs, role, fn)
+    if isinstance(message, AIMessage):
+        update["tool_calls"] = [
+            {**call, "args": _map_value(call["args"], f"{role} tool call", fn)}
+            for call in message.tool_calls
+        ]
+        update["invalid_tool_calls"] = [
+            {**call, "args": _map_value(call.get("args"), f"{role} tool call", fn)}
+            for call in message.invalid_tool_calls
+        ]
+    return message.model_copy(update=update)
+
+
+def message_texts(messages: Sequence[BaseMessage]) -> list[tuple[str, str]]:
+    """Every text of ``messages`` that would leave, as ``(role, text)`` pairs."""
+    pairs: list[tuple[str, str]] = []
+
+    def collect(role: str, text: str) -> str:
+        pairs.append((role, text))
+        return text
+
+    for message in messages:
+        map_message_texts(message, collect)
+    return pairs
+
+
+def with_texts(messages: Sequence[BaseMessage], texts: Sequence[str]) -> list[BaseMessage]:
+    """``messages`` with their texts replaced by ``texts``, in :func:`message_texts` order."""
+    replacements = iter(texts)
+    return [map_message_texts(m, lambda _role, _text: next(replacements)) for m in messages]
+
+
+def _request_messages(request: ModelRequest) -> list[BaseMessage]:
+    system = [request.system_message] if request.system_message is not None else []
+    return [*system, *request.messages]
+
+
+# --- the models a guarded call goes to -----------------------------------------------
+
+
+def _inner_config(
+    run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None,
+) -> RunnableConfig:
+    """The wrapped model's run: a child of the wrapper's, hidden from message streams.
+
+    Its chunks still carry placeholders; a streaming consumer (``stream_mode="messages"``)
+    sees only the restored chunks of the wrapper's own run.
+    """
+    if run_manager is None:
+        return {"tags": [TAG_NOSTREAM]}
+    manager_class = (
+        AsyncCallbackManager
+        if isinstance(run_manager, AsyncCallbackManagerForLLMRun)
+        else CallbackManager
+    )
+    child = manager_class(handlers=[], parent_run_id=run_manager.run_id)
+    child.set_handlers(run_manager.inheritable_handlers)
+    child.add_tags(run_manager.inheritable_tags)
+    child.add_metadata(run_manager.inheritable_metadata)
+    return {"callbacks": child, "tags": [TAG_NOSTREAM]}
+
+
+class GuardedChatModel(BaseChatModel):
+    """A chat model whose calls are guarded and whose replies are restored on the device.
+
+    With a ``guard`` (:meth:`PrivacyMiddleware.guarded_model`), every call is decided,
+    audited and sent, redacted, kept local or blocked by that middleware. Without
+    one, the call was decided already and only ``redactions`` are restored. Streamed
+    chunks are restored as they come, a placeholder cut between chunks included.
+    """
+
+    model: Any
+    """The model the call goes to (a chat model, or one with tools bound)."""
+    guard: Any = None
+    """The :class:`PrivacyMiddleware` that decides each call, if any."""
+    purpose: str = "agent-side-call"
+    redactions: dict[str, str] = Field(default_factory=dict)
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    @property
+    def _llm_type(self) -> str:
+        return "cogenesis-guarded"
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[Any, AIMessage]:
+        """Bind the tools to the wrapped model; calls stay guarded."""
+        return self.model_copy(update={"model": self.model.bind_tools(tools, **kwargs)})
+
+    def _route(self, messages: list[BaseMessage]) -> tuple[Any, dict[str, str] | None, list[Any]]:
+        """The model, the redactions to restore (``None``: a local call, its reply is
+        private) and the messages this call sends."""
+        if self.guard is None:
+            return self.model, self.redactions, messages
+        decision = self.guard.screen(message_texts(messages), purpose=self.purpose)
+        if decision.decision == "local_only":
+            return self.guard.local_for(decision), None, messages
+        if decision.decision == "redacted":
+            texts = [text for _, text in decision.outbound]
+            return self.model, decision.redactions, with_texts(messages, texts)
+        return self.model, {}, messages
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        model, redactions, outbound = self._route(messages)
+        reply = model.invoke(outbound, _inner_config(run_manager), stop=stop, **kwargs)
+        return ChatResult(generations=[ChatGeneration(message=_restore_reply(reply, redactions))])
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        model, redactions, outbound = self._route(messages)
+        reply = await model.ainvoke(outbound, _inner_config(run_manager), stop=stop, **kwargs)
+        return ChatResult(generations=[ChatGeneration(message=_restore_reply(reply, redactions))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        model, redactions, outbound = self._route(messages)
+        restorer = MessageStreamRestorer(redactions or {})
+        for chunk in model.stream(outbound, _inner_config(run_manager), stop=stop, **kwargs):
+            yield ChatGenerationChunk(message=restorer.feed(chunk))
+        if (last := restorer.flush()) is not None:
+            yield ChatGenerationChunk(message=last)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        model, redactions, outbound = self._route(messages)
+        restorer = MessageStreamRestorer(redactions or {})
+        config = _inner_config(run_manager)
+        async for chunk in model.astream(outbound, config, stop=stop, **kwargs):
+            yield ChatGenerationChunk(message=restorer.feed(chunk))
+        if (last := restorer.flush()) is not None:
+            yield ChatGenerationChunk(message=last)
+
+
+def _restore_reply(reply: BaseMessage, redactions: Mapping[str, str] | None) -> AIMessage:
+    if redactions is not None:  # the cloud's reply as it came, placeholders and all
+        mark_public([reply.text])
+    restored = restore_message(reply, redactions or {})
+    return restored if isinstance(restored, AIMessage) else AIMessage(restored.content)
+
+
+# --- the middleware -----------------------------------------------------------------
+
+
+class PrivacyMiddleware(AgentMiddleware):
+    """Keeps the user's private context out of every model call an agent makes.
+
+    Put it last in ``middleware=[...]``: its ``wrap_model_call`` is then the
+    innermost and sees the request as other middleware left it.
+
+    Key init args:
+        store, user_id: where the user's private context is (scanned, never sent).
+        private_texts, names, canaries: more private context to look for.
+        detect_entities: also find private facts no store holds (names, places,
+            health, money, credentials typed into a message); default ``True``.
+        detectors: more detectors, e.g. a
+            :class:`~langchain_cogenesis.privacy.entities.LocalModelDetector`.
+        policy: ``"redact"`` (default), ``"block"`` or ``"local"``, or one per
+            detector type: ``{"entity:HEALTH": "local", "canary": "block",
+            "*": "redact"}`` (the most specific key wins for a hit, the strictest
+            outcome for a call).
+        local_model: the on-device model that ``"local"`` sends calls to.
+        audit_log: where every decision is recorded.
+
+    Instantiate:
+        .. code-block:: python
+
+            from langchain.agents import create_agent
+            from langchain.agents.middleware import SummarizationMiddleware
+            from langchain_cogenesis.graphs import PrivacyMiddleware
+
+            privacy = PrivacyMiddleware(store=store, user_id="maya-okafor",
+                                        policy={"entity:HEALTH": "local", "*": "redact"},
+                                        local_model=local_model, audit_log=AuditLog())
+            summarize = SummarizationMiddleware(
+                model=privacy.guarded_model(cloud_model), trigger=("messages", 40)
+            )
+            agent = create_agent(cloud_model, tools=tools, middleware=[summarize, privacy])
+
+    Invoke:
+        .. code-block:: python
+
+            agent.invoke({"messages": [{"role": "user", "content": "Draft my reply"}]})
+            privacy.decisions  # ["sent", "redacted", ...], one per model call
+
+    Stream:
+        .. code-block:: python
+
+            for chunk, _ in agent.stream(inputs, stream_mode="messages"):
+                print(chunk.text, end="")  # placeholders already restored
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Any = None,
+        user_id: str | None = None,
+        private_texts: Sequence[str] = (),
+        names: Sequence[str] = (),
+        canaries: Sequence[str] = (),
+        detect_entities: bool = True,
+        detectors: Sequence[Detector] = (),
+        policy: MiddlewarePolicy | Mapping[str, MiddlewarePolicy] = "redact",
+        local_model: BaseChatModel | None = None,
+        audit_log: AuditLog | None = None,
+    ) -> None:
+        super().__init__()
+        self.policy = policy
+        self.rule = decision_policy(policy)
+        values = [self.rule] if isinstance(self.rule, str) else list(self.rule.values())
+        if "local_only" in values and local_model is None:
+            raise ValueError(
+                "policy 'local' sends calls to a local model: pass local_model=, e.g. "
+                "ChatLocalLlama(), or choose 'redact' or 'block'."
+            )
+        self.store, self.user_id = store, user_id
+        self.private_texts = list(private_texts)
+        self.names, self.canaries = list(names), list(canaries)
+        self.detect_entities = detect_entities
+        self.detectors = list(detectors)
+        self.local_model = local_model
+        self.audit_log = audit_log
+        self.decisions: list[str] = []
+        """One entry per guarded call: ``sent``, ``redacted``, ``blocked``, ``kept_local``."""
+        # values restored into the conversation on the device: found again on later turns
+        # even where the detector that first found them needed context that is gone
+        self._restored: dict[str, str] = {}
+
+    def scanner(self) -> PrivacyScanner:
+        """The detectors of the user's private context, for one call."""
+        index = None
+        if self.store is not None and self.user_id and self.store.has_user(self.user_id):
+            index = private_index(self.store, self.user_id)
+        scanner = PrivacyScanner(
+            self.private_texts,
+            index=index,
+            names=self.names,
+            canaries=self.canaries,
+            detect_entities=self.detect_entities,
+        )
+        scanner.detectors.extend(self.detectors)
+        if self._restored:
+            scanner.detectors.append(RestoredValueDetector(self._restored))
+        return scanner
+
+    def screen(
+        self, outbound: Sequence[tuple[str, str]], *, purpose: str = "agent-model-call"
+    ) -> EgressDecision:
+        """Decide on one outbound call, record and audit the decision.
+
+        Raises:
+            PrivacyViolation: the policy blocks it; nothing was sent.
+        """
+        decision = decide(outbound, self.scanner(), policy=self.rule)
+        self.decisions.append(_LABELS.get(decision.decision, decision.decision))
+        if self.audit_log is not None:
+            self.audit_log.record(
+                user_id=self.user_id or "",
+                destination="agent-model",
+                purpose=purpose,
+                decision=decision.decision,
+                hits=hit_summary(decision.remaining or decision.hits),
+                payload=decision.payload_text(),  # the log keeps text only if it was sent
+            )
+        if decision.sendable:
+            mark_public(text for _, text in decision.outbound)
+        if decision.decision == "blocked":
+            decision.raise_unless_sendable(purpose)
+        if decision.redactions:
+            self._remember(decision.redactions)
+        return decision
+
+    def local_for(self, decision: EgressDecision) -> BaseChatModel:
+        """The local model a ``local_only`` call goes to.
+
+        Raises:
+            LocalOnly: there is none (it was removed after construction); nothing sent.
+        """
+        if self.local_model is None:
+            decision.raise_unless_sendable("agent-model-call")
+        assert self.local_model is not None  # raise_unless_sendable raised
+        return self.local_model
+
+    def _remember(self, redactions: Mapping[str, str]) -> None:
+        self._restored.update(redactions)
+        while len(self._restored) > _RESTORED_LIMIT:
+            self._restored.pop(next(iter(self._restored)))
+
+    def guarded_model(
+        self, model: BaseChatModel, *, purpose: str = "agent-side-call"
+    ) -> GuardedChatModel:
+        """``model`` with every call guarded by this middleware.
+
+        For models that other middleware call themselves, e.g.
+        ``SummarizationMiddleware(model=privacy.guarded_model(model), ...)``: the
+        history it summarizes is redacted (or the call kept local or blocked), and the
+        summary is restored on the device; the next call redacts it again.
+        """
+        return GuardedChatModel(
+            model=model, guard=self, purpose=purpose, profile=getattr(model, "profile", None)
+        )
+
+    def _guard_request(self, request: ModelRequest) -> tuple[ModelRequest, dict[str, str]]:
+        messages = _request_messages(request)
+        decision = self.screen(message_texts(messages))
+        if decision.decision == "local_only":
+            # small local models have no tool calling: this call answers in text
+            return request.override(model=self.local_for(decision), tools=[], tool_choice=None), {}
+        if decision.decision != "redacted":
+            return request, {}
+        redacted = with_texts(messages, [text for _, text in decision.outbound])
+        system = redacted[0] if request.system_message is not None else None
+        history = redacted[1:] if system is not None else redacted
+        # the wrapper restores streamed chunks; with a structured response format the
+        # agent inspects the model's class, so that model is left as it is
+        model = request.model
+        if request.response_format is None:
+            model = GuardedChatModel(model=request.model, redactions=decision.redactions)
+        overrides: dict[str, Any] = {"system_message": system, "messages": history}
+        return request.override(model=model, **overrides), decision.redactions
+
+    def wrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+    ) -> ModelResponse:
+        """Decide on the whole request, then send, redact, keep local or block it."""
+        guarded, redactions = self._guard_request(request)
+        return _restore_response(handler(guarded), redactions)
+
+    async def awrap_model_call(
+        self,
+        request: ModelRequest,
+        handler: Callable[[ModelRequest], Awaitable[ModelResponse]],
+    ) -> ModelResponse:
+        """As :meth:`wrap_model_call`, asynchronously."""
+        guarded, redactions = self._guard_request(request)
+        return _restore_response(await handler(guarded), redactions)
+
+
+def _restore_response(response: ModelResponse, redactions: Mapping[str, str]) -> ModelResponse:
+    if not redactions:
+        return response
+    result = [
+        restore_message(m, redactions) if isinstance(m, AIMessage | AIMessageChunk) else m
+        for m in response.result
+    ]
+    return ModelResponse(result=result, structured_response=response.structured_response)

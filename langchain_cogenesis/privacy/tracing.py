@@ -1,0 +1,375 @@
+"""Tracing that cannot leak: every public entry point traces through a scrubber.
+
+A tracer (LangSmith with ``LANGSMITH_TRACING=true``, or any callback handler that
+exports) is an exit the egress guard does not see. Inside a private entry point
+(``ChatCoGenesis``, ``ChatCoGenesisFusion``, the compiled graphs, ``cogenesis_tool``,
+``PrivateContextRetriever``, anything wrapped with :func:`with_private_tracing`):
+
+- LangChain's tracer (``LangChainTracer``) is replaced by a :class:`ScrubbingTracer`
+  that hands its runs to the LangSmith client only when the entry point's own run
+  ends, scrubbed then (:mod:`~langchain_cogenesis.privacy.trace_view`): by that time
+  every text that went to the cloud is known, so the public sketch payload and the
+  cloud's reply show as they are while private text shows as a keyed digest. Run
+  names, nesting, timings, tags, metadata keys, numbers and egress decisions stay.
+- Every other callback handler is wrapped in a :class:`ScrubbingHandler`: it gets
+  the same scrubbed view, as each event happens.
+- In-process plumbing that feeds the caller on this device sees the real text:
+  ``stream()`` and ``astream_events()`` / ``astream_log()`` handlers, LangGraph's
+  ``stream_mode="messages"``, ``with_listeners`` listeners, ``collect_runs()`` and
+  usage counters. They are the caller's own code, like the returned answer.
+
+``with allow_raw_tracing():`` (or ``Components.extra["allow_tracing"] = True`` for a
+graph run) keeps tracing raw, e.g. towards a self-hosted collector on the device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar, copy_context
+from typing import Any, TypeVar, cast
+
+from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler, CallbackManager
+from langchain_core.callbacks.base import Callbacks
+from langchain_core.language_models import BaseChatModel
+from langchain_core.outputs import LLMResult
+from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig
+from langchain_core.runnables.config import (
+    ensure_config,
+    merge_configs,
+    var_child_runnable_config,
+)
+from langchain_core.tools import StructuredTool
+from langchain_core.tracers.langchain import LangChainTracer
+from langgraph.pregel import Pregel
+
+from langchain_cogenesis.privacy.scrubbing import (
+    AsyncScrubbingHandler,
+    ScrubbingHandler,
+    ScrubbingTracer,
+)
+
+_raw_tracing: ContextVar[bool] = ContextVar("cogenesis_raw_tracing", default=False)
+
+
+@contextmanager
+def allow_raw_tracing() -> Iterator[None]:
+    """Trace private runs started inside this block without scrubbing.
+
+    Only for a tracer that stays on the device (a self-hosted collector): every
+    prompt, the private context included, reaches it as it is.
+    """
+    token = _raw_tracing.set(True)
+    try:
+        yield
+    finally:
+        _raw_tracing.reset(token)
+
+
+def raw_tracing_allowed() -> bool:
+    """Whether :func:`allow_raw_tracing` is in force here."""
+    return _raw_tracing.get()
+
+
+def private_callbacks(callbacks: Callbacks, local: Callbacks = None) -> Callbacks:
+    """The callbacks of a private entry point: ``callbacks`` (and ``local`` ones) plus
+    what LangChain would add (the environment's tracer, configure hooks), each
+    wrapped so that it sees only what a tracer may see. Idempotent."""
+    if raw_tracing_allowed():
+        return callbacks
+    manager = CallbackManager.configure(callbacks, local)
+    if not manager.handlers and not manager.inheritable_handlers:
+        return manager
+    in_process = _in_process_handlers()
+    wrapped: dict[int, BaseCallbackHandler] = {}
+
+    def wrap(handler: BaseCallbackHandler) -> BaseCallbackHandler:
+        if id(handler) not in wrapped:
+            wrapped[id(handler)] = _scrubbing(handler, in_process)
+        return wrapped[id(handler)]
+
+    private = manager.copy()
+    private.handlers = [wrap(h) for h in manager.handlers]
+    private.inheritable_handlers = [wrap(h) for h in manager.inheritable_handlers]
+    return private
+
+
+def private_config(config: RunnableConfig | None) -> RunnableConfig:
+    """``config`` with :func:`private_callbacks` (the parent run's, when inside one)."""
+    config = ensure_config(config)
+    if raw_tracing_allowed():
+        return config
+    return cast(
+        "RunnableConfig", {**config, "callbacks": private_callbacks(config.get("callbacks"))}
+    )
+
+
+def _scrubbing(handler: BaseCallbackHandler, in_process: set[int]) -> BaseCallbackHandler:
+    if isinstance(handler, ScrubbingTracer | ScrubbingHandler | AsyncScrubbingHandler):
+        return handler
+    if isinstance(handler, LangChainTracer):
+        return ScrubbingTracer.around(handler)
+    if id(handler) in in_process or _feeds_the_caller(handler):
+        return handler
+    if isinstance(handler, AsyncCallbackHandler):
+        return AsyncScrubbingHandler(handler)
+    return ScrubbingHandler(handler)
+
+
+def _feeds_the_caller(handler: BaseCallbackHandler) -> bool:
+    from langchain_core.callbacks.usage import UsageMetadataCallbackHandler
+    from langchain_core.tracers._streaming import (
+        _StreamingCallbackHandler,
+        _V2StreamingCallbackHandler,
+    )
+    from langchain_core.tracers.root_listeners import (
+        AsyncRootListenersTracer,
+        RootListenersTracer,
+    )
+    from langchain_core.tracers.run_collector import RunCollectorCallbackHandler
+
+    mro = type(handler).__mro__
+    # inheritance, not the runtime protocol: any exporter may have the tap methods
+    if _StreamingCallbackHandler in mro or _V2StreamingCallbackHandler in mro:
+        return True
+    if type(handler).__qualname__ == "_IdleProgressCallbackHandler":  # LangGraph's timeout clock
+        return True
+    return isinstance(
+        handler,
+        RootListenersTracer
+        | AsyncRootListenersTracer
+        | RunCollectorCallbackHandler
+        | UsageMetadataCallbackHandler,
+    )
+
+
+def _in_process_handlers() -> set[int]:
+    """Handlers that ``CallbackManager.configure`` adds from context variables
+    (``collect_runs()``, ``get_usage_metadata_callback()``); it adds them again at each
+    nested run unless the very object is there, so they are left as they are."""
+    from langchain_core.tracers.context import _configure_hooks
+
+    return {id(var.get()) for var, _, _, _ in _configure_hooks if var.get() is not None}
+
+
+# --- private entry points ---------------------------------------------------------
+
+
+class PrivatelyTracedChatModel(BaseChatModel):
+    """A chat model whose own run, and every run under it, traces through the scrubber.
+
+    ``invoke``, ``batch``, ``generate`` (and their async twins), ``stream``, ``astream``
+    and ``stream_events`` all pass here; so do handlers given as the model's own
+    ``callbacks`` field.
+    """
+
+    def _privately(self, config: RunnableConfig | None) -> tuple[Any, RunnableConfig]:
+        config = ensure_config(config)
+        if raw_tracing_allowed():
+            return self, config
+        callbacks = private_callbacks(config.get("callbacks"), self.callbacks)
+        model = self.model_copy(update={"callbacks": None}) if self.callbacks else self
+        return model, cast("RunnableConfig", {**config, "callbacks": callbacks})
+
+    def generate(
+        self,
+        messages: Any,
+        stop: list[str] | None = None,
+        callbacks: Callbacks = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        """As any chat model's, traced privately."""
+        model, config = self._privately({"callbacks": callbacks})
+        return super(PrivatelyTracedChatModel, model).generate(
+            messages, stop, config.get("callbacks"), **kwargs
+        )
+
+    async def agenerate(
+        self,
+        messages: Any,
+        stop: list[str] | None = None,
+        callbacks: Callbacks = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        """As any chat model's, traced privately."""
+        model, config = self._privately({"callbacks": callbacks})
+        return await super(PrivatelyTracedChatModel, model).agenerate(
+            messages, stop, config.get("callbacks"), **kwargs
+        )
+
+    def stream(self, input: Any, config: Any = None, *, stop: Any = None, **kwargs: Any) -> Any:
+        """As any chat model's, traced privately."""
+        model, private = self._privately(config)
+        return super(PrivatelyTracedChatModel, model).stream(input, private, stop=stop, **kwargs)
+
+    def astream(self, input: Any, config: Any = None, *, stop: Any = None, **kwargs: Any) -> Any:
+        """As any chat model's, traced privately."""
+        model, private = self._privately(config)
+        return super(PrivatelyTracedChatModel, model).astream(input, private, stop=stop, **kwargs)
+
+    def stream_events(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        """As any chat model's (every ``version``), traced privately."""
+        model, private = self._privately(config)
+        return super(PrivatelyTracedChatModel, model).stream_events(input, private, **kwargs)
+
+    def astream_events(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        """As any chat model's (every ``version``), traced privately."""
+        model, private = self._privately(config)
+        return super(PrivatelyTracedChatModel, model).astream_events(input, private, **kwargs)
+
+
+class PrivatelyTracedGraph(Pregel):  # type: ignore[type-arg]
+    """Mixed into a compiled graph's class by :func:`private_graph`.
+
+    ``invoke``, ``ainvoke``, ``batch``, ``stream_events`` and LangGraph Server's runs
+    all pass through ``stream`` / ``astream``. A run whose context says
+    ``extra["allow_tracing"]`` is traced raw.
+    """
+
+    def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        """As any compiled graph's, traced privately."""
+        graph, private = _graph_privately(self, config, kwargs.get("context"))
+        steps = super(PrivatelyTracedGraph, graph).stream(input, private, **kwargs)
+        return steps if private is config else _ambient(steps, private)
+
+    def astream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        """As any compiled graph's, traced privately."""
+        graph, private = _graph_privately(self, config, kwargs.get("context"))
+        steps = super(PrivatelyTracedGraph, graph).astream(input, private, **kwargs)
+        return steps if private is config else _aambient(steps, private)
+
+
+# LangGraph merges the ambient config's callbacks (the caller's run) into a graph
+# run's own; while the graph runs, the ambient config is the private one.
+
+
+def _ambient(steps: Iterator[Any], config: RunnableConfig) -> Iterator[Any]:
+    context = copy_context()
+    context.run(var_child_runnable_config.set, config)
+    try:
+        while True:
+            try:
+                step = context.run(next, steps)
+            except StopIteration:
+                return
+            yield step
+    finally:
+        context.run(getattr(steps, "close", lambda: None))
+
+
+async def _aambient(steps: AsyncIterator[Any], config: RunnableConfig) -> AsyncIterator[Any]:
+    token = var_child_runnable_config.set(config)
+    try:
+        async for step in steps:
+            yield step
+    finally:
+        aclose = getattr(steps, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        with suppress(ValueError):  # closed from another context: nothing to restore
+            var_child_runnable_config.reset(token)
+
+
+def _graph_privately(graph: Any, config: Any, context: Any) -> tuple[Any, Any]:
+    if raw_tracing_allowed() or _allows_tracing(context):
+        return graph, config
+    if (graph.config or {}).get("callbacks"):
+        # handlers bound with with_config(callbacks=...) are scrubbed like the rest
+        config = merge_configs(graph.config, config)
+        graph = graph.copy({"config": {**graph.config, "callbacks": None}})
+    return graph, private_config(config)
+
+
+def _allows_tracing(context: Any) -> bool:
+    extra = context.get("extra") if isinstance(context, dict) else getattr(context, "extra", None)
+    return bool(isinstance(extra, dict) and extra.get("allow_tracing"))
+
+
+_graph_classes: dict[type[Any], type[Any]] = {}
+
+P = TypeVar("P", bound="Pregel[Any, Any, Any, Any]")
+R = TypeVar("R", bound=Runnable)  # type: ignore[type-arg]
+
+
+def private_graph(graph: P) -> P:
+    """``graph`` (a compiled LangGraph graph), changed in place so that its runs trace
+    through the scrubber. The package's graph builders return graphs made so."""
+    cls = type(graph)
+    if not issubclass(cls, PrivatelyTracedGraph):
+        if cls not in _graph_classes:
+            _graph_classes[cls] = type(
+                f"PrivatelyTraced{cls.__name__}",
+                (PrivatelyTracedGraph, cls),
+                {"__module__": cls.__module__},
+            )
+        graph.__class__ = _graph_classes[cls]
+    return graph
+
+
+class PrivatelyTracedRunnable(RunnableBinding):  # type: ignore[type-arg]
+    """Any runnable, traced privately (see :func:`with_private_tracing`)."""
+
+    def _merge_configs(self, *configs: RunnableConfig | None) -> RunnableConfig:
+        return private_config(super()._merge_configs(*configs))
+
+
+def with_private_tracing(runnable: R) -> R:
+    """``runnable``, with its own run and every run under it traced through the scrubber.
+
+    Wrap an agent that handles private text, e.g. one built with ``create_agent`` and
+    :class:`~langchain_cogenesis.graphs.PrivacyMiddleware` (its inputs and outputs
+    hold the text the middleware restores on the device) or one that calls
+    ``cogenesis_tool``::
+
+        agent = with_private_tracing(create_agent(model, tools, middleware=[...]))
+
+    A compiled graph stays a graph (a traced copy, ``get_state`` and all); any other
+    runnable comes back bound, with its methods and attributes reachable as before.
+    The package's own entry points are traced so already (returned as they are).
+    """
+    if isinstance(runnable, PrivatelyTracedGraph | PrivatelyTracedRunnable):
+        return runnable
+    if isinstance(runnable, Pregel):
+        return cast("R", private_graph(runnable.copy()))
+    return cast("R", PrivatelyTracedRunnable(bound=runnable))
+
+
+class PrivatelyTracedTool(StructuredTool):
+    """A tool whose run (input, output, errors) traces through the scrubber."""
+
+    def _privately(self, callbacks: Callbacks) -> tuple[Any, Callbacks]:
+        if raw_tracing_allowed():
+            return self, callbacks
+        scrubbed = private_callbacks(callbacks, self.callbacks)
+        tool = self.model_copy(update={"callbacks": None}) if self.callbacks else self
+        return tool, scrubbed
+
+    def run(
+        self,
+        tool_input: Any,
+        verbose: bool | None = None,
+        start_color: str | None = "green",
+        color: str | None = "green",
+        callbacks: Callbacks = None,
+        **kwargs: Any,
+    ) -> Any:
+        """As any tool's, traced privately."""
+        tool, scrubbed = self._privately(callbacks)
+        return super(PrivatelyTracedTool, tool).run(
+            tool_input, verbose, start_color, color, scrubbed, **kwargs
+        )
+
+    async def arun(
+        self,
+        tool_input: Any,
+        verbose: bool | None = None,
+        start_color: str | None = "green",
+        color: str | None = "green",
+        callbacks: Callbacks = None,
+        **kwargs: Any,
+    ) -> Any:
+        """As any tool's, traced privately."""
+        tool, scrubbed = self._privately(callbacks)
+        return await super(PrivatelyTracedTool, tool).arun(
+            tool_input, verbose, start_color, color, scrubbed, **kwargs
+        )
