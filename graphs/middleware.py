@@ -36,6 +36,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.config import var_child_runnable_config
 from langgraph.constants import TAG_NOSTREAM
 from pydantic import ConfigDict, Field
 
@@ -55,6 +56,7 @@ from langchain_cogenesis.privacy.restoration import (
     RestoredValueDetector,
     restore_message,
 )
+from langchain_cogenesis.privacy.tracing import refuse_raw_tracing
 
 MiddlewarePolicy = Literal["redact", "block", "local"]
 """What the middleware does with a call that carries private context."""
@@ -490,6 +492,7 @@ class PrivacyMiddleware(AgentMiddleware):
         self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
     ) -> ModelResponse:
         """Decide on the whole request, then send, redact, keep local or block it."""
+        _refuse_raw_tracing()
         guarded, redactions = self._guard_request(request)
         return _restore_response(handler(guarded), redactions)
 
@@ -499,8 +502,15 @@ class PrivacyMiddleware(AgentMiddleware):
         handler: Callable[[ModelRequest], Awaitable[ModelResponse]],
     ) -> ModelResponse:
         """As :meth:`wrap_model_call`, asynchronously."""
+        _refuse_raw_tracing()
         guarded, redactions = self._guard_request(request)
         return _restore_response(await handler(guarded), redactions)
+
+
+def _refuse_raw_tracing() -> None:
+    """The agent's runs hold what this middleware restores: refuse under a raw tracer."""
+    config = var_child_runnable_config.get() or {}
+    refuse_raw_tracing(config.get("callbacks"), "PrivacyMiddleware")
 
 
 def _restore_response(response: ModelResponse, redactions: Mapping[str, str]) -> ModelResponse:

@@ -43,6 +43,7 @@ from langchain_core.tools import StructuredTool
 from langchain_core.tracers.langchain import LangChainTracer
 from langgraph.pregel import Pregel
 
+from langchain_cogenesis.errors import PrivacyViolation
 from langchain_cogenesis.privacy.scrubbing import (
     AsyncScrubbingHandler,
     ScrubbingHandler,
@@ -92,6 +93,43 @@ def private_callbacks(callbacks: Callbacks, local: Callbacks = None) -> Callback
     private.handlers = [wrap(h) for h in manager.handlers]
     private.inheritable_handlers = [wrap(h) for h in manager.inheritable_handlers]
     return private
+
+
+def raw_exporters(callbacks: Callbacks) -> list[str]:
+    """The handlers that would see raw text in a run started with ``callbacks``:
+    tracers and other exporters that are neither scrubbing nor the caller's own
+    in-process plumbing (the environment's tracer included, as LangChain adds it)."""
+    if raw_tracing_allowed():
+        return []
+    manager = CallbackManager.configure(callbacks)
+    in_process = _in_process_handlers()
+    return sorted(
+        {
+            type(handler).__name__
+            for handler in [*manager.handlers, *manager.inheritable_handlers]
+            if _scrubbing(handler, in_process) is not handler
+        }
+    )
+
+
+def refuse_raw_tracing(callbacks: Callbacks, where: str) -> None:
+    """Refuse to handle private text inside a run that a raw tracer records.
+
+    A part used inside the caller's own runnable (``cogenesis_tool`` or
+    ``PrivacyMiddleware`` in an agent) cannot scrub the caller's runs, which would
+    carry what it returns; it stops before any private text exists.
+
+    Raises:
+        PrivacyViolation: ``callbacks`` hold a raw tracer; nothing private was made.
+    """
+    raw = raw_exporters(callbacks)
+    if raw:
+        raise PrivacyViolation(
+            f"{where} runs inside a run traced raw by {', '.join(raw)}: the tracer would "
+            "record the private text it handles. Wrap the agent or chain with "
+            "langchain_cogenesis.with_private_tracing(...), or, for a tracer that stays "
+            "on this device, run it inside allow_raw_tracing()."
+        )
 
 
 def private_config(config: RunnableConfig | None) -> RunnableConfig:
@@ -340,6 +378,8 @@ class PrivatelyTracedTool(StructuredTool):
     def _privately(self, callbacks: Callbacks) -> tuple[Any, Callbacks]:
         if raw_tracing_allowed():
             return self, callbacks
+        # the caller's run would hold this tool's answer: refuse under a raw tracer
+        refuse_raw_tracing(callbacks, f"The tool {self.name!r}")
         scrubbed = private_callbacks(callbacks, self.callbacks)
         tool = self.model_copy(update={"callbacks": None}) if self.callbacks else self
         return tool, scrubbed
