@@ -96,12 +96,14 @@ def private_callbacks(callbacks: Callbacks, local: Callbacks = None) -> Callback
 
 
 def raw_exporters(callbacks: Callbacks) -> list[str]:
-    """The handlers that would see raw text in a run started with ``callbacks``:
+    """The handlers of the caller's run that would see raw text returned into it:
     tracers and other exporters that are neither scrubbing nor the caller's own
     in-process plumbing (the environment's tracer included, as LangChain adds it)."""
     if raw_tracing_allowed():
         return []
     manager = CallbackManager.configure(callbacks)
+    if manager.parent_run_id is None:
+        return []  # a run of its own: private_callbacks scrubs it whole
     in_process = _in_process_handlers()
     return sorted(
         {

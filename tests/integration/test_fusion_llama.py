@@ -16,7 +16,7 @@ from langchain_cogenesis.fusion import (
 )
 from langchain_cogenesis.graphs import Components, run_sketch_graph
 from langchain_cogenesis.models import ChatLocalLlama, StandInCloud
-from langchain_cogenesis.privacy import EgressGuard
+from langchain_cogenesis.privacy import EgressGuard, PrivacyScanner
 from langchain_cogenesis.retrievers import PrivateStore
 from tests.cloud_servers import RecordingServer
 
@@ -159,7 +159,10 @@ def test_drafting_with_real_models_writes_what_per_token_fusion_writes(model_pat
         guard = EgressGuard(base_url=server.base_url, model=server.model, audit_log=None)
         bos = local.tokenize("", add_bos=True)
         for draft in (0, 3):
-            remote = RemoteCompletionScorer(guard, local, skip_ids=bos)
+            # an equivalence test: the entity recognizer's reading of a draft (which
+            # changes as it grows) would block some drafts and not their tokens
+            scanner = PrivacyScanner(detect_entities=False)
+            remote = RemoteCompletionScorer(guard, local, skip_ids=bos, scanner=scanner)
             over_http[draft] = fused_generate(
                 fresh("local"), remote, local_prompt, cloud_prompt, MeanCombiner(),
                 max_tokens=6, draft=draft,
