@@ -37,9 +37,9 @@ def network_address() -> str | None:
 
 @pytest.fixture(scope="module")
 def remote_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    address = network_address()
-    if address is None:
-        pytest.skip("this machine has no network address besides loopback")
+    # Without a routed address, 0.0.0.0: not loopback by its name (so the opt-in is
+    # required), and on Linux a connection to it reaches this host's own server.
+    address = network_address() or "0.0.0.0"
     chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
     port = free_port()
     data = tmp_path_factory.mktemp("remote-chroma")
