@@ -16,23 +16,29 @@ from pathlib import Path
 import pytest
 
 from langchain_cogenesis.models.standin import StandInCloud, free_port
+from tests.cli_runner import cli_environment, run_in_process
 
 pytestmark = pytest.mark.integration
 
 
 def cogenesis(
-    home: Path, *args: str, cloud: str | None = None, model: Path | None = None
+    home: Path,
+    *args: str,
+    cloud: str | None = None,
+    model: Path | None = None,
+    child: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COGENESIS_HOME": str(home), "HF_HUB_OFFLINE": "1"}
-    env.pop("COGENESIS_CLOUD_BASE_URL", None)
-    if cloud:
-        env["COGENESIS_CLOUD_BASE_URL"] = cloud
-        env["COGENESIS_CLOUD_MODEL"] = "cogenesis-standin"
-    if model:
-        env["COGENESIS_LOCAL_MODEL"] = str(model)
+    """``cogenesis ARGS`` with ``home`` as COGENESIS_HOME: in this process by default
+    (what the command does), in a child process with ``child=True`` (the process itself)."""
+    env = cli_environment(home, cloud=cloud, model=model)
+    if not child:
+        return run_in_process(*args, env=env)
+    merged = {**os.environ, **{key: value for key, value in env.items() if value is not None}}
+    for key in (key for key, value in env.items() if value is None):
+        merged.pop(key, None)
     return subprocess.run(
         [sys.executable, "-m", "langchain_cogenesis.cli", *args],
-        env=env,
+        env=merged,
         capture_output=True,
         text=True,
         timeout=600,
@@ -50,6 +56,7 @@ def test_demo_prints_instruction_sketch_answer_and_egress(tmp_path: Path, model_
         "--seed",
         "1",
         model=model_path,
+        child=True,
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout

@@ -24,13 +24,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
-import shutil
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -68,6 +64,7 @@ from langchain_cogenesis.retrievers import PrivateContextRetriever, PrivateStore
 from tests.cloud_servers import RecordingServer
 from tests.egress_recorder import Allowed, EgressRecorder, subprocess_recording
 from tests.fusion_fakes import ScriptScorer, echo_script
+from tests.langgraph_dev import call_server, langgraph_dev
 from tests.privacy_fixtures import (
     CANARY,
     CLOUD_SKETCH,
@@ -746,48 +743,6 @@ def test_control_a_child_process_is_recorded_and_flushes_its_traces(
 # --- the graphs as LangGraph Server serves them ------------------------------------------
 
 
-def call_server(url: str, body: dict[str, Any] | None = None, timeout: float = 300) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url,
-        data=data,
-        headers={"Content-Type": "application/json"},
-        method="POST" if data is not None else "GET",
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as answer:
-        return json.loads(answer.read())
-
-
-@contextmanager
-def langgraph_dev(env: dict[str, str], port: int) -> Iterator[str]:
-    """``langgraph dev`` (in-memory runtime) serving langgraph.json's graphs."""
-    cli = shutil.which("langgraph", path=str(Path(sys.executable).parent))
-    assert cli, "langgraph-cli is a test dependency"
-    process = subprocess.Popen(
-        [cli, "dev", "--host", "127.0.0.1", "--port", str(port), "--no-browser", "--no-reload"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                if call_server(f"{url}/ok", timeout=2).get("ok"):
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            assert process.stderr is not None
-            pytest.fail("langgraph dev did not start: " + process.stderr.read().decode()[-2000:])
-        yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-
-
 def test_the_graphs_served_by_langgraph_dev(
     tmp_path: Path, tracer: TracingServer, model_path: Path
 ) -> None:
@@ -814,7 +769,8 @@ def test_the_graphs_served_by_langgraph_dev(
             "PrivateStore().add_user_context(private_user())\n"
         )
         subprocess.run([sys.executable, "-c", ingest], env=env, cwd=REPO, check=True, timeout=300)
-        with langgraph_dev(env, port) as url, watched(tracer, [cloud], allowed) as exits:
+        server = langgraph_dev(env, port, tmp_path / "server")
+        with server as url, watched(tracer, [cloud], allowed) as exits:
             request = {
                 "assistant_id": "cogenesis_sketch",
                 "input": {
