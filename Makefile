@@ -39,7 +39,7 @@ test: lint
 
 # The fast tier for iterating: unit tests only (no real model, store or server).
 test-fast: $(VENV)/.test-installed
-	$(BIN)/python -m pytest -q -m "not integration" tests/unit
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not integration" tests/unit
 
 # mypy cannot follow [tool.setuptools.package-dir] (graphs/ and retrievers/ are
 # installed inside langchain_cogenesis), so it checks a symlinked view of the package.

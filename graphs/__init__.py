@@ -1,7 +1,12 @@
 """LangGraph graphs of CoGenesis. Installed as ``langchain_cogenesis.graphs``."""
 
 from langchain_cogenesis.graphs.agents import cogenesis_tool
+from langchain_cogenesis.graphs.auto import build_auto_graph
 from langchain_cogenesis.graphs.chat_model import ChatCoGenesis
+from langchain_cogenesis.graphs.checkpointers import (
+    async_postgres_checkpointer,
+    postgres_checkpointer,
+)
 from langchain_cogenesis.graphs.fusion import build_fusion_graph
 from langchain_cogenesis.graphs.middleware import PrivacyMiddleware
 from langchain_cogenesis.graphs.router import build_router_graph
@@ -21,10 +26,13 @@ __all__ = [
     "PrivacyMiddleware",
     "WritingInput",
     "WritingState",
+    "async_postgres_checkpointer",
+    "build_auto_graph",
     "build_fusion_graph",
     "build_router_graph",
     "build_sketch_graph",
     "cogenesis_tool",
+    "postgres_checkpointer",
     "private_run",
     "result_from_state",
     "resume_sketch_graph",

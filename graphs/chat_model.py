@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -13,7 +12,10 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables.config import ensure_config
 from pydantic import ConfigDict, Field, PrivateAttr
 
+from langchain_cogenesis.caches import BoundedCache
+from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import InvalidInstruction
+from langchain_cogenesis.graphs.auto import build_auto_graph
 from langchain_cogenesis.graphs.sketch import (
     build_sketch_graph,
     private_run,
@@ -42,7 +44,11 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
         store: the private store (default: ``PrivateStore()`` under ``COGENESIS_HOME``).
         local_model: the local chat model (default ``ChatLocalLlama``).
         egress_guard: the door to the cloud (default from ``COGENESIS_CLOUD_BASE_URL``).
-        mode: ``sketch`` (default), ``fusion``, ``local``, ``cloud-public``.
+            Defaults are built at the first call and reused by later ones.
+        mode: ``sketch`` (default), ``fusion``, ``local``, ``cloud-public``, or ``auto``
+            (a route per request, docs/auto-router.md).
+        checkpointer: for ``mode="auto"``, keeps each thread's state (the config's
+            ``thread_id``), so a thread that turned sensitive stays local.
         k, max_tokens, sketch_max_tokens, policy: as in :class:`Components`.
 
     Instantiate:
@@ -62,6 +68,10 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
 
     Response metadata carries the mode, what was sent to the cloud
     (``cloud_payloads``) and why the cloud was skipped, when it was.
+
+    Each call is one run of the sketch graph without a checkpointer: nothing of a
+    call stays in memory after it (for resumable runs, use the graph with a
+    checkpointer, see :func:`~langchain_cogenesis.graphs.run_sketch_graph`).
 
     Tracing: with ``LANGSMITH_TRACING=true`` or any callback handler, the model's run
     and the graph run under it trace through the scrubber of
@@ -87,7 +97,13 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
     max_retries: int = 2
     policy: str | None = None
     streaming: bool = False
+    checkpointer: Any = None
     _graph: Any = PrivateAttr(default=None)
+    # default parts built at the first call and reused (a guard holds a connection
+    # pool, a store an open database); rebuilt when the environment changes
+    _defaults: BoundedCache[tuple[object, ...], Any] = PrivateAttr(
+        default_factory=lambda: BoundedCache(max_size=8, max_age=3600.0)
+    )
 
     @property
     def _llm_type(self) -> str:
@@ -108,22 +124,20 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
         )
 
     def components(self, **kwargs: Any) -> Components:
-        """The graph's run-time context for one call."""
-        from langchain_cogenesis.models import ChatLocalLlama
-        from langchain_cogenesis.privacy import EgressGuard
-        from langchain_cogenesis.retrievers import PrivateStore
+        """The graph's run-time context for one call (defaults reused across calls)."""
+        from langchain_cogenesis.graphs.nodes import default_store
 
         max_tokens = int(kwargs.get("max_tokens", self.max_tokens))
         local = self.local_model
         if local is None:
-            local = ChatLocalLlama(max_tokens=max_tokens)
-            if self.temperature is not None:
-                local.temperature = self.temperature
+            local = self._defaults.get_or_create(
+                ("local", max_tokens, self.temperature), lambda: self._default_local(max_tokens)
+            )
         guard = self.egress_guard
         if guard is None and self.mode != "local":
-            guard = EgressGuard(timeout=self.timeout or 60.0, max_retries=self.max_retries)
+            guard = self._default_guard()
         return Components(
-            store=self.store or PrivateStore(),
+            store=self.store or default_store(),
             local_model=local,
             egress_guard=guard,
             k=self.k,
@@ -131,6 +145,24 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
             answer_max_tokens=max_tokens,
             fusion_max_tokens=max_tokens,
             policy=self.policy,  # type: ignore[arg-type]
+        )
+
+    def _default_local(self, max_tokens: int) -> Any:
+        from langchain_cogenesis.models import ChatLocalLlama
+
+        local = ChatLocalLlama(max_tokens=max_tokens)
+        if self.temperature is not None:
+            local.temperature = self.temperature
+        return local
+
+    def _default_guard(self) -> Any:
+        from langchain_cogenesis.privacy import EgressGuard
+
+        settings = Settings.from_env()
+        key = ("guard", settings.cloud_base_url, settings.cloud_model, settings.cloud_api_key)
+        return self._defaults.get_or_create(
+            (*key, str(settings.home)),
+            lambda: EgressGuard(timeout=self.timeout or 60.0, max_retries=self.max_retries),
         )
 
     def request(self, messages: Sequence[BaseMessage], **kwargs: Any) -> WritingInput:
@@ -156,6 +188,8 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
             request["private_instruction"] = "\n".join(private)
         else:
             request["instruction"] = humans[-1]
+        if kwargs.get("release_thread"):  # mode="auto": a sensitive thread may use the cloud
+            request["release_thread"] = True  # type: ignore[typeddict-unknown-key]
         return request
 
     def invoke(self, input: Any, config: Any = None, *, stop: Any = None, **kwargs: Any) -> Any:
@@ -178,14 +212,20 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
 
     def _graph_once(self) -> Any:
         if self._graph is None:
-            self._graph = build_sketch_graph()
+            # one-shot calls: a checkpointer would keep every call's state forever
+            self._graph = build_sketch_graph(checkpointer=None)
+            if self.mode == "auto":  # threads are kept only with a checkpointer given
+                self._graph = build_auto_graph(checkpointer=self.checkpointer)
         return self._graph
 
     def _run(
         self, run_manager: CallbackManagerForLLMRun | None, **kwargs: Any
     ) -> tuple[Any, dict[str, Any]]:
         parts = self.components(**kwargs)
-        config: dict[str, Any] = {"configurable": {"thread_id": uuid.uuid4().hex}}
+        config: dict[str, Any] = {}
+        thread_id = kwargs.get("thread_id")
+        if self.mode == "auto" and self.checkpointer is not None and thread_id:
+            config["configurable"] = {"thread_id": thread_id}
         if run_manager is not None:  # the graph run nests under this model's run
             config["callbacks"] = _children_of(run_manager)
         return parts, config
@@ -219,9 +259,16 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
         graph = self._graph_once()
         stops = stop or self.stop or []
         shown = ""
+        final: dict[str, Any] = {}
         with private_run(parts):
-            events = graph.stream(request, config=config, context=parts, stream_mode="messages")
-            for chunk, metadata in events:
+            events = graph.stream(
+                request, config=config, context=parts, stream_mode=["messages", "values"]
+            )
+            for kind, event in events:
+                if kind == "values":
+                    final = event  # the state after each step; the last one is the result
+                    continue
+                chunk, metadata = event
                 if metadata.get("langgraph_node") not in ("write", "cloud_answer"):
                     continue
                 text = str(getattr(chunk, "content", "") or "")
@@ -238,7 +285,7 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
                     shown = whole
                 if stopped:
                     break
-            result = result_from_state(graph.get_state(config).values)
+        result = result_from_state(final)
         rest = _cut(result.answer, stops)
         if not shown and rest:  # fused and cloud answers arrive whole
             yield ChatGenerationChunk(message=AIMessageChunk(content=rest))
@@ -258,6 +305,8 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
             "cloud_skipped": result.cloud_skipped,
             "degraded": result.degraded,
             "degraded_reason": result.degraded_reason,
+            "route": result.route,
+            "route_reason": result.route_reason,
             "sketch": result.sketch.text if result.sketch else "",
         }
 
@@ -278,6 +327,8 @@ def _children_of(run_manager: CallbackManagerForLLMRun) -> CallbackManager:
 
 def _user_from(config: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     configurable = (config or {}).get("configurable", {}) if isinstance(config, dict) else {}
+    if configurable.get("thread_id") and "thread_id" not in kwargs:  # mode="auto" threads
+        kwargs = {**kwargs, "thread_id": str(configurable["thread_id"])}
     if configurable.get("user_id") and "user_id" not in kwargs:
         return {**kwargs, "user_id": str(configurable["user_id"])}
     return kwargs

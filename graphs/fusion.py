@@ -16,22 +16,13 @@ from __future__ import annotations
 
 import time
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from langchain_cogenesis import prompts
-from langchain_cogenesis.fusion import (
-    MeanCombiner,
-    RemoteCompletionScorer,
-    TokenScorer,
-    check_remote_tokenizer,
-    check_same_tokenizer,
-    fused_generate,
-)
-from langchain_cogenesis.fusion.tokenizer import PROBES
 from langchain_cogenesis.graphs.nodes import (
     components,
     fit_context,
@@ -41,9 +32,13 @@ from langchain_cogenesis.graphs.nodes import (
     scanner_for,
 )
 from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
+from langchain_cogenesis.models.templates import chat_template_of
 from langchain_cogenesis.privacy import PrefixGate, restore
 from langchain_cogenesis.privacy.decision import decide
-from langchain_cogenesis.prompts import TURN_END, chat_text
+from langchain_cogenesis.prompts import chat_text
+
+if TYPE_CHECKING:
+    from langchain_cogenesis.fusion import TokenScorer
 
 
 @lru_cache(maxsize=1)
@@ -60,20 +55,19 @@ def default_local_scorer() -> TokenScorer:
 
 
 def cloud_scorer_for(state: WritingState, parts: Components, local: TokenScorer) -> TokenScorer:
-    """The cloud side: in-process when given, else guarded remote with a tokenizer check."""
+    """The cloud side: in-process when given, else guarded remote with a tokenizer
+    check (cached per model file and endpoint, see :mod:`~langchain_cogenesis.fusion.tokenizer`)."""
+    # the fusion package (numpy) is imported on use: the sketch path runs without it
+    from langchain_cogenesis.fusion import check_same_tokenizer
+    from langchain_cogenesis.fusion.tokenizer import remote_cloud_scorer
+
     if parts.cloud_scorer is not None:
         check_same_tokenizer(local, parts.cloud_scorer)
         return parts.cloud_scorer  # type: ignore[no-any-return]
     guard = parts.egress_guard
     assert guard is not None  # checked in prepare
-    check_remote_tokenizer(local, guard.remote_token_ids(PROBES))
-    bos = local.tokenize("", add_bos=True)
-    return RemoteCompletionScorer(
-        guard,
-        local,
-        scanner=scanner_for(state, parts),
-        user_id=state["user_id"],
-        skip_ids=bos,
+    return remote_cloud_scorer(
+        guard, local, scanner=scanner_for(state, parts), user_id=state["user_id"]
     )
 
 
@@ -83,7 +77,11 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     Raises:
         TokenizerMismatch: the two models do not share a vocabulary.
         CloudLogprobsUnavailable: the cloud endpoint returns no log-probabilities.
+        MissingExtra: the ``fusion`` extra is not installed.
     """
+    from langchain_cogenesis.fusion import MeanCombiner
+    from langchain_cogenesis.fusion.decoding import final_result, fused_chat
+
     started = time.perf_counter()
     parts = components(runtime)
     local = parts.local_scorer
@@ -116,32 +114,29 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     window = getattr(local, "n_ctx", None)
     context, dropped = fit_context(
         state,
-        lambda messages: len(local.tokenize(chat_text(messages), add_bos=True)),
+        lambda messages: len(
+            local.tokenize(chat_text(messages, chat_template_of(local)), add_bos=True)
+        ),
         window if isinstance(window, int) else None,
         parts.fusion_max_tokens,
     )
     if dropped:
         update.update(context=context, context_dropped=dropped)
-    local_prompt = local.tokenize(
-        chat_text(local_messages({**state, "context": context})), add_bos=True
-    )
     public_messages = prompts.without_context_prompt(kind).format_messages(task=public)
-    cloud_prompt = local.tokenize(chat_text(public_messages), add_bos=True)
-    gate = PrefixGate(scanner)
-    stop_ids = [*local.tokenize(TURN_END), *local.tokenize("<eos>")]
-    result = fused_generate(
+    # the fusion package's loop (fusion.decoding), as ChatCoGenesisFusion runs it
+    steps = fused_chat(
         local,
         cloud,
-        local_prompt,
-        cloud_prompt,
+        local_messages({**state, "context": context}),
+        public_messages,
         parts.combiner or MeanCombiner(),
         max_tokens=parts.fusion_max_tokens,
-        stop_ids=stop_ids,
         first_k=parts.first_k,
-        prefix_gate=gate,
+        prefix_gate=PrefixGate(scanner),
         draft=parts.fusion_draft,
         degrade=parts.degrade_on_cloud_error,
     )
+    result = final_result(steps)
     if result.cloud_error:
         update["degraded_reason"] = (
             f"the cloud failed after {result.cloud_tokens} fused token(s), so the local "

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from functools import lru_cache
 from typing import Any
 
 from langchain_core.documents import Document
@@ -16,6 +14,7 @@ from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
 from langchain_cogenesis import prompts
+from langchain_cogenesis.caches import BoundedCache
 from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import (
     CloudError,
@@ -33,9 +32,20 @@ from langchain_cogenesis.privacy.splitter import split_request
 from langchain_cogenesis.retrievers import PrivateStore
 from langchain_cogenesis.schema import MAX_INSTRUCTION_CHARS, ContextAwareInstruction
 
-MODES = ("sketch", "fusion", "local", "cloud-public", "cloud-private")
+MODES = ("sketch", "fusion", "local", "cloud-public", "cloud-private", "auto")
 TRUSTED_PROMPT_TEXT = prompts.TRUSTED_TEXT
 _NAME_LINE = re.compile(r"^Name:\s*(.+)$", re.MULTILINE)
+
+
+DEFAULTS_MAX_AGE = 3600.0
+"""Seconds default components are reused before they are built again."""
+# per environment (data folder, Chroma URL, cloud URL): a few, each rebuilt hourly
+_default_parts: BoundedCache[tuple[str, str, str], Components] = BoundedCache(
+    max_size=4, max_age=DEFAULTS_MAX_AGE
+)
+_default_stores: BoundedCache[tuple[str, str], PrivateStore] = BoundedCache(
+    max_size=4, max_age=DEFAULTS_MAX_AGE
+)
 
 
 def default_components() -> Components:
@@ -44,11 +54,19 @@ def default_components() -> Components:
     Built once per environment (data folder, Chroma URL, cloud URL) and reused.
     """
     settings = Settings.from_env()
-    return _defaults(str(settings.home), settings.chroma_url or "", settings.cloud_base_url or "")
+    key = (str(settings.home), settings.chroma_url or "", settings.cloud_base_url or "")
+    return _default_parts.get_or_create(key, _build_defaults)
 
 
-@lru_cache(maxsize=4)
-def _defaults(home: str, chroma_url: str, cloud_url: str) -> Components:
+def default_store() -> PrivateStore:
+    """The store the environment names (``COGENESIS_HOME``, ``COGENESIS_CHROMA_URL``),
+    opened once and shared by every caller that passes none."""
+    settings = Settings.from_env()
+    key = (str(settings.home), settings.chroma_url or "")
+    return _default_stores.get_or_create(key, PrivateStore)
+
+
+def _build_defaults() -> Components:
     from langchain_cogenesis.models import ChatLocalLlama
     from langchain_cogenesis.privacy import EgressGuard
 
@@ -56,7 +74,7 @@ def _defaults(home: str, chroma_url: str, cloud_url: str) -> Components:
         guard: EgressGuard | None = EgressGuard()
     except CloudUnavailable:
         guard = None
-    return Components(store=PrivateStore(), local_model=ChatLocalLlama(), egress_guard=guard)
+    return Components(store=default_store(), local_model=ChatLocalLlama(), egress_guard=guard)
 
 
 def components(runtime: Runtime[Components] | None) -> Components:
@@ -75,18 +93,24 @@ def components(runtime: Runtime[Components] | None) -> Components:
     return parts
 
 
-_index_cache: dict[tuple[str, str], tuple[int, PrivateIndex]] = {}
-_index_lock = threading.Lock()
+# per (store, user): bounded, so a server seeing many users stays small
+_index_cache: BoundedCache[tuple[str, str], tuple[int, PrivateIndex]] = BoundedCache(
+    max_size=256, max_age=DEFAULTS_MAX_AGE
+)
+
+
+def forget_user(user_id: str) -> None:
+    """Drop the cached leak-detector index of ``user_id`` (every store), e.g. on erasure."""
+    _index_cache.discard_where(lambda key: key[1] == user_id)
 
 
 def private_index(store: PrivateStore, user_id: str) -> PrivateIndex:
     """Leak-detector index of everything stored for ``user_id``; rebuilt when it changes."""
     size = store.count(user_id)
     key = (store.location, user_id)
-    with _index_lock:
-        cached = _index_cache.get(key)
-        if cached and cached[0] == size:
-            return cached[1]
+    cached = _index_cache.get(key)
+    if cached and cached[0] == size:
+        return cached[1]
     documents = store.documents(user_id)
     names = [
         match.group(1).strip()
@@ -95,8 +119,7 @@ def private_index(store: PrivateStore, user_id: str) -> PrivateIndex:
         for match in _NAME_LINE.finditer(document.page_content)
     ]
     index = PrivateIndex.build([d.page_content for d in documents], names=names)
-    with _index_lock:
-        _index_cache[key] = (size, index)
+    _index_cache.put(key, (size, index))
     return index
 
 
@@ -201,7 +224,8 @@ def prepare(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]
             "runs only with allow_private_egress=True; nothing was sent."
         )
     in_process_fusion = mode == "fusion" and parts.cloud_scorer is not None
-    if mode != "local" and parts.egress_guard is None and not in_process_fusion:
+    # auto routes to the local model when no cloud is configured (graphs/auto.py)
+    if mode not in ("local", "auto") and parts.egress_guard is None and not in_process_fusion:
         raise CloudUnavailable(
             f"mode={mode!r} needs a cloud model and none is configured. Set "
             "COGENESIS_CLOUD_BASE_URL or use mode='local'."
@@ -340,7 +364,7 @@ def write(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     context, dropped = fit_context(state, *_window_of(parts.local_model))
     reply = parts.local_model.invoke(local_messages({**state, "context": context}))
     update: dict[str, Any] = {
-        "answer": reply.text.strip(),
+        "answer": prompts.clean_answer(reply.text),
         "timings": {"local_generate": time.perf_counter() - started},
     }
     if dropped:

@@ -117,6 +117,8 @@ def result_from_state(state: dict[str, Any]) -> WritingResult:
         cloud_skipped=state.get("cloud_skipped", ""),
         degraded=bool(state.get("degraded_reason")),
         degraded_reason=state.get("degraded_reason", ""),
+        route=state.get("route", ""),
+        route_reason=state.get("route_reason", ""),
         fusion=state.get("fusion"),
         timings=dict(state.get("timings", {})),
     )
@@ -135,13 +137,16 @@ def run_sketch_graph(
     written before the next step starts (``durability="sync"``), so with a durable
     checkpointer a run killed mid-way resumes with :func:`resume_sketch_graph`.
     """
-    graph = with_private_tracing(graph or build_sketch_graph())
+    graph = graph or build_sketch_graph()
+    # checkpoints written step by step need a checkpointer to write them to
+    durable: dict[str, Any] = {"durability": "sync"} if graph.checkpointer else {}
+    traced = with_private_tracing(graph)
     run_config: RunnableConfig = dict(config or {})  # type: ignore[assignment]
     configurable = dict(run_config.get("configurable", {}))
     configurable.setdefault("thread_id", uuid.uuid4().hex)
     run_config["configurable"] = configurable
     with private_run(components):
-        state = graph.invoke(request, config=run_config, context=components, durability="sync")
+        state = traced.invoke(request, config=run_config, context=components, **durable)
     return result_from_state(state)
 
 

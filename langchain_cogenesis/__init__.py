@@ -1,7 +1,17 @@
 """langchain-cogenesis: a cloud LLM and a local SLM write together; private context stays local.
 
 Implements CoGenesis (Zhang et al., 2024). The public API is re-exported here.
+
+The base install (``pip install langchain-cogenesis``) imports everything below and
+runs the sketch path with a caller-supplied local chat model, cloud endpoint and store.
+``ChatCoGenesisFusion`` is loaded on first use: it needs the ``fusion`` extra, and
+without it the import raises :class:`MissingExtra` naming the extra to install.
 """
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import (
@@ -14,6 +24,7 @@ from langchain_cogenesis.errors import (
     InvalidInstruction,
     LocalModelError,
     LocalOnly,
+    MissingExtra,
     NotAChromaStore,
     PrivacyViolation,
     PrivateJudgeRefused,
@@ -26,7 +37,6 @@ from langchain_cogenesis.errors import (
     UnknownThread,
     UnknownUser,
 )
-from langchain_cogenesis.fusion import ChatCoGenesisFusion
 from langchain_cogenesis.models import ChatLocalLlama, StandInCloud, cloud_endpoint
 from langchain_cogenesis.privacy import EgressGuard, with_private_tracing
 from langchain_cogenesis.schema import (
@@ -40,7 +50,32 @@ from langchain_cogenesis.schema import (
     WritingResult,
 )
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from langchain_cogenesis.fusion import ChatCoGenesisFusion
+
+try:
+    # one source of truth: the version in the installed package's metadata
+    __version__ = version("langchain-cogenesis")
+except PackageNotFoundError:  # pragma: no cover - run from a source tree never installed
+    __version__ = "0.0.0"
+
+# public names whose modules need an extra, imported on first use (PEP 562)
+_LAZY = {"ChatCoGenesisFusion": "langchain_cogenesis.fusion"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "ChatCoGenesisFusion",
@@ -58,6 +93,7 @@ __all__ = [
     "InvalidInstruction",
     "LocalModelError",
     "LocalOnly",
+    "MissingExtra",
     "NotAChromaStore",
     "PrivacyViolation",
     "PrivateJudgeRefused",

@@ -32,6 +32,8 @@ class Settings(BaseModel):
     token auth), ``COGENESIS_ALLOW_REMOTE_STORE`` (``1``: a Chroma server on another
     host may hold the store, which moves it off the device), ``COGENESIS_LOCAL_MODEL``,
     ``COGENESIS_LOCAL_LORA`` (a fine-tuned adapter, ``cogenesis finetune``),
+    ``COGENESIS_STANDIN_MODEL`` (the GGUF the embedded stand-in cloud serves; default
+    the local model, so both sides may be different families),
     ``COGENESIS_CLOUD_BASE_URL``, ``COGENESIS_CLOUD_MODEL`` and
     ``COGENESIS_CLOUD_API_KEY`` (falling back to ``OPENAI_API_KEY``).
     """
@@ -42,6 +44,7 @@ class Settings(BaseModel):
     allow_remote_store: bool = False
     local_model_path: Path | None = None
     local_lora_path: Path | None = None
+    standin_model_path: Path | None = None
     cloud_base_url: str | None = None
     cloud_model: str = "gpt-4o-mini"
     cloud_api_key: str | None = None
@@ -51,6 +54,7 @@ class Settings(BaseModel):
         """Build settings from the environment; keyword arguments win."""
         local = _env("COGENESIS_LOCAL_MODEL")
         lora = _env("COGENESIS_LOCAL_LORA")
+        standin = _env("COGENESIS_STANDIN_MODEL")
         values: dict[str, object] = {
             "home": default_home(),
             "chroma_url": _env("COGENESIS_CHROMA_URL"),
@@ -58,6 +62,7 @@ class Settings(BaseModel):
             "allow_remote_store": _env_flag("COGENESIS_ALLOW_REMOTE_STORE"),
             "local_model_path": Path(local).expanduser() if local else None,
             "local_lora_path": Path(lora).expanduser() if lora else None,
+            "standin_model_path": Path(standin).expanduser() if standin else None,
             "cloud_base_url": _env("COGENESIS_CLOUD_BASE_URL"),
             "cloud_model": _env("COGENESIS_CLOUD_MODEL", "gpt-4o-mini"),
             "cloud_api_key": _env("COGENESIS_CLOUD_API_KEY", _env("OPENAI_API_KEY")),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class CoGenesisError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -13,6 +16,41 @@ class InvalidInstruction(CoGenesisError, ValueError):
 
 class ConfigurationError(CoGenesisError, ValueError):
     """A setting is out of range (``k <= 0``, a negative token bound, ...)."""
+
+
+class MissingExtra(ConfigurationError, ImportError):
+    """A feature needs an optional part of the package that is not installed.
+
+    The base install runs the sketch path with a caller-supplied local chat model,
+    cloud endpoint and store; the heavy parts come with extras (``local``, ``fusion``,
+    ``train``, ``eval``, ``privacy``, ``server``). The message names the one to install.
+    Being an ``ImportError`` too, it is caught where an optional import is expected.
+    """
+
+    def __init__(self, extra: str, module: str, feature: str) -> None:
+        self.extra = extra
+        self.module = module
+        self.feature = feature
+        message = (
+            f"{feature} needs the {extra!r} extra ({module} is not installed). "
+            f'Install it with: pip install "langchain-cogenesis[{extra}]"'
+        )
+        super().__init__(message)
+        # ImportError's own fields, which its __init__ would set from keywords
+        self.msg, self.name = message, module
+
+    @classmethod
+    @contextmanager
+    def if_absent(cls, extra: str, feature: str) -> Iterator[None]:
+        """Turn a missing module imported in the block into this error::
+
+        with MissingExtra.if_absent("local", "A local GGUF model"):
+            from llama_cpp import Llama
+        """
+        try:
+            yield
+        except ModuleNotFoundError as missing:
+            raise cls(extra, missing.name or str(missing), feature) from missing
 
 
 class UnknownUser(CoGenesisError, LookupError):
@@ -149,4 +187,27 @@ class PrivateJudgeRefused(PrivacyViolation):
             "opt in: `cogenesis eval --judge cloud --allow-private-judge`, "
             "Judge.through(guard, allow_private_context=True) (each request is recorded "
             "in the audit log as sent_with_private_context)."
+        )
+
+
+class CheckpointerUnavailable(CoGenesisError):
+    """A durable checkpointer could not be opened (its packages or its database)."""
+
+
+class RemoteCheckpointsNotAllowed(RemoteStoreNotAllowed):
+    """A PostgreSQL checkpointer on another host was configured without the opt-in.
+
+    Checkpoints hold each run's state: the retrieved private context, the private part
+    of the instruction and the answer. A database off the device receives all of it.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        ConfigurationError.__init__(
+            self,
+            f"The PostgreSQL server {url} is not on this machine: its checkpoints would "
+            "hold every run's private context. Run PostgreSQL on loopback or a Unix "
+            "socket, or opt in knowingly: allow_remote_store=True or "
+            "COGENESIS_ALLOW_REMOTE_STORE=1 (the opening is recorded in the audit log). "
+            "Nothing was sent.",
         )

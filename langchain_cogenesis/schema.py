@@ -16,10 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 TaskKind = Literal["context-aware", "email", "paper"]
 """Which of the paper's prompt families applies (Tables 7 and 8)."""
 
-WritingMode = Literal["sketch", "fusion", "local", "cloud-public", "cloud-private"]
+WritingMode = Literal["sketch", "fusion", "local", "cloud-public", "cloud-private", "auto"]
 """The paper's settings (§4.2): CoGenesis sketch and logits (fusion), SLM with context,
 LLM w/o context, LLM with context (upper bound; sends private context, so it must be
-allowed)."""
+allowed). ``auto`` chooses one per request (docs/auto-router.md)."""
 
 MAX_INSTRUCTION_CHARS = 20_000
 """Longer instructions are refused: they would not fit the local model's window."""
@@ -193,6 +193,10 @@ class WritingResult(BaseModel):
     """The cloud failed (unreachable, timing out, erroring after retries) and the local
     model wrote the answer, or its rest, alone; ``degraded_reason`` says why."""
     degraded_reason: str = ""
+    route: str = ""
+    """For ``mode="auto"``: the route chosen, ``cloud``, ``sketch``, ``fusion`` or ``local``."""
+    route_reason: str = ""
+    """Why that route (detector names, never private text); docs/auto-router.md."""
     fusion: dict[str, Any] | None = None
     """For ``mode="fusion"``: cloud tokens, requests, where the prefix gate closed, and
     the per-token trace (token, weight ``w``, both models' top choices)."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from langchain_cogenesis.errors import StoreError
+from langchain_cogenesis.errors import MissingExtra, StoreError
 
 _models: dict[str, Any] = {}
 _models_lock = threading.Lock()
@@ -34,8 +34,9 @@ def _load(model_path: Path) -> Any:
             # The weights are on disk; make sure nothing tries a hub.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as transformers_logging
+            with MissingExtra.if_absent("local", "Local embeddings (sentence-transformers)"):
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
 
             # no "Loading weights" bar on every load
             transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]

@@ -33,10 +33,12 @@ from langchain_core.embeddings import Embeddings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 from pydantic import SecretStr
 
+from langchain_cogenesis.caches import BoundedCache
 from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import (
     CoGenesisError,
     ConfigurationError,
+    MissingExtra,
     NotAChromaStore,
     RemoteStoreNotAllowed,
     StoreCorrupted,
@@ -68,7 +70,8 @@ class _Folder:
         self.write_lock = threading.RLock()
         self.lock_fd: int | None = None
         self.holders = 0
-        self.checked: set[str] = set()  # collections whose index passed the probe
+        # collections whose index passed the probe: bounded, and probed again hourly
+        self.checked: BoundedCache[str, bool] = BoundedCache(max_size=4096, max_age=3600.0)
 
 
 _folders: dict[str, _Folder] = {}
@@ -192,8 +195,9 @@ def _http_client(
     audit_log: AuditLog | Literal["default"] | None,
 ) -> Any:
     """A Chroma ``HttpClient`` for ``url``; a remote host only with the opt-in, recorded."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
+    with MissingExtra.if_absent("local", "The private store (Chroma)"):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
 
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
@@ -295,8 +299,9 @@ class PrivateStore:
         chunk_size: int = 600,
         chunk_overlap: int = 80,
     ) -> None:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
+        with MissingExtra.if_absent("local", "The private store (Chroma)"):
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
 
         settings = Settings.from_env()
         chroma_url = chroma_url or (settings.chroma_url if path is None else None)
@@ -377,7 +382,7 @@ class PrivateStore:
     def _check_index(self, user_id: str, collection: Any) -> None:
         """Once per process and user: stored vectors must find themselves (a damaged
         or missing index file otherwise returns wrong results without an error)."""
-        if collection.name in self._folder.checked:
+        if self._folder.checked.get(collection.name):
             return
         size = collection.count()
         offsets = sorted({i * (size - 1) // (_PROBES - 1) for i in range(_PROBES)}) if size else []
@@ -401,7 +406,7 @@ class PrivateStore:
                 f"re-ingest this user (`cogenesis users delete {user_id}`, then "
                 "`cogenesis ingest`). Nothing was returned."
             )
-        self._folder.checked.add(collection.name)
+        self._folder.checked.put(collection.name, True)
 
     # -- users -----------------------------------------------------------------
 

@@ -75,6 +75,7 @@ def cmd_finetune(args: argparse.Namespace, settings: Settings) -> int:
     from langchain_cogenesis.data.dataset import load_dataset, train_dev
     from langchain_cogenesis.finetune import LoraSettings, build_examples, finetune
     from langchain_cogenesis.models import bundled_model_path
+    from langchain_cogenesis.models.templates import chat_template_for
     from langchain_cogenesis.retrievers import PrivateStore
 
     lora = LoraSettings(
@@ -99,8 +100,10 @@ def cmd_finetune(args: argparse.Namespace, settings: Settings) -> int:
         # the dataset's private context, retrieved from a store as at inference
         store = PrivateStore(Path(folder) / "store")
         print(f"Building prompts for {len(train_rows)} train and {len(dev_rows)} dev users...")
-        train = build_examples(train_rows, store, k=args.k, sketches=sketches)
-        dev = build_examples(dev_rows, store, k=args.k, sketches=sketches)
+        # the prompts are written in the base model's own chat template
+        template = chat_template_for(Path(base))
+        train = build_examples(train_rows, store, k=args.k, sketches=sketches, template=template)
+        dev = build_examples(dev_rows, store, k=args.k, sketches=sketches, template=template)
         store.close()
     print(f"{len(train)} train and {len(dev)} dev examples; loading {base}...")
     result = finetune(train, dev, base, args.out, lora, log=lambda line: print(line, flush=True))

@@ -20,21 +20,26 @@ import random
 from collections.abc import Iterable, Iterator, Sequence
 from importlib.resources import files
 from pathlib import Path
-from typing import Literal
 
 from pydantic import ValidationError
 
 from langchain_cogenesis.data import DatasetUser
+from langchain_cogenesis.data.rows import SPLITS, DatasetRow, Split
 from langchain_cogenesis.errors import ConfigurationError, SourceFileError
 
-Split = Literal["train", "dev", "test"]
-SPLITS: tuple[Split, ...] = ("train", "dev", "test")
-
-
-class DatasetRow(DatasetUser):
-    """One line of a dataset file: a user, their tasks, and the split they belong to."""
-
-    split: Split = "train"
+__all__ = [
+    "SPLITS",
+    "DatasetRow",
+    "Split",
+    "assign_splits",
+    "load_bundled",
+    "load_dataset",
+    "of_split",
+    "parse_lines",
+    "read_jsonl",
+    "train_dev",
+    "write_jsonl",
+]
 
 
 def read_jsonl(path: Path | str) -> list[DatasetRow]:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from langchain_cogenesis.data.dataset import DatasetRow, Split
+from langchain_cogenesis.data.rows import DatasetRow, Split
 from langchain_cogenesis.errors import SourceFileError
 from langchain_cogenesis.schema import (
     ContextAwareInstruction,

@@ -30,40 +30,19 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
-from langchain_cogenesis.data.dataset import DatasetRow
+from langchain_cogenesis.data.rows import DatasetRow
+from langchain_cogenesis.prompts import (
+    SYNTHESIS_GENERATE,
+    SYNTHESIS_PORTRAITS,
+    SYNTHESIS_PROFILE,
+    SYNTHESIS_SYSTEM,
+    SYNTHESIS_TASKS,
+)
 from langchain_cogenesis.schema import (
     ContextAwareInstruction,
     ContextAwareTask,
     UserContext,
     UserProfile,
-)
-
-SYSTEM = (
-    "You write realistic, entirely fictional data for a research dataset. Answer with JSON only."
-)
-PORTRAITS = (
-    "Describe {count} diverse groups of people who use an AI writing assistant (students, "
-    "programmers, nurses, farmers...). For each give: group, age_range, occupation, "
-    "activities (list), use_cases (list of writing tasks they would ask for). "
-    'Answer as {{"portraits": [...]}}.'
-)
-PROFILE = (
-    "Invent one fictional person from this group: {portrait}\n"
-    "Give: name, age, occupation, location, personal_traits, writing_style (how they "
-    "write), private_details (5 to 10 invented private facts: life events, health, "
-    "money, plans, technology use), activity_logs (5 to 10 dated phone activity lines: "
-    "messages, purchases, calendar, searches). Answer as one JSON object."
-)
-TASKS = (
-    "Here is a user's profile:\n{profile}\n\nWrite {count} writing tasks this user would "
-    "ask an assistant for, tied to their life and activity logs. Each task has "
-    "public_instruction (general, with no private detail) and private_instruction (the "
-    'personal part that needs the profile). Answer as {{"tasks": [...]}}.'
-)
-GENERATE = (
-    "Here is a user's profile:\n{profile}\n\nEarlier texts by this user:\n{earlier}\n\n"
-    "Task: {task}\n\nWrite the text as this user would, in their writing style, using "
-    'their private details where they fit. Answer as {{"text": "..."}}.'
 )
 
 
@@ -121,7 +100,7 @@ def parse_json(text: str) -> dict[str, Any]:
 
 
 def _ask(parts: SynthesisConfig, prompt: str) -> dict[str, Any]:
-    reply = parts.model.invoke([SystemMessage(SYSTEM), HumanMessage(prompt)])
+    reply = parts.model.invoke([SystemMessage(SYNTHESIS_SYSTEM), HumanMessage(prompt)])
     return parse_json(str(reply.text))
 
 
@@ -164,7 +143,7 @@ def portraits(state: SynthesisState, runtime: Runtime[SynthesisConfig]) -> dict[
         found = []
         for _ in range(3):  # a bounded retry when the answer has no usable list
             try:
-                answer = _ask(parts, PORTRAITS.format(count=parts.portraits))
+                answer = _ask(parts, SYNTHESIS_PORTRAITS.format(count=parts.portraits))
                 found = [p for p in answer.get("portraits", []) if isinstance(p, dict)]
             except FormatError:
                 found = []
@@ -205,7 +184,7 @@ def profile(state: SynthesisState, runtime: Runtime[SynthesisConfig]) -> dict[st
     assert current is not None
     portrait = json.dumps(state["portraits"][current[1]], ensure_ascii=False)
     try:
-        answer = _ask(runtime.context, PROFILE.format(portrait=portrait))
+        answer = _ask(runtime.context, SYNTHESIS_PROFILE.format(portrait=portrait))
         answer["private_details"] = _strings(
             answer.get("private_details"), 5, 10, "private_details"
         )
@@ -225,7 +204,9 @@ def tasks(state: SynthesisState, runtime: Runtime[SynthesisConfig]) -> dict[str,
     try:
         answer = _ask(
             parts,
-            TASKS.format(profile=json.dumps(state["profile"]), count=parts.tasks_per_user),
+            SYNTHESIS_TASKS.format(
+                profile=json.dumps(state["profile"]), count=parts.tasks_per_user
+            ),
         )
         found = [
             {
@@ -254,7 +235,7 @@ def generate(state: SynthesisState, runtime: Runtime[SynthesisConfig]) -> dict[s
         try:
             answer = _ask(
                 parts,
-                GENERATE.format(
+                SYNTHESIS_GENERATE.format(
                     profile=json.dumps(state["profile"]), earlier=earlier, task=instruction
                 ),
             )

@@ -10,11 +10,18 @@ reaches a cloud judge only with an explicit opt-in (``allow_private_context=True
 ``cogenesis eval --allow-private-judge``), recorded as ``sent_with_private_context``;
 otherwise the request is refused with :class:`~langchain_cogenesis.errors.PrivateJudgeRefused`.
 Judge synthetic or fictional users, or users who agreed, with a cloud judge; anyone
-else with a local one (:meth:`Judge.of`).
+else with a local one (:meth:`Judge.of`, or :meth:`Judge.with_grammar`).
+
+A small model asked for Table 9's verdict usually continues the prompt instead of
+ending with ``[[N]]``. :meth:`Judge.with_grammar` constrains an in-process llama.cpp
+model with a grammar (:func:`rating_grammar`) so that every call ends in a rating;
+:func:`known_pair_accuracy` measures whether the ratings mean anything, on pairs
+whose order is known (a reference against a truncated or shuffled copy of itself).
 """
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +35,8 @@ from langchain_cogenesis.errors import PrivacyViolation, PrivateJudgeRefused
 from langchain_cogenesis.schema import ContextAwareInstruction, UserContext
 
 if TYPE_CHECKING:
+    from llama_cpp import Llama
+
     from langchain_cogenesis.privacy.decision import PolicyRule
     from langchain_cogenesis.privacy.detectors import PrivacyScanner
 
@@ -48,6 +57,24 @@ def parse_rating(text: str) -> float | None:
         if 1 <= value <= 10:
             return value
     return None
+
+
+def rating_grammar(explanation_chars: int = 0) -> str:
+    """A llama.cpp grammar (GBNF) whose every sentence ends in ``Rating: [[N]]``, N in 1-10.
+
+    With ``explanation_chars`` the model may first write a one-line explanation of
+    at most that many characters (Table 9 asks for one); with 0 it rates at once,
+    which is what a model too small to explain should do.
+    """
+    if explanation_chars < 0:
+        raise ValueError("explanation_chars cannot be negative")
+    rating = 'rating ::= "Rating: [[" ([1-9] | "10") "]]"\n'
+    if not explanation_chars:
+        return "root ::= rating\n" + rating
+    return (
+        'root ::= explanation "\\n" rating\n'
+        f"explanation ::= [^\\n\\[\\]]{{1,{explanation_chars}}}\n" + rating
+    )
 
 
 @dataclass(frozen=True)
@@ -121,6 +148,39 @@ class Judge:
 
         def ask(messages: list[BaseMessage], attempt: int) -> str:
             return str(model.invoke(messages).text)
+
+        return cls(ask, **kwargs)
+
+    @classmethod
+    def with_grammar(
+        cls,
+        llama: Llama,
+        *,
+        render: Callable[[list[BaseMessage]], str] = prompts.chat_text,
+        explanation_chars: int = 0,
+        **kwargs: Any,
+    ) -> Judge:
+        """A judge on an in-process llama.cpp model whose reply a grammar constrains.
+
+        Every reply ends in ``Rating: [[N]]`` (:func:`rating_grammar`), decoded
+        greedily, so every call yields a rating. Nothing leaves the device.
+
+        Args:
+            llama: the loaded ``llama_cpp.Llama``.
+            render: messages → prompt text in the model's chat format.
+            explanation_chars: room for a one-line explanation before the rating.
+        """
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        grammar = LlamaGrammar.from_string(rating_grammar(explanation_chars), verbose=False)
+        # one token is at least one character: this many always reaches the rating
+        max_tokens = explanation_chars + 16
+
+        def ask(messages: list[BaseMessage], attempt: int) -> str:
+            reply: Any = llama.create_completion(
+                render(messages), grammar=grammar, max_tokens=max_tokens, temperature=0.0
+            )
+            return str(reply["choices"][0]["text"])
 
         return cls(ask, **kwargs)
 
@@ -268,3 +328,74 @@ def win_tie_lose(
     ties = sum(a == b for a, b in pairs)
     total = len(pairs)
     return (100 * wins / total, 100 * ties / total, 100 * (total - wins - ties) / total)
+
+
+Spoil = Literal["truncated", "shuffled"]
+
+
+def spoiled(text: str, how: Spoil, *, seed: int = 0) -> str:
+    """A copy of ``text`` that is worse by construction.
+
+    ``truncated`` keeps its first third of words; ``shuffled`` keeps every word in a
+    random order (seeded), so the words are the same and only the order is lost.
+    """
+    words = text.split()
+    if how == "truncated":
+        return " ".join(words[: max(1, len(words) // 3)])
+    if how == "shuffled":
+        random.Random(seed).shuffle(words)
+        return " ".join(words)
+    raise ValueError(f"unknown spoiling {how!r}; choose truncated or shuffled")
+
+
+@dataclass(frozen=True)
+class KnownPairAccuracy:
+    """How often a judge rates a reference above a spoiled copy of itself."""
+
+    pairs: int
+    correct: int
+    ties: int
+    wrong: int
+    unrated: int
+
+    @property
+    def accuracy(self) -> float:
+        """Share of pairs with the reference rated strictly higher (ties count as wrong)."""
+        return self.correct / self.pairs if self.pairs else 0.0
+
+    @property
+    def rated(self) -> float:
+        """Share of pairs in which both answers got a rating."""
+        return 1 - self.unrated / self.pairs if self.pairs else 0.0
+
+
+def known_pair_accuracy(
+    judge: Judge,
+    questions: Sequence[str],
+    references: Sequence[str],
+    how: Spoil,
+    *,
+    aspect: Aspect = "overall_without_profile",
+    max_words: int | None = None,
+) -> KnownPairAccuracy:
+    """Rate each reference and its :func:`spoiled` copy; count the orders the judge gets.
+
+    ``max_words`` cuts each reference first (a shorter prompt for a slow judge); the
+    spoiled copy is made from the cut text. ``overall_without_profile`` needs no
+    private context.
+    """
+    correct = ties = wrong = unrated = 0
+    for number, (question, reference) in enumerate(zip(questions, references, strict=True)):
+        better = " ".join(reference.split()[:max_words]) if max_words else reference
+        worse = spoiled(better, how, seed=number)
+        high = judge.rate(aspect, question, better).rating
+        low = judge.rate(aspect, question, worse).rating
+        if high is None or low is None:
+            unrated += 1
+        elif high > low:
+            correct += 1
+        elif high == low:
+            ties += 1
+        else:
+            wrong += 1
+    return KnownPairAccuracy(len(references), correct, ties, wrong, unrated)

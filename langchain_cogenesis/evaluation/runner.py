@@ -18,6 +18,7 @@ from typing import Any
 
 from langchain_cogenesis import prompts
 from langchain_cogenesis.data.dataset import DatasetRow
+from langchain_cogenesis.errors import MissingExtra
 from langchain_cogenesis.evaluation.judge import ASPECTS, Judge, win_tie_lose
 from langchain_cogenesis.evaluation.metrics import bleu, rouge_l
 from langchain_cogenesis.privacy.audit import SENT_DECISIONS, AuditLog
@@ -304,7 +305,8 @@ def markdown_table(report: Report) -> str:
 
 def plot(report: Report, path: Path | str) -> Path:
     """A bar chart of the three judge scores per setting (matplotlib, no display)."""
-    import matplotlib
+    with MissingExtra.if_absent("eval", "The results figure"):
+        import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -17,6 +17,7 @@ from langchain_cogenesis.data.dataset import DatasetRow
 from langchain_cogenesis.schema import ContextAwareInstruction
 
 if TYPE_CHECKING:
+    from langchain_cogenesis.models.templates import ChatTemplate
     from langchain_cogenesis.privacy import EgressGuard
     from langchain_cogenesis.retrievers import PrivateStore
 
@@ -29,7 +30,7 @@ class TrainingExample:
     split: str
     prompt: str
     response: str
-    """The reference answer, closed with the end-of-turn marker the model must learn."""
+    """The reference answer, closed with the model's end-of-turn marker, which it must learn."""
 
 
 def sketch_key(user_id: str, instruction: ContextAwareInstruction) -> str:
@@ -43,6 +44,7 @@ def build_examples(
     *,
     k: int = 4,
     sketches: Mapping[str, str] | None = None,
+    template: ChatTemplate | None = None,
 ) -> list[TrainingExample]:
     """One example per task with a reference; users missing from ``store`` are ingested.
 
@@ -51,7 +53,13 @@ def build_examples(
         k: chunks retrieved per instruction, as ``Components.k``.
         sketches: for the sketch variant, each task's sketch by :func:`sketch_key`
             (see :func:`ask_sketches`); tasks without one get the plain prompt.
+        template: the chat template of the model being trained
+            (``chat_template_for(base_model_path)``); default the bundled model's.
+            Prompts are rendered in it and each answer ends with its end of turn.
     """
+    from langchain_cogenesis.models.templates import default_chat_template
+
+    template = template or default_chat_template()
     examples = []
     for row in rows:
         user_id = row.context.user_id
@@ -70,8 +78,8 @@ def build_examples(
                 TrainingExample(
                     user_id=user_id,
                     split=row.split,
-                    prompt=prompts.chat_text(messages),
-                    response=task.reference.strip() + prompts.TURN_END,
+                    prompt=prompts.chat_text(messages, template),
+                    response=task.reference.strip() + template.turn_end,
                 )
             )
     return examples

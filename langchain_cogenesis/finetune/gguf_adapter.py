@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from langchain_cogenesis.errors import LocalModelError
+from langchain_cogenesis.errors import LocalModelError, MissingExtra
 
 
 def gguf_arch(model_type: str) -> Any:
@@ -27,8 +27,9 @@ def gguf_arch(model_type: str) -> Any:
 
 def export_gguf_lora(peft_model: Any, path: Path | str) -> Path:
     """Write ``peft_model``'s LoRA weights to ``path`` as a GGUF adapter."""
-    import gguf
-    from peft.utils import get_peft_model_state_dict
+    with MissingExtra.if_absent("train", "Exporting a GGUF adapter"):
+        import gguf
+        from peft.utils import get_peft_model_state_dict
 
     path = Path(path)
     config = peft_model.peft_config["default"]

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from langchain_cogenesis.errors import ConfigurationError, LocalModelError
+from langchain_cogenesis.errors import ConfigurationError, LocalModelError, MissingExtra
 from langchain_cogenesis.finetune.examples import TrainingExample
 
 TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -104,8 +104,9 @@ def load_base_model(path: Path | str) -> tuple[Any, Any]:
         LocalModelError: the path is neither, or transformers cannot read it.
     """
     os.environ["HF_HUB_OFFLINE"] = "1"  # nothing may be fetched
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    with MissingExtra.if_absent("train", "Fine-tuning the local model"):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = Path(path)
     try:
@@ -214,9 +215,10 @@ def finetune(
         base: the base weights: a ``.gguf`` file or a Hugging Face folder.
         loaded: an already loaded ``(model, tokenizer)`` of ``base`` (saves the load).
     """
-    import torch
-    from peft import get_peft_model, set_peft_model_state_dict
-    from peft.utils import get_peft_model_state_dict
+    with MissingExtra.if_absent("train", "Fine-tuning the local model"):
+        import torch
+        from peft import get_peft_model, set_peft_model_state_dict
+        from peft.utils import get_peft_model_state_dict
     from tqdm.auto import tqdm
 
     settings = settings or LoraSettings()

@@ -17,23 +17,19 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.utils import secret_from_env
-from pydantic import ConfigDict, Field, SecretStr
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 
+from langchain_cogenesis.caches import BoundedCache
 from langchain_cogenesis.config import Settings
-from langchain_cogenesis.fusion.combiners import load_combiner
-from langchain_cogenesis.fusion.decoding import FusionResult, Sampling, fused_tokens
-from langchain_cogenesis.fusion.scorers import LlamaCppScorer, RemoteCompletionScorer, TokenScorer
-from langchain_cogenesis.fusion.tokenizer import (
-    PROBES,
-    check_remote_tokenizer,
-    check_same_tokenizer,
-)
+from langchain_cogenesis.fusion.combiners import Combiner, load_combiner
+from langchain_cogenesis.fusion.decoding import FusionResult, Sampling, fused_chat
+from langchain_cogenesis.fusion.scorers import LlamaCppScorer, TokenScorer
+from langchain_cogenesis.fusion.tokenizer import check_same_tokenizer, remote_cloud_scorer
 from langchain_cogenesis.models.tracing import ls_params
 from langchain_cogenesis.privacy.decision import decide
 from langchain_cogenesis.privacy.detectors import PrivacyScanner
 from langchain_cogenesis.privacy.gate import PrefixGate
 from langchain_cogenesis.privacy.tracing import PrivatelyTracedChatModel
-from langchain_cogenesis.prompts import TURN_END, chat_text
 
 PRIVATE = "private"
 """``additional_kwargs`` flag of a message that only the local model may read."""
@@ -130,6 +126,14 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
     )
     streaming: bool = False
     user_id: str = ""
+    # built when first needed and reused by every call (a guard holds a connection
+    # pool; a trained combiner is a model read from disk)
+    _guards: BoundedCache[tuple[object, ...], Any] = PrivateAttr(
+        default_factory=lambda: BoundedCache(max_size=2, max_age=3600.0)
+    )
+    _combiners: BoundedCache[str, Combiner] = PrivateAttr(
+        default_factory=lambda: BoundedCache(max_size=2)
+    )
 
     @property
     def _llm_type(self) -> str:
@@ -169,29 +173,38 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
             path = bundled_model_path(settings.model_cache)
         return shared_scorer(Path(path), self.n_ctx, "local")
 
+    def guard(self) -> Any:
+        """The egress guard: ``egress_guard``, or one built from the environment once
+        and reused by later calls (built again when the environment names another
+        endpoint)."""
+        if self.egress_guard is not None:
+            return self.egress_guard
+        from langchain_cogenesis.privacy.guard import EgressGuard
+
+        settings = Settings.from_env()
+        api_key = self.api_key.get_secret_value() if self.api_key else None
+        key = (settings.cloud_base_url, settings.cloud_model, api_key, settings.home)
+        return self._guards.get_or_create(
+            key,
+            lambda: EgressGuard(
+                timeout=self.timeout or 60.0, max_retries=self.max_retries, api_key=api_key
+            ),
+        )
+
     def cloud_scorer(self, local: TokenScorer, scanner: PrivacyScanner) -> TokenScorer:
-        """The cloud side, after the tokenizer check."""
+        """The cloud side, after the tokenizer check (cached per model file and endpoint)."""
         if self.cloud_model_path is not None:
             cloud = shared_scorer(Path(self.cloud_model_path), self.n_ctx, "cloud")
             check_same_tokenizer(local, cloud)
             return cloud
-        guard = self.egress_guard
-        if guard is None:
-            from langchain_cogenesis.privacy.guard import EgressGuard
+        return remote_cloud_scorer(self.guard(), local, scanner=scanner, user_id=self.user_id)
 
-            guard = EgressGuard(
-                timeout=self.timeout or 60.0,
-                max_retries=self.max_retries,
-                api_key=self.api_key.get_secret_value() if self.api_key else None,
-            )
-        check_remote_tokenizer(local, guard.remote_token_ids(PROBES))
-        return RemoteCompletionScorer(
-            guard,
-            local,
-            scanner=scanner,
-            user_id=self.user_id,
-            skip_ids=local.tokenize("", add_bos=True),
-        )
+    def loaded_combiner(self) -> Combiner:
+        """``combiner`` as a :class:`Combiner` (a trained one is read once)."""
+        if not isinstance(self.combiner, str | Path):
+            return load_combiner(self.combiner)
+        spec = str(self.combiner)
+        return self._combiners.get_or_create(spec, lambda: load_combiner(spec))
 
     def _private_texts(self, messages: Sequence[BaseMessage]) -> list[str]:
         texts = list(self.private_context)
@@ -237,16 +250,13 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
         if private:
             context = "Private context:\n" + "\n".join(f"- {text}" for text in private)
             local_messages.insert(0, HumanMessage(context))
-        local_prompt = local.tokenize(chat_text(local_messages), add_bos=True)
-        cloud_prompt = local.tokenize(chat_text(public_messages), add_bos=True)
-        run.prompt_tokens = len(local_prompt)
         stops = [*(stop or self.stop or [])]
-        steps = fused_tokens(
+        steps = fused_chat(
             local,
             cloud,
-            local_prompt,
-            cloud_prompt,
-            load_combiner(self.combiner),
+            local_messages,
+            public_messages,
+            self.loaded_combiner(),
             max_tokens=kwargs.get("max_tokens", self.max_tokens),
             sampling=Sampling(
                 kwargs.get("temperature", self.temperature),
@@ -254,7 +264,6 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
                 kwargs.get("seed", self.seed),
             ),
             stop=stops,
-            stop_ids=[*local.tokenize(TURN_END), *local.tokenize("<eos>")],
             first_k=self.first_k,
             prefix_gate=PrefixGate(scanner),
             draft=self.draft,
@@ -262,6 +271,7 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
         shown = ""
         for _, result in steps:
             run.result = result
+            run.prompt_tokens = result.prompt_tokens
             # hold back a broken multi-byte character or a tail that may become a stop
             ready = result.text if result.finish_reason == "stop" else _held(result.text, stops)
             if len(ready) > len(shown) and ready.startswith(shown):
@@ -341,7 +351,7 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
             "model_name": self.model_name,
             "model_provider": "cogenesis",
             "finish_reason": result.finish_reason if result else "stop",
-            "combiner": load_combiner(self.combiner).name,
+            "combiner": self.loaded_combiner().name,
             "cloud_tokens": result.cloud_tokens if result else 0,
             "cloud_requests": result.cloud_requests if result else 0,
             "cloud_stopped_at": result.cloud_stopped_at if result else None,

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from langchain_cogenesis.errors import MissingExtra
 from langchain_cogenesis.fusion.scorers import TopK
 
 TOP_K = 10
@@ -116,7 +117,8 @@ def combiner_features(local: TopK, cloud: TopK, top: int = TOP_K) -> np.ndarray:
 
 def build_comb_model(top: int = TOP_K) -> Any:
     """CombModel (paper appendix B): 2×top inputs, hidden 512 and 16, ReLU, sigmoid."""
-    from torch import nn
+    with MissingExtra.if_absent("fusion", "The learned combiner"):
+        from torch import nn
 
     return nn.Sequential(
         nn.Linear(2 * top, 512),
@@ -176,7 +178,8 @@ class LearnedCombiner:
     @classmethod
     def load(cls, folder: Path | str) -> LearnedCombiner:
         """Load weights written by :meth:`save`."""
-        from safetensors.torch import load_file
+        with MissingExtra.if_absent("fusion", "The learned combiner"):
+            from safetensors.torch import load_file
 
         folder = Path(folder)
         config = json.loads((folder / "combiner.json").read_text(encoding="utf-8"))

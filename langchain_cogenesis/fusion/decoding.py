@@ -19,13 +19,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from langchain_core.messages import BaseMessage
 
-from langchain_cogenesis.errors import CloudError, CloudLogprobsUnavailable
+from langchain_cogenesis.errors import CloudError, CloudLogprobsUnavailable, PrivacyViolation
 from langchain_cogenesis.fusion.combiners import TOP_K, Combiner, Fused, local_only
 from langchain_cogenesis.fusion.scorers import TokenScorer, TopK, score_positions
+from langchain_cogenesis.models.templates import chat_template_of
 from langchain_cogenesis.privacy.gate import PrefixGate
+from langchain_cogenesis.prompts import chat_text
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class FusionResult:
     cloud_error: str = ""
     """Why the cloud stopped taking part mid-answer (its endpoint failed after the
     guard's retries); the rest of the answer was written by the local model alone."""
+    prompt_tokens: int = 0
+    """Tokens of the local model's prompt."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +149,12 @@ class _Loop:
         self.rng = np.random.default_rng(sampling.seed)
         self.vocab = local.vocab_size()
         self.result = FusionResult(
-            text="", token_ids=[], trace=[], finish_reason="length", cloud_tokens=0
+            text="",
+            token_ids=[],
+            trace=[],
+            finish_reason="length",
+            cloud_tokens=0,
+            prompt_tokens=len(self.local_prompt),
         )
         self.model_seconds = 0.0
 
@@ -175,6 +186,15 @@ class _Loop:
             if not self.degrade or (isinstance(error, CloudLogprobsUnavailable) and first_request):
                 raise
             self.result.cloud_error = f"{type(error).__name__}: {error}"
+            self.cloud = None
+            return [None] * (len(ids) - first + 1)
+        except PrivacyViolation:
+            # The guard refused this prefix (it scans what the prefix gate's scanner
+            # may not, e.g. with per-type policies): nothing was sent, and the cloud's
+            # part ends here as at a closed gate. The refusal's text names private
+            # values, so it is not kept.
+            if self.result.cloud_stopped_at is None:
+                self.result.cloud_stopped_at = first
             self.cloud = None
             return [None] * (len(ids) - first + 1)
         finally:
@@ -391,8 +411,50 @@ def fused_generate(
     **kwargs: object,
 ) -> FusionResult:
     """Run :func:`fused_tokens` to the end and return the result."""
-    final = FusionResult(text="", token_ids=[], trace=[], finish_reason="length", cloud_tokens=0)
     steps = fused_tokens(local, cloud, local_prompt, cloud_prompt, combiner, **kwargs)  # type: ignore[arg-type]
+    return final_result(steps, prompt_tokens=len(local_prompt))
+
+
+def final_result(
+    steps: Iterator[tuple[TokenTrace, FusionResult]], *, prompt_tokens: int = 0
+) -> FusionResult:
+    """Run a fused decoding to its end and return its result."""
+    final = FusionResult(
+        text="",
+        token_ids=[],
+        trace=[],
+        finish_reason="length",
+        cloud_tokens=0,
+        prompt_tokens=prompt_tokens,
+    )
     for _, running in steps:
         final = running
     return final
+
+
+def turn_stop_ids(local: TokenScorer) -> list[int]:
+    """The ids that end the model's turn (its template's end-of-turn and eos tokens)."""
+    return chat_template_of(local).stop_ids(local.tokenize)
+
+
+def fused_chat(
+    local: TokenScorer,
+    cloud: TokenScorer | None,
+    local_messages: Sequence[BaseMessage],
+    public_messages: Sequence[BaseMessage],
+    combiner: Combiner,
+    **options: Any,
+) -> Iterator[tuple[TokenTrace, FusionResult]]:
+    """:func:`fused_tokens` for a conversation: the local model reads
+    ``local_messages`` (with the private context), the cloud scores
+    ``public_messages`` and the generated prefix; the end of the turn stops it.
+
+    ``options`` are those of :func:`fused_tokens` (``stop_ids`` adds to the turn's end).
+    """
+    template = chat_template_of(local)
+    local_prompt = local.tokenize(chat_text(list(local_messages), template), add_bos=True)
+    cloud_prompt = local.tokenize(chat_text(list(public_messages), template), add_bos=True)
+    stop_ids = [*options.pop("stop_ids", ()), *turn_stop_ids(local)]
+    return fused_tokens(
+        local, cloud, local_prompt, cloud_prompt, combiner, stop_ids=stop_ids, **options
+    )

@@ -6,7 +6,6 @@ whether a model runs in this process (llama.cpp) or behind an endpoint.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,9 +19,13 @@ from langchain_cogenesis.errors import (
     CloudResponseError,
     LocalModelError,
 )
+from langchain_cogenesis.models.generation import common_prefix
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
+
+    from langchain_cogenesis.models.loader import LoadedModel
+    from langchain_cogenesis.models.templates import ChatTemplate
 
 
 @dataclass(frozen=True)
@@ -109,8 +112,11 @@ class LlamaCppScorer:
 
     Key init args:
         model_path: the GGUF file.
-        n_ctx: context window of this scorer's own llama.cpp context.
-        name: a label used in traces (``"local"``, ``"cloud"``).
+        n_ctx: context window (scorers and chat models on the same file and window
+            share one loaded model and take turns on it).
+        name: a label used in traces (``"local"``, ``"cloud"``); also the loaded
+            model's slot: scorers of one name share a context with each other (and
+            ``"local"`` with the local chat model), another name gets its own.
         lora_path: a GGUF LoRA adapter applied on load (a fine-tuned local model).
         batch_positions: score several positions in one llama.cpp batch (fast). A
             batch and one-token steps give logits that differ in the last digits
@@ -135,30 +141,30 @@ class LlamaCppScorer:
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self.name = name
-        self._llama: Llama | None = None
-        self._evaluated: list[int] = []
-        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> LoadedModel:
+        """The shared llama.cpp model (loaded on first use by the package's one loader,
+        :func:`~langchain_cogenesis.models.load_model`; a chat model on the same file
+        and window shares it)."""
+        from langchain_cogenesis.models.loader import load_model
+
+        return load_model(
+            self.model_path,
+            n_ctx=self.n_ctx,
+            n_threads=self.n_threads,
+            lora_path=self.lora_path,
+            slot=self.name,
+        )
 
     @property
     def llama(self) -> Llama:
         """The llama.cpp model (loaded on first use)."""
-        if self._llama is None:
-            if not self.model_path.is_file():
-                raise LocalModelError(f"Model file {self.model_path} does not exist.")
-            from llama_cpp import Llama
+        return self.loaded.llama
 
-            from langchain_cogenesis.models.local import _route_llama_logs
-
-            _route_llama_logs()
-            self._llama = Llama(
-                model_path=str(self.model_path),
-                n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
-                logits_all=False,
-                lora_path=str(self.lora_path) if self.lora_path else None,
-                verbose=False,
-            )
-        return self._llama
+    def chat_template(self) -> ChatTemplate:
+        """The model's own chat template (from its GGUF metadata)."""
+        return self.loaded.chat_template()
 
     def vocab_size(self) -> int:
         """Number of tokens in the vocabulary."""
@@ -171,6 +177,12 @@ class LlamaCppScorer:
     def detokenize(self, token_ids: Sequence[int]) -> str:
         """Text of ``token_ids``."""
         return self.llama.detokenize(list(token_ids)).decode("utf-8", errors="replace")
+
+    def prompt_text(self, token_ids: Sequence[int]) -> str:
+        """Text of ``token_ids`` with special tokens (turn markers) written out, as a
+        server that parses special tokens must read a prompt to get the same ids."""
+        text = self.llama.detokenize(list(token_ids), special=True)
+        return text.decode("utf-8", errors="replace")
 
     def next_top_k(self, token_ids: Sequence[int], k: int) -> TopK:
         """Evaluate what is new in ``token_ids`` and return the top-``k`` after it."""
@@ -194,17 +206,17 @@ class LlamaCppScorer:
             raise LocalModelError(
                 f"{len(ids)} tokens do not fit the {self.name} scorer's window of {self.n_ctx}."
             )
-        with self._lock:
-            llama = self.llama
-            common = 0
-            for old, new in zip(self._evaluated, ids, strict=False):
-                if old != new:
-                    break
-                common += 1
+        loaded = self.loaded
+        with loaded.lock:
+            llama = loaded.llama
+            # the cache may hold another user's sequence: keep what it shares with ours
+            cached = int(llama.n_tokens)
+            common = common_prefix(llama.input_ids[:cached], ids)
             # the logits of a position exist only right after it is evaluated
             common = min(common, first - 1)
             llama.n_tokens = common
             llama.eval(ids[common : first - 1])
+            loaded.owner = self
             tail = ids[first - 1 :]
             size = llama.n_batch if self.batch_positions else 1
             answer: list[TopK | None] = []
@@ -220,7 +232,6 @@ class LlamaCppScorer:
                     pointer: Any = llama_cpp.llama_get_logits_ith(llama.ctx, row)
                     logits = np.ctypeslib.as_array(pointer, shape=(llama.n_vocab(),))
                     answer.append(top_k_of_logits(logits, k))
-            self._evaluated = ids
             return answer
 
 
@@ -275,12 +286,12 @@ class RemoteCompletionScorer:
         return self.vocabulary.detokenize(token_ids)
 
     def piece_ids(self) -> dict[str, int]:
-        """Token text → id for the whole shared vocabulary (first id wins)."""
+        """Token text → id for the whole shared vocabulary (first id wins), built once
+        per model file in this process (:func:`~langchain_cogenesis.fusion.tokenizer.piece_map`)."""
         if self._piece_ids is None:
-            pieces: dict[str, int] = {}
-            for token_id in range(self.vocabulary.vocab_size()):
-                pieces.setdefault(self.vocabulary.detokenize([token_id]), token_id)
-            self._piece_ids = pieces
+            from langchain_cogenesis.fusion.tokenizer import piece_map  # it imports this module
+
+            self._piece_ids = piece_map(self.vocabulary)
         return self._piece_ids
 
     def next_top_k(self, token_ids: Sequence[int], k: int) -> TopK:
@@ -332,7 +343,11 @@ class RemoteCompletionScorer:
         return answer
 
     def _prompt(self, token_ids: Sequence[int]) -> str:
-        return self.vocabulary.detokenize([t for t in token_ids if t not in self.skip_ids])
+        ids = [t for t in token_ids if t not in self.skip_ids]
+        # with the chat template's special tokens written out (the endpoint parses them
+        # back), the cloud reads the prompt in its template, not bare role names
+        render = getattr(self.vocabulary, "prompt_text", None)
+        return str(render(ids)) if render is not None else self.vocabulary.detokenize(ids)
 
     def _to_ids(self, tops: dict[str, float], k: int) -> TopK | None:
         pieces = self.piece_ids()

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from langchain_cogenesis.errors import MissingExtra
 from langchain_cogenesis.fusion.combiners import (
     TOP_K,
     LearnedCombiner,
@@ -25,6 +26,7 @@ from langchain_cogenesis.fusion.combiners import (
     union_probs,
 )
 from langchain_cogenesis.fusion.scorers import TokenScorer, TopK
+from langchain_cogenesis.models.templates import chat_template_of
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,8 @@ def train_combiner(
     show_progress: bool = False,
 ) -> tuple[LearnedCombiner, TrainingReport]:
     """Fit CombModel; keep the weights of the epoch with the lowest dev NLL."""
-    import torch
+    with MissingExtra.if_absent("fusion", "Training the learned combiner"):
+        import torch
     from tqdm.auto import tqdm
 
     if not train or not dev:
@@ -170,8 +173,9 @@ def train_combiner(
     return LearnedCombiner(model), report
 
 
-def training_prompts(user: Any, task: Any) -> tuple[str, str]:
-    """Local (with context) and cloud (without context) prompts of a dataset task."""
+def training_prompts(user: Any, task: Any, template: Any = None) -> tuple[str, str]:
+    """Local (with context) and cloud (without context) prompts of a dataset task, in
+    ``template`` (the local model's chat template; default the bundled model's)."""
     from langchain_cogenesis import prompts
 
     context = user.context
@@ -190,7 +194,7 @@ def training_prompts(user: Any, task: Any) -> tuple[str, str]:
     cloud = prompts.without_context_prompt(instruction.kind).format_messages(
         task=instruction.public_instruction
     )
-    return prompts.chat_text(local), prompts.chat_text(cloud)
+    return prompts.chat_text(local, template), prompts.chat_text(cloud, template)
 
 
 def dataset_steps(
@@ -208,7 +212,7 @@ def dataset_steps(
     examples: list[StepExample] = []
     tasks = [(user, task) for user in users for task in user.tasks if task.reference]
     for user, task in tqdm(tasks, desc="scoring references", disable=not show_progress):
-        local_text, cloud_text = training_prompts(user, task)
+        local_text, cloud_text = training_prompts(user, task, chat_template_of(local))
         local_ids = local.tokenize(local_text, add_bos=True)
         if len(local_ids) > max_prompt_tokens:  # keep BOS, drop the oldest context
             local_ids = [local_ids[0], *local_ids[-(max_prompt_tokens - 1) :]]

@@ -2,12 +2,16 @@
 
 It is llama-cpp-python's real OpenAI-compatible server (``python -m
 llama_cpp.server``) on 127.0.0.1, so the package talks to it over HTTP through the
-same code path as to a hosted cloud model.
+same code path as to a hosted cloud model. It serves any GGUF through the model's
+own chat template (from its metadata; the family's default for a base model
+without one), and it may be another file than the local model
+(``COGENESIS_STANDIN_MODEL``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -20,8 +24,9 @@ from pathlib import Path
 from types import TracebackType
 
 from langchain_cogenesis.config import Settings
-from langchain_cogenesis.errors import CloudUnavailable
-from langchain_cogenesis.models.local import bundled_model_path
+from langchain_cogenesis.errors import CloudUnavailable, LocalModelError
+from langchain_cogenesis.models.loader import bundled_model_path
+from langchain_cogenesis.models.templates import chat_template_for
 
 STANDIN_MODEL_NAME = "cogenesis-standin"
 
@@ -53,7 +58,11 @@ class StandInCloud:
             print(cloud.base_url)  # http://127.0.0.1:PORT/v1
 
     Key init args:
-        model_path: GGUF to serve (default: ``COGENESIS_LOCAL_MODEL`` or the bundled model).
+        model_path: GGUF to serve (default: ``COGENESIS_STANDIN_MODEL``, else
+            ``COGENESIS_LOCAL_MODEL``, else the bundled model).
+        chat_template: override of the GGUF's chat template (a Jinja template, or
+            ``"chatml"`` / ``"gemma"``); the server renders a Jinja override from a
+            ``tokenizer_config.json`` it is given.
         port: fixed port; by default a free one is picked.
         n_ctx: the server's context window.
         startup_timeout: seconds to wait for the health check.
@@ -72,11 +81,16 @@ class StandInCloud:
         startup_timeout: float = 120.0,
         log_path: Path | None = None,
         logits_all: bool = False,
+        chat_template: str | None = None,
     ) -> None:
         settings = Settings.from_env()
         self.model_path = (
-            model_path or settings.local_model_path or bundled_model_path(settings.model_cache)
+            model_path
+            or settings.standin_model_path
+            or settings.local_model_path
+            or bundled_model_path(settings.model_cache)
         )
+        self.chat_template = chat_template
         self.port = port or free_port()
         self.n_ctx = n_ctx
         self.n_threads = n_threads
@@ -112,8 +126,7 @@ class StandInCloud:
             str(self.port),
             "--n_ctx",
             str(self.n_ctx),
-            "--chat_format",
-            "gemma",
+            *self._template_args(),
             "--verbose",
             "False",
             # llama_cpp.server cuts a streaming answer short when another request
@@ -128,6 +141,21 @@ class StandInCloud:
             # position: n_ctx x vocabulary floats, so keep n_ctx small
             command += ["--logits_all", "True"]
         return command
+
+    def _template_args(self) -> list[str]:
+        """No flag when the GGUF's own template serves; else the template to use."""
+        if self.chat_template == "chatml":
+            return ["--chat_format", "chatml"]
+        try:
+            template = chat_template_for(self.model_path, self.chat_template)
+        except LocalModelError:
+            return []  # not a readable GGUF: the server reports it at start-up
+        if template.name == "gguf":
+            return []
+        config = self.log_path.with_suffix(".tokenizer_config.json")
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(json.dumps(template.tokenizer_config()), encoding="utf-8")
+        return ["--chat_format", "hf-tokenizer-config", "--hf_tokenizer_config_path", str(config)]
 
     def healthy(self) -> bool:
         """True when ``GET /v1/models`` answers 200."""
@@ -199,11 +227,13 @@ def cloud_endpoint(
 
     ``COGENESIS_CLOUD_BASE_URL`` (or ``settings.cloud_base_url``) wins; otherwise
     the stand-in is started for the duration of the block and stopped after it
-    (with ``logits_all`` when fusion needs completion log-probabilities).
+    (with ``logits_all`` when fusion needs completion log-probabilities), serving
+    ``COGENESIS_STANDIN_MODEL`` (``settings.standin_model_path``), else the local model.
     """
     settings = settings or Settings.from_env()
     if settings.cloud_base_url:
         yield settings.cloud_base_url, settings.cloud_model, False
         return
-    with StandInCloud(settings.local_model_path, n_ctx=n_ctx, logits_all=logits_all) as standin:
+    served = settings.standin_model_path or settings.local_model_path
+    with StandInCloud(served, n_ctx=n_ctx, logits_all=logits_all) as standin:
         yield standin.base_url, standin.model, True

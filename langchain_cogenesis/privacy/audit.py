@@ -21,7 +21,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -152,10 +152,14 @@ class AuditLog:
                 "Move it away to start a new log; it was not modified."
             ) from None
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.row_factory = sqlite3.Row
-        return db
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one block: committed when it ends well, rolled back when it
+        raises, and closed either way (``with sqlite3.connect()`` alone never closes)."""
+        with closing(sqlite3.connect(self.path, timeout=30)) as db:
+            db.row_factory = sqlite3.Row
+            with db:
+                yield db
 
     def record(
         self,

@@ -38,7 +38,10 @@ A mapping's keys are detector names (``"pii:email"``), their family (``"pii"``,
 over a whole payload the strictest outcome wins (block, then local_only, then redact).
 """
 
-Decision = Literal["sent", "redacted", "blocked", "local_only", "sent_with_private_context"]
+Decision = Literal[
+    "sent", "redacted", "blocked", "local_only", "sent_with_private_context", "routed"
+]
+"""``routed``: a routing decision (``mode="auto"``); its payloads are decided one by one."""
 
 _STRICTNESS: dict[Policy, int] = {"redact": 0, "local_only": 1, "block": 2}
 

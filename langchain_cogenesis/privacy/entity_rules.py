@@ -65,8 +65,11 @@ _ID_KEYWORDED = re.compile(
 _ID_FORMAT = re.compile(
     r"\b\d{3}-\d{2}-\d{4}\b|\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}\b"
     r"|\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9][A-Z0-9-]{5,}\b|\b\d{6,}\b"
-    # tokens, passwords and keys: upper and lower case letters mixed with digits
-    r"|\b(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[a-z])(?=[A-Za-z0-9-]*[A-Z])[A-Za-z0-9][A-Za-z0-9-]{4,}\b"
+    # tokens, passwords and keys: upper and lower case letters mixed with digits; not a
+    # word numbered by one or two digits ("Task3", "Skeleton12", "Python3"), which is
+    # how prompts and products count (the paper's sketch prompt writes "[Task3]:")
+    r"|\b(?![A-Z]?[a-z]+\d{1,2}\b)"
+    r"(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[a-z])(?=[A-Za-z0-9-]*[A-Z])[A-Za-z0-9][A-Za-z0-9-]{4,}\b"
 )
 _CONTACT = re.compile(
     r"https?://\S+|\bwww\.\S+|(?<![\w@.])@[A-Za-z0-9_]{3,}\b|\b[\w-]+\.(?:com|org|net|io|dev)/\S+"

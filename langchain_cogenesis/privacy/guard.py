@@ -4,31 +4,33 @@ Every request bound for a cloud model is built here, scanned for private context
 handled by the policy (block, redact, or keep the work local), written to the audit
 log, and only then sent. Anything else in the package that wants the cloud asks the
 guard.
+
+The guard decides; two modules beside it carry out: :mod:`~langchain_cogenesis.privacy.retries`
+(typed errors, retries with backoff) and :mod:`~langchain_cogenesis.privacy.completions`
+(the completions and tokenizer requests of fusion). Both are given only payloads the
+guard has decided on and audited.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
-from email.utils import parsedate_to_datetime
-from typing import Any, Literal, NamedTuple, TypeVar
+from collections.abc import Sequence
+from contextlib import suppress
+from typing import Any, Literal, NamedTuple
 
 from langchain_core.messages import BaseMessage
 from pydantic import SecretStr
 
 from langchain_cogenesis.config import Settings
-from langchain_cogenesis.errors import (
-    CloudError,
-    CloudLogprobsUnavailable,
-    CloudResponseError,
-    CloudUnavailable,
-)
+from langchain_cogenesis.errors import CloudResponseError, CloudUnavailable
 from langchain_cogenesis.privacy.audit import AuditLog
+from langchain_cogenesis.privacy.completions import (
+    CompletionsTransport,
+    next_token_tops,
+    prompt_tops,
+)
 from langchain_cogenesis.privacy.decision import (
     POLICIES,
     EgressDecision,
@@ -40,12 +42,12 @@ from langchain_cogenesis.privacy.decision import (
 )
 from langchain_cogenesis.privacy.detectors import Hit, PrivacyScanner
 from langchain_cogenesis.privacy.gate import PrefixGate, find_private_overlap, hit_summary
+from langchain_cogenesis.privacy.retries import RetrySchedule, with_retries
 from langchain_cogenesis.schema import CloudPayload
 
 _log = logging.getLogger("langchain_cogenesis.egress")
 HISTORY_LIMIT = 1000
 """How many sent payloads :attr:`EgressGuard.history` keeps (the audit log keeps all)."""
-_T = TypeVar("_T")
 
 __all__ = [
     "POLICIES",
@@ -146,20 +148,37 @@ class EgressGuard:
         self.audit_log = (
             AuditLog(settings.home / "audit.sqlite3") if audit_log == "default" else audit_log
         )
-        if max_retries < 0 or backoff < 0 or max_backoff < 0 or max_retry_after < 0:
-            raise ValueError("max_retries, backoff, max_backoff and max_retry_after must be >= 0")
+        self.retry_schedule = RetrySchedule(max_retries, backoff, max_backoff, max_retry_after)
         self.timeout = timeout
-        self.max_retries = max_retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.max_retry_after = max_retry_after
         self.send_max_tokens = send_max_tokens
         self._api_key = api_key or settings.cloud_api_key or "no-key"
         self._client: Any = None
         self._client_lock = threading.Lock()
         # the newest payloads, for inspection; bounded so a long-lived guard stays small
         self._history: deque[CloudPayload] = deque(maxlen=HISTORY_LIMIT)
-        self._completions: Any = None
+        self._transport = CompletionsTransport(
+            base_url=self.base_url, model=self.model, api_key=self._api_key, timeout=timeout
+        )
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a failed request is sent again (see :class:`RetrySchedule`)."""
+        return self.retry_schedule.max_retries
+
+    @property
+    def backoff(self) -> float:
+        """Seconds before the first retry."""
+        return self.retry_schedule.backoff
+
+    @property
+    def max_backoff(self) -> float:
+        """The longest wait between two attempts, ``Retry-After`` aside."""
+        return self.retry_schedule.max_backoff
+
+    @property
+    def max_retry_after(self) -> float:
+        """The longest ``Retry-After`` the guard waits for."""
+        return self.retry_schedule.max_retry_after
 
     @property
     def history(self) -> list[CloudPayload]:
@@ -219,51 +238,6 @@ class EgressGuard:
                 payload=payload,
                 attempt=attempt,
             )
-
-    def _with_retries(self, what: str, send: Callable[[int], _T]) -> _T:
-        """Call ``send(attempt)`` until it succeeds, a failure is final, or retries run out.
-
-        ``send`` audits its attempt and sends the same payload each time.
-        """
-        attempts = self.max_retries + 1
-        for attempt in range(1, attempts + 1):
-            try:
-                with self._cloud_errors(what):
-                    return send(attempt)
-            except CloudError as error:
-                wait = self._wait_before_retry(attempt, error) if attempt < attempts else None
-                if wait is not None:
-                    _log.warning(
-                        "cloud %s failed (%s, attempt %d of %d); retrying in %.2f s",
-                        what,
-                        type(error).__name__,
-                        attempt,
-                        attempts,
-                        wait,
-                    )
-                    time.sleep(wait)
-                    continue
-                if error.retryable and attempt < attempts:
-                    why = f"the server asked to wait {error.retry_after:.0f} s; not retried"
-                elif attempt > 1:
-                    why = f"gave up after {attempt} attempts"
-                else:
-                    raise
-                raise type(error)(
-                    f"{error} ({why})", retryable=False, retry_after=error.retry_after
-                ) from None
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _wait_before_retry(self, attempt: int, error: CloudError) -> float | None:
-        """Seconds before the next attempt; ``None``: no retry (final error, or the
-        server asks to wait longer than ``max_retry_after``)."""
-        if not error.retryable:
-            return None
-        if error.retry_after is not None:
-            wait = float(error.retry_after)
-            return wait if wait <= self.max_retry_after else None
-        ceiling = min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))
-        return ceiling * (0.5 + random.random() / 2)
 
     def chat(
         self,
@@ -332,7 +306,9 @@ class EgressGuard:
             return self._stream_bounded(outgoing, max_tokens, call_args)
 
         mark_public(text for _, text in outbound)
-        text = self._with_retries("chat completion", send)
+        text = with_retries(
+            "chat completion", send, endpoint=self.base_url, schedule=self.retry_schedule
+        )
         mark_public([text])
         if not text.strip():
             raise CloudResponseError(
@@ -359,10 +335,7 @@ class EgressGuard:
             CloudLogprobsUnavailable: the endpoint answered without log-probabilities.
         """
         logprobs = self._scored_completion(prompt, top_k, False, scanner, user_id, purpose)
-        tops = getattr(logprobs, "top_logprobs", None) or []
-        if not tops or not tops[0]:
-            raise self._no_logprobs()
-        return {str(token): float(value) for token, value in dict(tops[0]).items()}
+        return next_token_tops(logprobs, self.base_url)
 
     def prompt_logprobs(
         self,
@@ -383,14 +356,7 @@ class EgressGuard:
             CloudLogprobsUnavailable: the endpoint returns no prompt log-probabilities.
         """
         logprobs = self._scored_completion(prompt, top_k, True, scanner, user_id, purpose)
-        offsets = list(getattr(logprobs, "text_offset", None) or [])
-        tops = list(getattr(logprobs, "top_logprobs", None) or [])
-        if len(offsets) != len(tops) or len([t for t in tops if t]) < 2:
-            raise self._no_logprobs(prompt_tokens=True)
-        return [
-            (int(offset), {str(k): float(v) for k, v in dict(top).items()} if top else None)
-            for offset, top in zip(offsets, tops, strict=True)
-        ]
+        return prompt_tops(logprobs, self.base_url)
 
     def _scored_completion(
         self,
@@ -413,30 +379,10 @@ class EgressGuard:
 
         def send(attempt: int) -> Any:
             self.audit_decision(verdict, user_id, purpose, attempt)
-            answer = self._completions_client().completions.create(
-                model=self.model,
-                prompt=prompt,
-                max_tokens=1,
-                temperature=0.0,
-                logprobs=top_k,
-                echo=echo,
-            )
-            choices = getattr(answer, "choices", None)
-            if not isinstance(choices, list):
-                raise CloudResponseError(
-                    f"The cloud model at {self.base_url} sent an answer that is not a completion.",
-                    retryable=True,
-                )
-            return choices[0].logprobs if choices else None
+            return self._transport.score(prompt, top_k=top_k, echo=echo)
 
-        return self._with_retries("completion", send)
-
-    def _no_logprobs(self, *, prompt_tokens: bool = False) -> CloudLogprobsUnavailable:
-        what = "prompt log-probabilities (echo)" if prompt_tokens else "log-probabilities"
-        return CloudLogprobsUnavailable(
-            f"The cloud model at {self.base_url} returned no {what}; logit-based fusion "
-            "needs them (vLLM and llama_cpp.server with logits_all provide them). "
-            + ("Use drafting off (draft=0)." if prompt_tokens else "Use the sketch mode.")
+        return with_retries(
+            "completion", send, endpoint=self.base_url, schedule=self.retry_schedule
         )
 
     def remote_token_ids(self, texts: Sequence[str]) -> list[list[int]] | None:
@@ -446,8 +392,6 @@ class EgressGuard:
         ``None`` when the endpoint offers neither. Probes pass the scanner like any
         payload: only constant, public strings should be sent.
         """
-        import httpx
-
         for text in texts:
             # constant probes: pattern PII only (entity guesses flag "Zürich" as a name)
             verdict = decide(
@@ -457,45 +401,13 @@ class EgressGuard:
                 self.audit_decision(verdict, "", "tokenizer-probe")
                 verdict.raise_unless_sendable("tokenizer-probe")
         mark_public(texts)
-        root = self.base_url.removesuffix("/v1")
-        headers = {"Authorization": f"Bearer {self._api_key}"}
-        for path, field, answer_field in (
-            ("/extras/tokenize", "input", "tokens"),
-            ("/tokenize", "prompt", "tokens"),
-        ):
-            results: list[list[int]] = []
-            try:
-                with httpx.Client(timeout=self.timeout, headers=headers) as client:
-                    for text in texts:
-                        self._audit(
-                            user_id="",
-                            purpose="tokenizer-probe",
-                            decision="sent",
-                            hits=[],
-                            payload=text,
-                        )
-                        response = client.post(root + path, json={field: text, "model": self.model})
-                        if response.status_code != 200:
-                            break
-                        results.append([int(i) for i in response.json()[answer_field]])
-            except (httpx.HTTPError, ValueError, KeyError, TypeError):
-                continue
-            if len(results) == len(texts):
-                return results
-        return None
 
-    def _completions_client(self) -> Any:
-        with self._client_lock:
-            if self._completions is None:
-                import openai
+        def before_send(text: str) -> None:
+            self._audit(
+                user_id="", purpose="tokenizer-probe", decision="sent", hits=[], payload=text
+            )
 
-                self._completions = openai.OpenAI(
-                    base_url=self.base_url,
-                    api_key=self._api_key,
-                    timeout=self.timeout,
-                    max_retries=0,  # the guard retries, so every attempt is audited
-                )
-            return self._completions
+        return self._transport.token_ids(texts, before_send=before_send)
 
     def audit_decision(
         self, verdict: EgressDecision, user_id: str, purpose: str, attempt: int = 1
@@ -510,41 +422,6 @@ class EgressGuard:
             payload=verdict.payload_text(),
             attempt=attempt,
         )
-
-    @contextmanager
-    def _cloud_errors(self, what: str) -> Iterator[None]:
-        """Turn the client's failures into typed errors without payload text."""
-        import httpx
-        import openai
-
-        try:
-            yield
-        except (openai.APIConnectionError, openai.APITimeoutError, httpx.HTTPError) as error:
-            raise CloudUnavailable(
-                f"Cannot reach the cloud model at {self.base_url}, or it broke off its "
-                f"answer ({type(error).__name__}). Check COGENESIS_CLOUD_BASE_URL and that "
-                "the server is running, or use mode='local'."
-            ) from None
-        except openai.APIStatusError as error:
-            status = error.status_code
-            transient = status in (408, 409, 429) or status >= 500
-            hint = (
-                "The server is overloaded or failing; try again later."
-                if transient
-                else "Check the model name and COGENESIS_CLOUD_API_KEY."
-            )
-            raise CloudResponseError(
-                f"The cloud model at {self.base_url} answered HTTP {status} to a "
-                f"{what} request. {hint}",
-                retryable=transient,
-                retry_after=_retry_after(error.response),
-            ) from None
-        except (openai.OpenAIError, ValueError, KeyError, TypeError) as error:
-            raise CloudResponseError(
-                f"The cloud model at {self.base_url} sent an answer that is not a valid "
-                f"{what} ({type(error).__name__}).",
-                retryable=True,
-            ) from None
 
     def _stream_bounded(
         self, messages: list[BaseMessage], max_tokens: int, call_args: dict[str, Any]
@@ -566,24 +443,6 @@ class EgressGuard:
                 f"after {len(parts)} chunk(s)."
             )
         return "".join(parts)
-
-
-def _retry_after(response: Any) -> float | None:
-    """Seconds from a ``Retry-After`` (or ``retry-after-ms``) header, if the answer has one."""
-    headers = getattr(response, "headers", None) or {}
-    with suppress(TypeError, ValueError):
-        if "retry-after-ms" in headers:
-            return max(0.0, float(headers["retry-after-ms"]) / 1000)
-        value = headers.get("retry-after")
-        if value is None:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            from datetime import UTC, datetime
-
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-    return None
 
 
 def _trace_event(event: dict[str, Any]) -> None:

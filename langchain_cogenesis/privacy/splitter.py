@@ -14,7 +14,7 @@ The rules, in order:
    private span go to the private part as written, so the local model sees it all.
 3. When fewer than three words are left outside placeholders, the local model
    proposes a generic rewrite, which must itself pass the scanner; failing that, a
-   neutral instruction (:data:`FALLBACK_PUBLIC`).
+   neutral instruction (:data:`~langchain_cogenesis.prompts.FALLBACK_PUBLIC`).
 
 Whatever this returns, the egress guard checks it again. Placeholders in the public
 part are restored in the cloud's reply with :attr:`InstructionSplit.redactions`.
@@ -34,14 +34,9 @@ from langchain_core.messages import HumanMessage
 from langchain_cogenesis.errors import InvalidInstruction
 from langchain_cogenesis.privacy.detectors import Hit, PrivacyScanner
 from langchain_cogenesis.privacy.redaction import useful_words
+from langchain_cogenesis.prompts import FALLBACK_PUBLIC, GENERIC_REWRITE_PROMPT
 from langchain_cogenesis.schema import ContextAwareInstruction, TaskKind, clean_text
 
-GENERIC_REWRITE_PROMPT = (
-    "Rewrite this writing task as one short, generic instruction. Remove every name, "
-    "place, date, number and personal detail; keep only the kind of text and its "
-    "topic.\n\nTask: {task}\n\nGeneric instruction:"
-)
-FALLBACK_PUBLIC = "Write the requested text in a clear, engaging style"
 MIN_PUBLIC_WORDS = 3
 """Words outside placeholders below which a public part says too little to sketch from."""
 

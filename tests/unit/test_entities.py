@@ -118,6 +118,17 @@ def test_package_prompt_text_is_not_flagged() -> None:
             assert scanner.scan(str(message.content)) == [], kind
 
 
+def test_numbered_words_are_not_tokens_but_passwords_are() -> None:
+    """The sketch prompt's own labels ("[Task3]:", "[Skeleton3]:") once reached the
+    cloud as ID placeholders; a word with a one- or two-digit number is a label."""
+    scanner = PrivacyScanner()
+    for label in ("[Task3]: Write a toast", "[Skeleton12]: 1. Opening", "Upgrade to Python3"):
+        assert scanner.scan(label) == [], label
+    for secret in ("my password is Summer2024", "the token is aB3dE9xQ", "code Hunter22x"):
+        found = {hit.detector for hit in scanner.scan(secret)}
+        assert found & {"entity:ID", "entity:CREDENTIAL"}, secret
+
+
 def test_redaction_keeps_the_request_and_the_rescan_is_clean() -> None:
     scanner = PrivacyScanner()
     text = (

@@ -277,3 +277,19 @@ def test_a_deleted_user_leaves_no_term_in_the_full_text_index(tmp_path: Path) ->
     data = fulltext_bytes(tmp_path / "store")
     assert not [term for term in own if term in data]
     assert store.documents("teodor")[0].page_content == "honey jars"
+
+
+def test_erasure_drops_the_detectors_index_held_in_memory(tmp_path: Path) -> None:
+    from langchain_cogenesis.graphs import nodes
+
+    home = tmp_path / "home"
+    store = populate(home)
+    index = nodes.private_index(store, "odalys")
+    other = nodes.private_index(store, "teodor")
+    assert CANARY.lower() in {token.lower() for token in index.rare}  # the control
+    assert nodes._index_cache.get((store.location, "odalys")) is not None
+
+    erase_user("odalys", home=home, store=store)
+
+    assert nodes._index_cache.get((store.location, "odalys")) is None
+    assert nodes._index_cache.get((store.location, "teodor")) == (1, other)

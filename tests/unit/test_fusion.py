@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from langchain_cogenesis.errors import PrivacyViolation
 from langchain_cogenesis.fusion import (
     LearnedCombiner,
     MaxCombiner,
@@ -139,6 +140,24 @@ def test_prefix_gate_stops_the_cloud_once_private_text_is_generated() -> None:
     assert result.cloud_stopped_at == 1  # the prefix " Maya" never went out
     assert all(" Maya" not in "".join(WORDS[i] for i in call) for call in cloud.calls)
     assert result.cloud_tokens == 1
+
+
+class Refusing(Scripted):
+    """A cloud scorer whose guard refuses every request after the first."""
+
+    def next_top_k(self, token_ids: Sequence[int], k: int) -> TopK:
+        if self.calls:
+            raise PrivacyViolation("the guard found Maya Okafor in the prefix")
+        return super().next_top_k(token_ids, k)
+
+
+def test_a_prefix_the_guard_refuses_ends_the_clouds_part_not_the_answer() -> None:
+    cloud = Refusing("cloud", CLOUD.table)
+    result = fused_generate(LOCAL, cloud, [1], [1], MeanCombiner(), max_tokens=10, stop_ids=[0])
+    assert result.text == " party is fun"  # the first token fused, the rest local
+    assert result.cloud_stopped_at == 1 and result.cloud_tokens == 1
+    assert result.cloud_error == ""  # the refusal names private text: not kept
+    assert len(cloud.calls) == 1
 
 
 def test_stop_sequences_and_max_tokens() -> None:

@@ -49,9 +49,15 @@ NETWORK_MODULES = (
 
 ALLOWED: dict[str, dict[str, str]] = {
     "langchain_cogenesis/privacy/guard.py": {
-        "openai": "the one door: completions with log-probabilities",
         "langchain_openai": "the one door: chat completions",
-        "httpx": "the one door: tokenizer probes of the cloud endpoint, and its error types",
+    },
+    "langchain_cogenesis/privacy/completions.py": {
+        "openai": "the one door's fusion transport: completions with log-probabilities",
+        "httpx": "the one door's fusion transport: tokenizer probes of the cloud endpoint",
+    },
+    "langchain_cogenesis/privacy/retries.py": {
+        "openai": "the one door's error mapping: the client's error types, no connection",
+        "httpx": "the one door's error mapping: the client's error types, no connection",
     },
     "langchain_cogenesis/models/standin.py": {
         "urllib.request": "health check of the stand-in on 127.0.0.1; carries no payload",

@@ -205,7 +205,8 @@ def test_hostile_sketches_stay_data(hostile: str) -> None:
     fenced = prompt.split("<<sketch>>\n", 1)[1]
     inside, _, after = fenced.partition("\n<</sketch>>")
     assert after == ""  # nothing can close the fence early and write after it
-    assert " " not in inside  # datamarked: every space is a marker
+    # printable lines that cannot open a prompt section of their own
+    assert all(line.isprintable() and not line.startswith("#") for line in inside.splitlines())
     assert len(inside.splitlines()) <= 20 and "\x1b" not in inside and "\x07" not in inside
     assert requests == 1  # the sketch triggered no further cloud call
     assert result.answer == "A harmless speech."

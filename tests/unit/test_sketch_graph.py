@@ -86,7 +86,7 @@ def test_local_prompt_contains_context_and_sketch() -> None:
     [prompt] = captured
     assert SECRET in prompt
     assert "Mr. Halvorsen" in prompt
-    assert "## Sketch" in prompt and "<<sketch>>\n1.^Welcome\n<</sketch>>" in prompt
+    assert "## Sketch" in prompt and "<<sketch>>\n1. Welcome\n<</sketch>>" in prompt
 
 
 def test_local_mode_never_calls_the_cloud() -> None:
@@ -219,3 +219,10 @@ async def test_egress_decisions_are_tagged_in_the_run_trace() -> None:
     assert "cogenesis-egress:sent" in cloud_calls[0]["tags"]
     # the event carries the decision, never the payload
     assert "Halvorsen" not in str(egress)
+
+
+def test_a_graph_compiled_without_a_checkpointer_runs_too() -> None:
+    graph = build_sketch_graph(checkpointer=None)
+    assert graph.checkpointer is None
+    result = run_sketch_graph(make_components(None), {**REQUEST, "mode": "local"}, graph=graph)
+    assert result.answer

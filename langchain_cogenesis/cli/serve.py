@@ -1,0 +1,39 @@
+"""``cogenesis serve-cloud``: the stand-in cloud model, until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import time
+
+from langchain_cogenesis.config import Settings
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``serve-cloud``."""
+    serve = commands.add_parser("serve-cloud", help="run the stand-in cloud model")
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--n-ctx", type=int, default=4096)
+    serve.set_defaults(handler=cmd_serve_cloud)
+
+
+def cmd_serve_cloud(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the stand-in cloud model until interrupted."""
+    from langchain_cogenesis.models import StandInCloud
+
+    standin = StandInCloud(settings.local_model_path, port=args.port, n_ctx=args.n_ctx)
+    with standin:
+        print(f"Stand-in cloud model serving at {standin.base_url} (model {standin.model}).")
+        print(f"Use it with: export COGENESIS_CLOUD_BASE_URL={standin.base_url}")
+        print("Press Ctrl-C to stop.", flush=True)
+
+        def interrupt(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, interrupt)
+        try:
+            while standin.running:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+    return 0

@@ -1,0 +1,70 @@
+"""Quality measures against the real Gemma 3 270M: reference NLL and the grammar judge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from langchain_cogenesis.evaluation.judge import Judge
+from langchain_cogenesis.evaluation.likelihood import (
+    ReferenceLikelihood,
+    condition_messages,
+    oracle_sketch,
+)
+from langchain_cogenesis.evaluation.runner import samples_of
+from langchain_cogenesis.prompts import writer_messages
+from tests.conftest import PAPER_DEV_SPLIT
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def likelihood(model_path: Path) -> ReferenceLikelihood:
+    return ReferenceLikelihood(model_path, n_ctx=1024)
+
+
+def test_a_reference_is_likelier_after_its_own_oracle_sketch(
+    likelihood: ReferenceLikelihood,
+) -> None:
+    from langchain_cogenesis.data.dataset import load_dataset
+
+    first, second = samples_of(load_dataset(PAPER_DEV_SPLIT), 2)
+    for sample, other in ((first, second), (second, first)):
+        instruction, reference = sample.task.instruction, sample.task.reference
+        own = likelihood.score_messages(
+            condition_messages("oracle-sketch", instruction, [], reference=reference),
+            reference,
+            max_tokens=16,
+        )
+        foreign = likelihood.score_messages(
+            writer_messages(
+                instruction.kind,
+                instruction.full_instruction,
+                [],
+                oracle_sketch(other.task.reference),
+            ),
+            reference,
+            max_tokens=16,
+        )
+        assert own.tokens == foreign.tokens == 16
+        assert 0 < own.mean < foreign.mean, (own, foreign)
+    # the cache of the shared prompt prefix does not change a score
+    again = likelihood.score_messages(
+        condition_messages("oracle-sketch", instruction, [], reference=reference),
+        reference,
+        max_tokens=16,
+    )
+    assert again.nll_sum == pytest.approx(own.nll_sum, abs=0.05 * own.tokens)
+
+
+def test_grammar_judge_on_the_real_model_always_rates(likelihood: ReferenceLikelihood) -> None:
+    judge = Judge.with_grammar(likelihood.llama, max_attempts=1)
+    judgement = judge.rate(
+        "overall_without_profile",
+        "Write a short welcome for a community garden's harvest festival",
+        "Welcome, neighbours! Thank you for the seasons of work that brought us this harvest.",
+    )
+    assert judgement.attempts == 1
+    assert judgement.rating is not None and 1 <= judgement.rating <= 10
+    assert judgement.explanation.startswith("Rating: [[")
