@@ -451,8 +451,21 @@ class PrivacyScanner:
         from langchain_cogenesis.privacy.redaction import redact_spans
 
         del first
-        hits = self.scan(text) if hits is None else hits
-        return redact_spans(text, hits, known=known, secret=secret)
+        if hits is not None:
+            return redact_spans(text, hits, known=known, secret=secret)
+        # A statistical recognizer reads context: with a span replaced, a word next to
+        # it can read as a name that it did not before ("Aaaa Aaaa Haa" -> "[...] Haa").
+        # Scan again until the text is clean (bounded: each round only shrinks it).
+        clean, taken = text, dict(known or {})
+        mapping: dict[str, str] = {}
+        for _ in range(4):
+            found = self.scan(clean)
+            if not found:
+                break
+            clean, given = redact_spans(clean, found, known=taken, secret=secret)
+            mapping.update(given)
+            taken.update(given)
+        return clean, mapping
 
 
 def restore(text: str, mapping: Mapping[str, str]) -> str:
