@@ -4,13 +4,15 @@ requests, no file under COGENESIS_HOME holds the deleted user's private strings.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from langchain_cogenesis.privacy import AuditLog
 from tests.cloud_servers import RecordingServer
-from tests.integration.test_cli import cogenesis
+from tests.integration.test_cli import cogenesis as cogenesis_command
 from tests.unit.test_erasure import files_holding
 
 pytestmark = pytest.mark.integration
@@ -19,6 +21,12 @@ CANARY = "CANARY-9XW2-QUILLFEATHER"
 ADDRESS = "27 Marrowgate Fenwick Road"
 NAME = "Isolde Varga-Pemberton"
 PRIVATE = (CANARY, ADDRESS, NAME)
+
+
+def cogenesis(home: Path, *args: str, **options: Any) -> subprocess.CompletedProcess[str]:
+    """Each command in its own process: what erasure must find is what a finished
+    command leaves on disk (closed databases, no write-ahead log held open)."""
+    return cogenesis_command(home, *args, child=True, **options)
 
 
 def test_users_delete_leaves_no_private_string_under_home(tmp_path: Path, model_path: Path) -> None:

@@ -3,12 +3,7 @@ refused without the opt-in (before any connection), used and recorded with it.""
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +11,9 @@ import pytest
 
 from langchain_cogenesis.data import DatasetUser
 from langchain_cogenesis.errors import RemoteStoreNotAllowed
-from langchain_cogenesis.models.standin import free_port
 from langchain_cogenesis.privacy import AuditLog
 from langchain_cogenesis.retrievers import PrivateStore
+from tests.chroma_server import chroma_server
 from tests.unit.test_remote_store import recorded_connections
 
 pytestmark = pytest.mark.integration
@@ -40,29 +35,8 @@ def remote_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # Without a routed address, 0.0.0.0: not loopback by its name (so the opt-in is
     # required), and on Linux a connection to it reaches this host's own server.
     address = network_address() or "0.0.0.0"
-    chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    port = free_port()
-    data = tmp_path_factory.mktemp("remote-chroma")
-    process = subprocess.Popen(
-        [chroma, "run", "--path", str(data), "--host", address, "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://{address}:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("chroma run did not start")
+    with chroma_server(tmp_path_factory.mktemp("remote-chroma"), host=address) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_a_server_off_loopback_needs_the_opt_in(

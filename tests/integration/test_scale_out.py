@@ -13,14 +13,12 @@ from __future__ import annotations
 import json
 import os
 import queue
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,10 +32,10 @@ from langchain_cogenesis.graphs import (
     build_sketch_graph,
     postgres_checkpointer,
 )
-from langchain_cogenesis.models.standin import free_port
 from langchain_cogenesis.privacy import EgressGuard
 from langchain_cogenesis.privacy.entities import EntityDetector
 from langchain_cogenesis.retrievers import PrivateStore
+from tests.chroma_server import chroma_server
 from tests.cloud_servers import RecordingServer
 from tests.integration.scale_worker import EchoWriter, ingest, note
 from tests.integration.store_worker import HashEmbeddings
@@ -73,28 +71,8 @@ def postgres_uri() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    port = free_port()
-    process = subprocess.Popen(
-        [chroma, "run", "--path", str(tmp_path_factory.mktemp("chroma")),
-         "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("chroma run did not start")
+    with chroma_server(tmp_path_factory.mktemp("chroma")) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
