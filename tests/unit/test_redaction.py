@@ -546,15 +546,18 @@ def test_the_real_cloud_sees_typed_placeholders_and_the_answer_gets_the_values(
             },
         )
         assert sketched.answer.strip()  # the local model wrote from the restored sketch
-        # the tiny stand-in sometimes garbles a suffix; a garbled one is left as it is,
-        # so ask a few times for a reply that echoes the placeholder exactly
+        # the tiny stand-in samples (temperature 0.7) and echoes the placeholder exactly in
+        # about half of its replies to this request (measured: 8 of 16); a garbled one is
+        # left as it is, so ask up to twelve times (all twelve missing: about 1 in 4,000)
         restored = []
-        for _ in range(4):
+        for _ in range(12):
             answer = run_sketch_graph(
                 components,
                 {
                     "user_id": "lila",
-                    "public_instruction": "Write one line that starts with: Dear Lila Moss,",
+                    "public_instruction": (
+                        "Write a letter to Lila Moss. Start with: Dear Lila Moss,"
+                    ),
                     "mode": "cloud-public",
                 },
             ).answer
