@@ -446,7 +446,14 @@ def test_real_cloud_and_local_model_private_text_stays_off_the_wire(
     local = ChatLocalLlama(model_path=model_path, max_tokens=16, seed=3)
     guard = privacy(policy={"entity:HEALTH": "local", "*": "redact"}, local_model=local)
     with RecordingServer(upstream=standin.base_url) as proxy:
-        cloud = ChatOpenAI(base_url=proxy.base_url, api_key="x", model="standin", max_tokens=24)  # type: ignore[arg-type, call-arg]
+        # llama_cpp.server ignores max_completion_tokens (what max_tokens becomes on the
+        # wire): the limit goes in the body's own max_tokens, or it writes to n_ctx
+        cloud = ChatOpenAI(
+            base_url=proxy.base_url,
+            api_key="x",  # type: ignore[arg-type]
+            model="standin",
+            extra_body={"max_tokens": 24},
+        )
         agent = create_agent(cloud, tools=[], system_prompt=SYSTEM_PROMPT, middleware=[guard])
         invite = agent.invoke(
             {"messages": [HumanMessage(f"Write one line inviting {NAME} of {ADDRESS} to tea.")]}
