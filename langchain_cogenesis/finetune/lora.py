@@ -146,7 +146,8 @@ def _one_gguf_parse() -> Iterator[None]:
     import gguf
     import transformers.modeling_gguf_pytorch_utils as gguf_utils
 
-    read, load = gguf.GGUFReader, gguf_utils.load_gguf_checkpoint
+    read: Any = gguf.GGUFReader
+    load: Any = gguf_utils.load_gguf_checkpoint
     readers: dict[str, Any] = {}
     metadata: dict[str, Any] = {}
 
@@ -163,11 +164,13 @@ def _one_gguf_parse() -> Iterator[None]:
             metadata[str(path)] = load(path, return_tensors=False)
         return copy.deepcopy(metadata[str(path)])
 
-    gguf.GGUFReader, gguf_utils.load_gguf_checkpoint = reader, checkpoint
+    setattr(gguf, "GGUFReader", reader)  # noqa: B010 - swapped back on the way out
+    setattr(gguf_utils, "load_gguf_checkpoint", checkpoint)  # noqa: B010
     try:
         yield
     finally:
-        gguf.GGUFReader, gguf_utils.load_gguf_checkpoint = read, load
+        setattr(gguf, "GGUFReader", read)  # noqa: B010
+        setattr(gguf_utils, "load_gguf_checkpoint", load)  # noqa: B010
 
 
 @dataclass
