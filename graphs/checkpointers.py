@@ -40,7 +40,6 @@ and opening one is recorded in the audit log.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import time
 from typing import TYPE_CHECKING, Any, Literal
@@ -68,7 +67,6 @@ _POLL_SECONDS = 0.05
 # waits for every open statement, a blocked pg_advisory_lock() of another worker too.
 _TRY_LOCK = "SELECT pg_try_advisory_lock(%s)"
 _FEATURE = "The PostgreSQL checkpointer"
-_log = logging.getLogger(__name__)
 
 
 def postgres_checkpointer(
@@ -236,26 +234,15 @@ def _check_host(
     allowed = Settings.from_env().allow_remote_store if allow_remote is None else allow_remote
     if not allowed:
         raise RemoteCheckpointsNotAllowed(shown)
-    _log.warning(
-        "graph checkpoints go to a remote PostgreSQL server (%s): each run's private "
-        "context leaves this device (allowed by allow_remote_store)",
-        shown,
-        extra={"egress": {"destination": shown, "purpose": "remote-checkpoints",
-                          "decision": "sent_with_private_context"}},
-    )  # fmt: skip
-    from langchain_cogenesis.privacy.audit import AuditLog
+    from langchain_cogenesis.privacy.audit import record_remote_destination
 
-    log = AuditLog() if audit_log == "default" else audit_log
-    if log is not None:
-        log.record(
-            user_id="",
-            destination=shown,
-            purpose="remote-checkpoints",
-            decision="sent_with_private_context",
-            hits=[],
-            payload=f"open graph checkpoints at {shown}; every run's state (private "
-            "context, private instruction, answer) goes to this server",
-        )
+    record_remote_destination(
+        shown,
+        "remote-checkpoints",
+        "every run's state (private context, private instruction, answer) goes to this "
+        "PostgreSQL server",
+        audit_log,
+    )
     return shown
 
 

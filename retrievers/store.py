@@ -227,28 +227,15 @@ def _record_remote_store(
     url: str, tls: bool, token: bool, audit_log: AuditLog | Literal["default"] | None
 ) -> None:
     """A log line and an audit row: the user opted in to a store off the device."""
-    from langchain_cogenesis.privacy.audit import AuditLog
+    from langchain_cogenesis.privacy.audit import record_remote_destination
 
     transport = ("TLS" if tls else "plain HTTP") + (", token auth" if token else ", no auth")
-    _log.warning(
-        "the private store is on a remote Chroma server %s (%s): stored private context "
-        "leaves this device (allowed by allow_remote_store)",
+    record_remote_destination(
         url,
-        transport,
-        extra={"egress": {"destination": url, "purpose": "remote-store",
-                          "decision": "sent_with_private_context"}},
-    )  # fmt: skip
-    log = AuditLog() if audit_log == "default" else audit_log
-    if log is not None:
-        log.record(
-            user_id="",
-            destination=url,
-            purpose="remote-store",
-            decision="sent_with_private_context",
-            hits=[],
-            payload=f"open the private store at {url} ({transport}); every stored "
-            "document and query goes to this server",
-        )
+        "remote-store",
+        f"every stored document and query goes to this Chroma server ({transport})",
+        audit_log,
+    )
 
 
 class PrivateStore:
@@ -604,7 +591,7 @@ def _erase_leftovers(path: Path) -> None:
                 connection.commit()
             connection.execute("VACUUM")
         except sqlite3.OperationalError as error:  # a long read elsewhere holds the file
-            logging.getLogger(__name__).warning(
+            _log.warning(
                 "The user was deleted, but the freed pages of %s could not be erased now "
                 "(%s); run `chroma vacuum --path %s` when nothing uses the store.",
                 path / _CHROMA_FILE,

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -376,3 +376,36 @@ def vacuum(path: Path) -> bool:
         )
         return False
     return True
+
+
+def record_remote_destination(
+    destination: str,
+    purpose: str,
+    what_leaves: str,
+    audit_log: AuditLog | Literal["default"] | None,
+) -> None:
+    """A warning and an audit row: the user opted in to keeping private state off the device.
+
+    ``purpose`` names the destination's role (``remote-store``, ``remote-checkpoints``);
+    ``what_leaves`` says in words what goes there, for the log line and the audit row.
+    """
+    import logging
+
+    logging.getLogger("langchain_cogenesis.privacy").warning(
+        "%s at %s: private context leaves this device, %s (allowed by allow_remote_store)",
+        purpose,
+        destination,
+        what_leaves,
+        extra={"egress": {"destination": destination, "purpose": purpose,
+                          "decision": "sent_with_private_context"}},
+    )  # fmt: skip
+    log = AuditLog() if audit_log == "default" else audit_log
+    if log is not None:
+        log.record(
+            user_id="",
+            destination=destination,
+            purpose=purpose,
+            decision="sent_with_private_context",
+            hits=[],
+            payload=f"open {purpose} at {destination}; {what_leaves}",
+        )
