@@ -24,13 +24,8 @@ from langchain_cogenesis.fusion.combiners import (
     load_combiner,
     union_probs,
 )
-from langchain_cogenesis.fusion.decoding import (
-    FusionResult,
-    Sampling,
-    TokenTrace,
-    fused_generate,
-    fused_tokens,
-)
+from langchain_cogenesis.fusion.decoding import fused_generate, fused_tokens
+from langchain_cogenesis.fusion.sampling import FusionResult, Sampling, TokenTrace
 from langchain_cogenesis.fusion.scorers import (
     LlamaCppScorer,
     RemoteCompletionScorer,

@@ -22,7 +22,8 @@ from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 from langchain_cogenesis.caches import BoundedCache
 from langchain_cogenesis.config import Settings
 from langchain_cogenesis.fusion.combiners import Combiner, load_combiner
-from langchain_cogenesis.fusion.decoding import FusionResult, Sampling, fused_chat
+from langchain_cogenesis.fusion.decoding import fused_chat
+from langchain_cogenesis.fusion.sampling import FusionResult, Sampling
 from langchain_cogenesis.fusion.scorers import LlamaCppScorer, TokenScorer
 from langchain_cogenesis.fusion.tokenizer import check_same_tokenizer, remote_cloud_scorer
 from langchain_cogenesis.models.tracing import ls_params

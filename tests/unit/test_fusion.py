@@ -21,7 +21,7 @@ from langchain_cogenesis.fusion import (
     union_probs,
 )
 from langchain_cogenesis.fusion.combiners import Fused, local_only
-from langchain_cogenesis.fusion.decoding import choose
+from langchain_cogenesis.fusion.sampling import choose
 from langchain_cogenesis.privacy import PrefixGate, PrivacyScanner
 
 WORDS = ["<eos>", " the", " garden", " party", " Maya", " owes", " money", " cake", " is", " fun"]

@@ -27,7 +27,7 @@ from langchain_cogenesis.fusion import (
     top_k_of_logits,
 )
 from langchain_cogenesis.fusion.combiners import Combiner
-from langchain_cogenesis.fusion.decoding import distribution
+from langchain_cogenesis.fusion.sampling import distribution
 from langchain_cogenesis.privacy import EgressGuard, PrefixGate, PrivacyScanner
 from langchain_cogenesis.privacy.detectors import Hit
 from tests.cloud_servers import RecordingServer
