@@ -207,7 +207,10 @@ def run_family(
     from langchain_cogenesis.models import StandInCloud
     from langchain_cogenesis.privacy import EgressGuard
 
-    model_path = family_model(family)
+    # "gemma" = the family on both sides; "gemma+smollm2" = local gemma, cloud smollm2
+    local_family, _, cloud_family = family.partition("+")
+    model_path = family_model(local_family)
+    cloud_path = family_model(cloud_family or local_family)
     likelihood = ReferenceLikelihood(model_path, n_ctx=4096, render=renderer(model_path))
     tag = hashlib.sha256(
         json.dumps([options.nll_tokens, options.gen_tokens, options.sketch_tokens, options.k,
@@ -219,7 +222,7 @@ def run_family(
     if todo:
         with ExitStack() as stack:
             try:
-                standin = stack.enter_context(StandInCloud(model_path, n_ctx=2048))
+                standin = stack.enter_context(StandInCloud(cloud_path, n_ctx=2048))
                 guard: Any = EgressGuard(
                     base_url=standin.base_url, model=standin.model, audit_log=None
                 )
@@ -246,7 +249,8 @@ def run_family(
         for how in ("truncated", "shuffled")
     }
     judge_seconds = time.perf_counter() - started
-    return summarize(family, model_path, records, accuracy, judge_seconds)
+    summary = summarize(family, model_path, records, accuracy, judge_seconds)
+    return {**summary, "cloud_model": cloud_path.name}
 
 
 def summarize(
@@ -533,7 +537,11 @@ def write_results_page(results_path: Path, page_path: Path | None = None) -> Pat
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--families", default="gemma,smollm2")
+    parser.add_argument(
+        "--families", default="gemma,smollm2",
+        help="comma-separated; LOCAL+CLOUD (e.g. gemma+smollm2) puts another family's "
+        "model behind the stand-in cloud",
+    )  # fmt: skip
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--nll-tokens", type=int, default=32)
     parser.add_argument("--gen-tokens", type=int, default=64)

@@ -3,10 +3,14 @@
 ``python bench/run_all.py`` runs every benchmark and replaces the file;
 ``python bench/run_all.py privacy redaction`` runs those two and updates only their
 entries, each of which keeps the time and machine of the run that produced it.
+Arguments after ``--`` go to every benchmark run (``python bench/run_all.py quality --
+--minutes 120``). Each entry is written as soon as its benchmark ends, under a lock,
+so runs of different benchmarks at the same time keep each other's entries.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
@@ -90,14 +94,14 @@ def source_commit() -> str | None:
     return head + ("+dirty" if changed else "")
 
 
-def main(names: list[str]) -> int:
+def main(argv: list[str]) -> int:
+    names, passed = (
+        (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    )
     path = BENCH / "results.json"
     when = datetime.now(UTC).isoformat(timespec="seconds")
     # measured once per run; each benchmark's entry carries the run that produced it
     run = {"when": when, "commit": source_commit(), "machine": machine()}
-    results: dict[str, Any] = {**run, "benchmarks": {}}
-    if names and path.exists():
-        results = json.loads(path.read_text(encoding="utf-8"))
     scripts = [s for s in sorted(BENCH.glob("*.py")) if s.name != Path(__file__).name]
     if names:
         unknown = set(names) - {s.stem for s in scripts}
@@ -105,20 +109,38 @@ def main(names: list[str]) -> int:
             print(f"no such benchmark: {', '.join(sorted(unknown))}", file=sys.stderr)
             return 2
         scripts = [s for s in scripts if s.stem in names]
+    else:
+        update(path, run, None, None, replace=True)
     failed = []
     for script in scripts:
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
-            done = subprocess.run([sys.executable, str(script), "--json", out.name])
+            command = [sys.executable, str(script), "--json", out.name, *passed]
+            done = subprocess.run(command)
             if done.returncode != 0:
                 failed.append(script.name)
                 continue
             figures = json.loads(Path(out.name).read_text())
-            results["benchmarks"][script.stem] = {**figures, "run": run}
-    path.write_text(json.dumps(results, indent=2), encoding="utf-8")
-    print(f"wrote {BENCH / 'results.json'}")
+        update(path, run, script.stem, {**figures, "run": run})
+        print(f"wrote {script.stem} in {path}")
     if failed:
         print("failed: " + ", ".join(failed), file=sys.stderr)
     return 1 if failed else 0
+
+
+def update(
+    path: Path, run: dict[str, Any], name: str | None, entry: Any, replace: bool = False
+) -> None:
+    """Set one benchmark's entry in ``path`` (read again under a lock, then written)."""
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results: dict[str, Any] = {**run, "benchmarks": {}}
+        if path.exists() and not replace:
+            results = json.loads(path.read_text(encoding="utf-8"))
+        if name is not None:
+            results["benchmarks"][name] = entry
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(results, indent=2), encoding="utf-8")
+        temporary.replace(path)
 
 
 if __name__ == "__main__":
