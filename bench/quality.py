@@ -237,15 +237,21 @@ def run_family(
                 cache.add({"key": f"{family}|{sample.sample_id}|{tag}", **record})
     keys = [f"{family}|{x.sample_id}|{tag}" for x in samples]
     records = [cache.records[key] for key in keys if key in cache.records]
-    judge = Judge.with_grammar(likelihood.llama, render=likelihood.render, max_attempts=1)
+    judges = {
+        "greedy digit": Judge.with_grammar(
+            likelihood.llama, render=likelihood.render, max_attempts=1
+        ),
+        "expected rating": Judge.with_expected_rating(likelihood, max_attempts=1),
+    }
     pairs = samples[: options.judge_pairs]  # the judge's part is outside the budget
     questions = [x.task.instruction.full_instruction for x in pairs]
     references = [x.task.reference for x in pairs]
     started = time.perf_counter()
     accuracy = {
-        how: known_pair_accuracy(
+        f"{how} ({name})": known_pair_accuracy(
             judge, questions, references, how, max_words=options.judge_words
         ).__dict__
+        for name, judge in judges.items()
         for how in ("truncated", "shuffled")
     }
     judge_seconds = time.perf_counter() - started
@@ -431,13 +437,15 @@ def results_page(results: dict[str, Any]) -> str:
         "",
         "## The judge on pairs whose order is known",
         "",
-        "The family's own model as Table 9's judge (overall, without profile), its output "
-        "constrained by a llama.cpp grammar to `Rating: [[N]]` so that every call rates, "
+        "The family's own model as Table 9's judge (overall, without profile), read two "
+        "ways: the greedy digit of an output constrained by a llama.cpp grammar to "
+        "`Rating: [[N]]` (every call rates), and the expected rating, the average of "
+        "1-9 weighted by the model's probabilities for the digit after `Rating: [[`; "
         f"on {options['judge_pairs']} reference(s) cut to {options['judge_words']} words, "
         "against a copy cut to its first third and a copy with its words shuffled. "
         "Accuracy: the reference rated strictly higher.",
         "",
-        "| family | spoiled copy | accuracy | correct | ties | wrong | unrated |",
+        "| family | spoiled copy (judge) | accuracy | correct | ties | wrong | unrated |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for family, row in families.items():
@@ -546,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nll-tokens", type=int, default=32)
     parser.add_argument("--gen-tokens", type=int, default=64)
     parser.add_argument("--sketch-tokens", type=int, default=96)
-    parser.add_argument("--judge-pairs", type=int, default=4)
+    parser.add_argument("--judge-pairs", type=int, default=10)
     parser.add_argument("--judge-words", type=int, default=40)
     parser.add_argument("--k", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)

@@ -17,6 +17,8 @@ ending with ``[[N]]``. :meth:`Judge.with_grammar` constrains an in-process llama
 model with a grammar (:func:`rating_grammar`) so that every call ends in a rating;
 :func:`known_pair_accuracy` measures whether the ratings mean anything, on pairs
 whose order is known (a reference against a truncated or shuffled copy of itself).
+:meth:`Judge.with_expected_rating` reads the whole distribution of the rating's digit
+instead (the expected rating), which ties far less often on a small model.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from langchain_cogenesis.schema import ContextAwareInstruction, UserContext
 if TYPE_CHECKING:
     from llama_cpp import Llama
 
+    from langchain_cogenesis.evaluation.likelihood import ReferenceLikelihood
     from langchain_cogenesis.privacy.decision import PolicyRule
     from langchain_cogenesis.privacy.detectors import PrivacyScanner
 
@@ -181,6 +184,47 @@ class Judge:
                 render(messages), grammar=grammar, max_tokens=max_tokens, temperature=0.0
             )
             return str(reply["choices"][0]["text"])
+
+        return cls(ask, **kwargs)
+
+    @classmethod
+    def with_expected_rating(
+        cls,
+        scorer: ReferenceLikelihood,
+        *,
+        prefix: str = "Rating: [[",
+        **kwargs: Any,
+    ) -> Judge:
+        """A judge that reads the rating's distribution instead of sampling one digit.
+
+        The prompt (in the model's chat format) is followed by ``prefix``; the model's
+        probabilities for the next token being ``1`` … ``9`` give the expected rating
+        (a probability-weighted score, as G-Eval does). A small model's greedy digit
+        is nearly always the same; its expectation still moves with the answer, so
+        fewer pairs tie. Runs on the device; nothing is sent.
+
+        Args:
+            scorer: a :class:`~langchain_cogenesis.evaluation.likelihood.ReferenceLikelihood`
+                over the judge model.
+            prefix: text put after the prompt, up to where the rating's digit goes.
+        """
+        import numpy as np
+
+        digits: dict[int, int] = {}
+        for value in range(1, 10):
+            ids = scorer.tokenize(str(value), add_bos=False, special=False)
+            if len(ids) == 1:  # tokenizers that split digits one per token: all nine
+                digits[value] = ids[0]
+        if not digits:
+            raise ValueError("the judge model's tokenizer has no single-token digits")
+        values = np.array(list(digits), dtype=np.float64)
+        rows = np.array(list(digits.values()))
+
+        def ask(messages: list[BaseMessage], attempt: int) -> str:
+            logits = scorer.next_logits(scorer.render(messages) + prefix)[rows].astype(np.float64)
+            weights = np.exp(logits - logits.max())
+            expected = float(values @ weights / weights.sum())
+            return f"{prefix}{expected:.3f}]]"
 
         return cls(ask, **kwargs)
 

@@ -228,6 +228,20 @@ class ReferenceLikelihood:
         text = self.llama.detokenize(target).decode("utf-8", errors="replace")
         return ReferenceScore(float(nll.sum()), len(target), len(text))
 
+    def next_logits(self, prompt: str) -> np.ndarray:
+        """The model's logits for the token after ``prompt`` (special tokens parsed).
+
+        Raises:
+            LocalModelError: the prompt does not fit the window.
+        """
+        ids = self.tokenize(prompt, add_bos=True, special=True)
+        if len(ids) + 1 > self.n_ctx:
+            raise LocalModelError(
+                f"The prompt takes {len(ids):,} tokens; the scorer's window is {self.n_ctx:,}."
+            )
+        with self.loaded.lock:  # one placeholder token: its row is the next-token logits
+            return self._logits_after([*ids, ids[-1]], len(ids))[0]
+
     def _logits_after(self, ids: list[int], first: int) -> np.ndarray:
         """Rows of logits after ``ids[:i]`` for ``i`` from ``first`` to ``len(ids) - 1``."""
         import llama_cpp

@@ -68,3 +68,17 @@ def test_grammar_judge_on_the_real_model_always_rates(likelihood: ReferenceLikel
     assert judgement.attempts == 1
     assert judgement.rating is not None and 1 <= judgement.rating <= 10
     assert judgement.explanation.startswith("Rating: [[")
+
+
+def test_expected_rating_judge_moves_with_the_answer(likelihood: ReferenceLikelihood) -> None:
+    judge = Judge.with_expected_rating(likelihood, max_attempts=1)
+    question = "Write a short welcome for a community garden's harvest festival"
+    answer = "Welcome, neighbours! Thank you for the seasons of work that brought us this harvest."
+    ratings = [
+        judge.rate("overall_without_profile", question, text).rating
+        for text in (answer, "harvest us neighbours this work of, Thank", answer)
+    ]
+    assert all(r is not None and 1 <= r <= 9 for r in ratings), ratings
+    first, shuffled, again = (float(r or 0) for r in ratings)
+    assert first == pytest.approx(again, abs=1e-3)  # the same prompt, the same rating
+    assert abs(first - shuffled) > 1e-3  # a fraction, not one digit: no tie
