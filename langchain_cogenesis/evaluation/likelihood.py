@@ -240,7 +240,8 @@ class ReferenceLikelihood:
                 f"The prompt takes {len(ids):,} tokens; the scorer's window is {self.n_ctx:,}."
             )
         with self.loaded.lock:  # one placeholder token: its row is the next-token logits
-            return self._logits_after([*ids, ids[-1]], len(ids))[0]
+            rows = self._logits_after([*ids, ids[-1]], len(ids))
+        return np.asarray(rows[0])
 
     def _logits_after(self, ids: list[int], first: int) -> np.ndarray:
         """Rows of logits after ``ids[:i]`` for ``i`` from ``first`` to ``len(ids) - 1``."""
