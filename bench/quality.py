@@ -377,9 +377,11 @@ def results_page(results: dict[str, Any]) -> str:
         "Intervals are 95% bootstrap intervals over samples; differences between "
         "settings use a paired bootstrap."
         + (
-            " **With this few samples the intervals cannot rank the settings**: a run "
-            "on a busy machine gets through few samples in its budget; measure again "
-            "with a larger `--minutes` (the cache keeps what is done)."
+            " **With this few samples ("
+            + ", ".join(name for name, row in families.items() if row["samples"] < 20)
+            + ") the intervals cannot rank the settings**: a run on a busy machine gets "
+            "through few samples in its budget; measure again with a larger `--minutes` "
+            "(the cache keeps what is done)."
             if min(row["samples"] for row in families.values()) < 20
             else ""
         ),
