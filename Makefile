@@ -35,11 +35,11 @@ demo: $(VENV)/.local-installed
 
 # The whole suite, after the lint gate (ruff, format, mypy).
 test: lint
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=25
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=25
 
 # The fast tier for iterating: unit tests only (no real model, store or server).
 test-fast: $(VENV)/.test-installed
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not integration" tests/unit
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not integration" tests/unit
 
 # mypy cannot follow [tool.setuptools.package-dir] (graphs/ and retrievers/ are
 # installed inside langchain_cogenesis), so it checks a symlinked view of the package.

@@ -64,22 +64,3 @@ def store(tmp_path: Path) -> object:
     from langchain_cogenesis.retrievers import PrivateStore
 
     return PrivateStore(tmp_path / "store")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep a module's tests on one worker only where they share a module-scoped fixture.
-
-    ``make test`` runs on two workers with ``--dist loadgroup``: tests are handed out one
-    by one (so one long file does not leave the other worker idle), except the tests of
-    a module whose expensive fixture (a fine-tuning run, a Postgres server, a soak run)
-    would otherwise be built once per worker.
-    """
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        definitions = info.name2fixturedefs.values() if info is not None else ()
-        if any(
-            defs and defs[-1].scope in ("module", "class") and defs[-1].baseid  # ours only
-            for defs in definitions
-        ):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
