@@ -80,5 +80,10 @@ def test_expected_rating_judge_moves_with_the_answer(likelihood: ReferenceLikeli
     ]
     assert all(r is not None and 1 <= r <= 9 for r in ratings), ratings
     first, shuffled, again = (float(r or 0) for r in ratings)
-    assert first == pytest.approx(again, abs=1e-3)  # the same prompt, the same rating
-    assert abs(first - shuffled) > 1e-3  # a fraction, not one digit: no tie
+    # The same prompt, the same rating up to llama.cpp's float noise: the second
+    # call reuses the cached prompt prefix and evaluates the rest in other batches
+    # (measured: 4.331 then 4.317).
+    assert first == pytest.approx(again, abs=0.05)
+    # A probability-weighted digit, not the greedy one: fractions, no tie.
+    assert all(abs(r - round(r)) > 1e-3 for r in (first, shuffled, again)), ratings
+    assert abs(first - shuffled) > 1e-3
