@@ -28,14 +28,12 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -55,10 +53,9 @@ from langchain_cogenesis.graphs import (
     postgres_checkpointer,
     run_sketch_graph,
 )
-from langchain_cogenesis.models.standin import free_port
 from langchain_cogenesis.privacy import EgressGuard
 from langchain_cogenesis.privacy.entities import EntityDetector
-from langchain_cogenesis.retrievers import PrivateStore
+from langchain_cogenesis.retrievers import PrivateStore, chroma_server
 
 USERS = [f"bench-user-{n}" for n in range(4)]
 SKETCH = "1. Greet everyone\n2. Give the date\n3. Thank the helpers"
@@ -156,28 +153,11 @@ def chroma(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
-    command = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="cogenesis-chroma-") as data:
-        process = subprocess.Popen(
-            [command, "run", "--path", data, "--host", "127.0.0.1", "--port", str(port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1):
-                        break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("chroma run did not start") from None
-                    time.sleep(0.2)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with (
+        tempfile.TemporaryDirectory(prefix="cogenesis-chroma-") as data,
+        chroma_server(Path(data)) as served,
+    ):
+        yield served
 
 
 # -- a worker process ------------------------------------------------------------------

@@ -10,12 +10,14 @@ from langchain_cogenesis.retrievers.loaders import (
     user_context_documents,
 )
 from langchain_cogenesis.retrievers.retriever import PrivateContextRetriever
+from langchain_cogenesis.retrievers.server import chroma_server
 from langchain_cogenesis.retrievers.store import PrivateStore, collection_name
 
 __all__ = [
     "LocalEmbeddings",
     "PrivateContextRetriever",
     "PrivateStore",
+    "chroma_server",
     "collection_name",
     "load_source",
     "load_sources",

@@ -13,7 +13,7 @@ from langchain_cogenesis.data import DatasetUser
 from langchain_cogenesis.errors import StoreError, UnknownUser
 from langchain_cogenesis.models.standin import free_port
 from langchain_cogenesis.retrievers import PrivateStore
-from tests.chroma_server import chroma_server
+from langchain_cogenesis.retrievers.server import chroma_server
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from langchain_cogenesis.data import DatasetUser
 from langchain_cogenesis.errors import RemoteStoreNotAllowed
 from langchain_cogenesis.privacy import AuditLog
 from langchain_cogenesis.retrievers import PrivateStore
-from tests.chroma_server import chroma_server
+from langchain_cogenesis.retrievers.server import chroma_server
 from tests.unit.test_remote_store import recorded_connections
 
 pytestmark = pytest.mark.integration

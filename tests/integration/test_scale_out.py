@@ -35,7 +35,7 @@ from langchain_cogenesis.graphs import (
 from langchain_cogenesis.privacy import EgressGuard
 from langchain_cogenesis.privacy.entities import EntityDetector
 from langchain_cogenesis.retrievers import PrivateStore
-from tests.chroma_server import chroma_server
+from langchain_cogenesis.retrievers.server import chroma_server
 from tests.cloud_servers import RecordingServer
 from tests.integration.scale_worker import EchoWriter, ingest, note
 from tests.integration.store_worker import HashEmbeddings

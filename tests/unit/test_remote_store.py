@@ -186,3 +186,14 @@ def test_the_token_goes_on_the_wire_as_a_bearer_header() -> None:
         server.server_close()
     assert _HeaderRecorder.seen
     assert all(request.get("Authorization") == "Bearer wire-7" for request in _HeaderRecorder.seen)
+
+
+def test_a_chroma_server_that_cannot_start_is_a_store_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langchain_cogenesis.retrievers import server as module
+
+    # a "chroma" that exits at once: the error names the exit, nothing hangs
+    monkeypatch.setattr(module, "chroma_command", lambda: "false")
+    with pytest.raises(StoreError, match="exited with code 1"), module.chroma_server(tmp_path):
+        pytest.fail("the server never answered")
