@@ -44,7 +44,12 @@ def percentile(ordered: list[float], share: float) -> float:
 
 
 def run_load(
-    requests: int, concurrency: int, answer_tokens: int, sketch_tokens: int, waves: int = 1
+    requests: int,
+    concurrency: int,
+    answer_tokens: int,
+    sketch_tokens: int,
+    waves: int = 1,
+    k: int = 3,
 ) -> Any:
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder)
@@ -77,7 +82,7 @@ def run_load(
                     audit_log=AuditLog(home / "audit.sqlite3"),
                 ),
                 sketch_max_tokens=sketch_tokens,
-                k=3,
+                k=k,
             )
             graph = build_sketch_graph()
             run_sketch_graph(components, tasks[0], graph=graph)  # warm-up: loads the models
@@ -117,6 +122,7 @@ def run_load(
         "concurrency": concurrency,
         "answer_tokens": answer_tokens,
         "sketch_tokens": sketch_tokens,
+        "k": k,
         "outcomes": dict(outcomes),
         "wall_seconds": wall,
         "requests_per_second": requests * waves / wall,
@@ -138,9 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--waves", type=int, default=2, help="rounds of --requests requests")
     parser.add_argument("--tokens", type=int, default=16, help="answer tokens per request")
     parser.add_argument("--sketch-tokens", type=int, default=32)
+    parser.add_argument("--k", type=int, default=3, help="private notes retrieved per request")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    figures = run_load(args.requests, args.concurrency, args.tokens, args.sketch_tokens, args.waves)
+    figures = run_load(
+        args.requests, args.concurrency, args.tokens, args.sketch_tokens, args.waves, args.k
+    )
     print(
         f"{figures['requests']} sketch-graph requests, {figures['concurrency']} at once "
         f"(stand-in cloud, one shared Gemma 3 270M, {figures['answer_tokens']} answer tokens)"
@@ -161,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
-    failed = sum(v for k, v in figures["outcomes"].items() if k.startswith("error:"))
+    failed = sum(v for key, v in figures["outcomes"].items() if key.startswith("error:"))
     return 1 if failed else 0
 
 

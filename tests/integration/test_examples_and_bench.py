@@ -138,7 +138,7 @@ def test_fifty_concurrent_sketch_requests_against_the_standin(tmp_path: Path) ->
     out = tmp_path / "load.json"
     done = run(
         "bench/load.py", "--requests", "50", "--concurrency", "50", "--tokens", "6",
-        "--sketch-tokens", "12", "--waves", "1", "--json", str(out),
+        "--sketch-tokens", "12", "--waves", "1", "--k", "1", "--json", str(out),
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     figures = json.loads(out.read_text())

@@ -61,5 +61,7 @@ def test_resources_stay_flat_after_warm_up(soak: dict[str, Any], part: str) -> N
 def test_the_soak_reports_slopes_per_thousand_calls(soak: dict[str, Any]) -> None:
     chat = soak["chat"]
     assert set(chat["slope_per_1000_calls"]) == {"rss_mb", "open_fds", "threads", "latency_mean_s"}
-    # after the warm-up no descriptor leaks per call (one per call would be a slope of 1,000)
-    assert abs(chat["slope_per_1000_calls"]["open_fds"]) < 50
+    # after the warm-up no descriptor leaks per call: one per call is a slope of 1,000;
+    # a single descriptor opened once between two windows 5 calls apart reads as 200
+    # (measured once: 29 -> 30 fds between calls 10 and 15, flat after)
+    assert abs(chat["slope_per_1000_calls"]["open_fds"]) < 500
