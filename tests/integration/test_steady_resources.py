@@ -63,5 +63,5 @@ def test_the_soak_reports_slopes_per_thousand_calls(soak: dict[str, Any]) -> Non
     assert set(chat["slope_per_1000_calls"]) == {"rss_mb", "open_fds", "threads", "latency_mean_s"}
     # after the warm-up no descriptor leaks per call: one per call is a slope of 1,000;
     # a single descriptor opened once between two windows 5 calls apart reads as 200
-    # (measured once: 29 -> 30 fds between calls 10 and 15, flat after)
+    # (measured once: 29 -> 30 fds between calls 10 and 15)
     assert abs(chat["slope_per_1000_calls"]["open_fds"]) < 500
