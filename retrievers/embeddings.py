@@ -28,25 +28,47 @@ def bundled_embedding_model_path() -> Path:
 
 
 def _load(model_path: Path) -> Any:
+    """The encoder of ``model_path``, loaded once per process.
+
+    A plain BERT folder (the bundled model) runs on :mod:`.bert`, without importing
+    sentence-transformers and transformers; any other folder goes through
+    sentence-transformers.
+    """
     key = str(model_path)
     with _models_lock:
         if key not in _models:
-            # The weights are on disk; make sure nothing tries a hub.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            with MissingExtra.if_absent("local", "Local embeddings (sentence-transformers)"):
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as transformers_logging
+            with MissingExtra.if_absent("local", "Local embeddings (torch)"):
+                from langchain_cogenesis.retrievers.bert import load_bert_encoder
 
-            # no "Loading weights" bar on every load
-            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-
-            _models[key] = SentenceTransformer(key, device="cpu", local_files_only=True)
+                encoder = load_bert_encoder(Path(model_path))
+            _models[key] = encoder or _SentenceTransformersEncoder(model_path)
         return _models[key]
 
 
+class _SentenceTransformersEncoder:
+    """Any sentence-transformers folder, L2-normalized like the BERT path."""
+
+    def __init__(self, model_path: Path) -> None:
+        # The weights are on disk; make sure nothing tries a hub.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        with MissingExtra.if_absent("local", "Local embeddings (sentence-transformers)"):
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
+
+        # no "Loading weights" bar on every load
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        self.model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> list[list[float]]:
+        vectors = self.model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        return [[float(value) for value in row] for row in vectors]
+
+
 class LocalEmbeddings(Embeddings):
-    """LangChain embeddings computed on this machine with sentence-transformers.
+    """LangChain embeddings computed on this machine (torch; sentence-transformers folders).
 
     Key init args:
         model_path: a sentence-transformers model folder; default: the bundled
@@ -72,14 +94,8 @@ class LocalEmbeddings(Embeddings):
     def _encode(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        model = _load(self.model_path)
-        vectors = model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
-        return [[float(value) for value in row] for row in vectors]
+        encoded: list[list[float]] = _load(self.model_path).encode(texts, self.batch_size)
+        return encoded
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed a batch of documents."""

@@ -63,6 +63,9 @@ ALLOWED: dict[str, dict[str, str]] = {
         "urllib.request": "health check of the stand-in on 127.0.0.1; carries no payload",
         "socket": "picks a free port on 127.0.0.1 for the stand-in (bind only)",
     },
+    "retrievers/server.py": {
+        "urllib.request": "health check of the `chroma run` it started; carries no payload",
+    },
     "retrievers/store.py": {
         "chromadb": "the private store itself; a remote chroma_url needs an explicit opt-in",
     },
