@@ -312,6 +312,14 @@ def summarize(
             "judge": judge_seconds,
         },
         "judge_known_pairs": judge,
+        # per sample, so that two families measured on the same samples compare paired
+        "per_sample": {
+            "sample_ids": [r["sample_id"] for r in records],
+            "rouge_l": rouge,
+            "nll_per_character_context": [
+                r["nll"]["context"]["sum"] / max(1, r["nll"]["context"]["chars"]) for r in records
+            ],
+        },
         "examples": {
             "sample_id": records[0]["sample_id"],
             "sketch": records[0]["sketch"],
@@ -488,50 +496,80 @@ def results_page(results: dict[str, Any]) -> str:
 
 
 def _family_verdict(families: dict[str, Any]) -> list[str]:
-    """Per measure, which family does better (and whether the intervals say so)."""
+    """Per measure, which family does better, and whether the samples show it.
+
+    Two families measured on the same samples are compared paired (the bootstrap
+    interval of the per-sample difference); otherwise by whether their intervals are
+    apart. Only a measure whose difference is shown counts towards the verdict; speed
+    and the judge's accuracy are reported, not counted (speed depends on the machine's
+    load during the run, and the judges rank known pairs no better than chance).
+    """
     names = [name for name in families if "+" not in name][:2]  # same model on both sides
     if len(names) < 2:
         return ["Only one family was measured with its own model on both sides."]
     a, b = (families[name] for name in names)
-    points = {name: 0 for name in names}
+    pa, pb = a.get("per_sample"), b.get("per_sample")
+    paired = bool(pa and pb and pa["sample_ids"] == pb["sample_ids"])
+    shown: dict[str, list[str]] = {name: [] for name in names}
     lines = []
 
     def compare(
-        label: str, left: float, right: float, lower_better: bool, sure: bool | None = None
+        label: str, left: float, right: float, lower_better: bool, difference: Any = None
     ) -> None:
         values = f"- {label}: {names[0]} {left:.3f}, {names[1]} {right:.3f}"
         if left == right:
             lines.append(f"{values}; equal.")
             return
         better = names[0] if (left < right) == lower_better else names[1]
-        points[better] += 1
-        strength = {None: "", True: " (intervals apart)", False: " (intervals overlap)"}[sure]
-        lines.append(f"{values}; {better} is better{strength}.")
+        if difference is None:
+            lines.append(f"{values}; {better} is ahead (reported, not counted).")
+            return
+        how, separated = difference
+        if separated:
+            shown[better].append(label)
+        verdict = "shown" if separated else "not shown"
+        lines.append(f"{values}; {better} is ahead, {how}: {verdict}.")
 
-    def apart(x: dict[str, float], y: dict[str, float]) -> bool:
-        return bool(x["high"] < y["low"] or y["high"] < x["low"])
+    def apart(x: dict[str, float], y: dict[str, float]) -> tuple[str, bool]:
+        return "intervals", bool(x["high"] < y["low"] or y["high"] < x["low"])
 
+    def paired_rows(left: list[float], right: list[float]) -> tuple[str, bool]:
+        d = paired_difference(right, left).as_dict()
+        text = f"paired difference {d['estimate']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
+        return text, bool(d["low"] > 0 or d["high"] < 0)
+
+    nll = (
+        paired_rows(pa["nll_per_character_context"], pb["nll_per_character_context"])
+        if paired
+        else None
+    )
     compare("reference NLL per character with context", a["nll_per_character"]["context"],
-            b["nll_per_character"]["context"], True)  # fmt: skip
+            b["nll_per_character"]["context"], True, nll)  # fmt: skip
     for setting in ("local", "sketch"):
         left, right = a["rouge_l"][setting], b["rouge_l"][setting]
-        compare(f"ROUGE-L, {setting}", left["estimate"], right["estimate"], False,
-                apart(left, right))  # fmt: skip
+        difference = (
+            paired_rows(pa["rouge_l"][setting], pb["rouge_l"][setting])
+            if paired
+            else apart(left, right)
+        )
+        compare(f"ROUGE-L, {setting}", left["estimate"], right["estimate"], False, difference)
     accuracy = [
         statistics.fmean(j["accuracy"] for j in row["judge_known_pairs"].values()) for row in (a, b)
     ]
     compare("judge accuracy on known pairs", accuracy[0], accuracy[1], False)
-    compare("generation tokens/s", a["generation_tokens_per_second"],
+    compare("generation tokens/s during the run", a["generation_tokens_per_second"],
             b["generation_tokens_per_second"], False)  # fmt: skip
-    best = max(points, key=lambda name: points[name])
-    if len(set(points.values())) == 1:
-        lines.append("\nThe measures split evenly: they do not choose a default.")
-        return lines
+    ahead = {name: labels for name, labels in shown.items() if labels}
+    if not ahead:
+        lines.append("\nNo counted measure separates the two families at this sample size.")
+    elif len(ahead) == 1:
+        ((name, labels),) = ahead.items()
+        lines.append(f"\nShown differences favour **{name}** ({'; '.join(labels)}).")
     else:
         lines.append(
-            f"\nBy these measures **{best}** is the better default ({points[best]} of "
-            f"{sum(points.values())} measures); where the intervals overlap the "
-            "difference is not shown at this sample size."
+            "\nThe shown differences point both ways: "
+            + "; ".join(f"{name}: {', '.join(labels)}" for name, labels in ahead.items())
+            + "."
         )
     return lines
 

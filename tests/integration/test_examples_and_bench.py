@@ -84,7 +84,7 @@ def test_privacy_benchmark(tmp_path: Path) -> None:
 def test_fusion_benchmark(tmp_path: Path) -> None:
     out = tmp_path / "fusion.json"
     done = run(
-        "bench/fusion.py", "--tokens", "6", "--remote-tokens", "5", "--draft", "3",
+        "bench/fusion.py", "--tokens", "6", "--remote-tokens", "3", "--draft", "3",
         "--rtt-ms", "5", "--nll-users", "3", "--nll-target-tokens", "8", "--json", str(out),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

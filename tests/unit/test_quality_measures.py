@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -228,3 +229,50 @@ def test_known_pair_accuracy_counts_orders_ties_and_missing_ratings() -> None:
     assert result.accuracy == 0.25 and result.rated == 0.75
     assert "word word word word word word\n" in seen[0]  # the reference, cut to 6 words
     assert "[The Start of Assistant's Answer]\nword word\n" in seen[1]  # its first third
+
+
+def _quality_bench() -> Any:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "quality.py"
+    spec = importlib.util.spec_from_file_location("quality_bench", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _family(rouge_local: list[float], nll: list[float], ids: list[str]) -> dict[str, Any]:
+    def row(values: list[float]) -> dict[str, float]:
+        mean = float(np.mean(values))
+        return {"estimate": mean, "low": mean - 5, "high": mean + 5}  # wide: they overlap
+
+    return {
+        "nll_per_character": {"context": float(np.mean(nll))},
+        "rouge_l": {"local": row(rouge_local), "sketch": row([10.0] * len(ids))},
+        "judge_known_pairs": {"truncated": {"accuracy": 0.0}},
+        "generation_tokens_per_second": 10.0,
+        "per_sample": {
+            "sample_ids": ids,
+            "rouge_l": {"local": rouge_local, "sketch": [10.0] * len(ids)},
+            "nll_per_character_context": nll,
+        },
+    }
+
+
+def test_the_family_verdict_counts_only_paired_differences_it_shows() -> None:
+    verdict = _quality_bench()._family_verdict
+    rng = np.random.default_rng(0)
+    ids = [f"s{i}" for i in range(40)]
+    base = list(rng.uniform(5, 15, 40))
+    nll = list(rng.uniform(0.6, 0.8, 40))
+    # b beats a by 1 point on every sample: the intervals overlap, the pairs show it
+    lines = verdict({"a": _family(base, nll, ids), "b": _family([x + 1 for x in base], nll, ids)})
+    text = "\n".join(lines)
+    assert "ROUGE-L, local: a" in text and "b is ahead, paired difference +1.000" in text
+    assert "Shown differences favour **b** (ROUGE-L, local)" in text
+    assert "generation tokens/s during the run: a 10.000, b 10.000; equal." in text
+    # the same values on other samples cannot be paired: overlapping intervals show nothing
+    other = [f"t{i}" for i in range(40)]
+    lines = verdict({"a": _family(base, nll, ids), "b": _family([x + 1 for x in base], nll, other)})
+    assert "No counted measure separates the two families" in "\n".join(lines)
