@@ -40,3 +40,21 @@ def test_quality_benchmark_on_one_sample_and_its_results_page(tmp_path: Path) ->
     run_info = {"when": "now", "machine": {"cpu_count": 2, "processor": "x86_64"}}
     page = bench.results_page({"benchmarks": {"quality": {**figures, "run": run_info}}})
     assert "| oracle-sketch |" in page and "(expected rating)" in page
+
+
+def test_family_speed_benchmark_times_both_families_side_by_side(tmp_path: Path) -> None:
+    out = tmp_path / "speed.json"
+    done = run("bench/family_speed.py", "--rounds", "1", "--tokens", "4", "--json", str(out))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    families = figures["families"]
+    assert set(families) == {"gemma", "smollm2"}
+    for row in families.values():
+        assert row["prompt_tokens"] > 20  # the instruction in the family's own template
+        assert row["rounds"][0]["decode_tokens"] == 4
+        assert row["decode_tokens_per_second"] > 0 and row["prompt_tokens_per_second"] > 0
+    assert figures["decode_ratio"] == pytest.approx(
+        families["gemma"]["decode_tokens_per_second"]
+        / families["smollm2"]["decode_tokens_per_second"]
+    )
+    assert "gemma / smollm2: decoding" in done.stdout
