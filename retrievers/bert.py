@@ -60,7 +60,7 @@ def _layout(folder: Path) -> _Layout | None:
     if len(chosen) != 1 or len(others) != 1 or sentence.get("do_lower_case"):
         return None
     max_length = min(
-        int(sentence.get("max_seq_length") or 512), int(config["max_position_embeddings"])
+        int(sentence.get("max_seq_length") or 512), int(config.get("max_position_embeddings", 512))
     )
     return _Layout(chosen[0], max_length)
 
