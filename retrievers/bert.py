@@ -136,12 +136,12 @@ class BertEncoder:
         x = self._norm(x, "embeddings.LayerNorm")
         head_size = x.shape[-1] // self.heads
         keep = mask[:, None, None, :]  # attend to real tokens only
+
+        def heads(t: Any) -> Any:
+            return t.view(batch, length, self.heads, head_size).transpose(1, 2)
+
         for index in range(self.layers):
             layer = f"encoder.layer.{index}"
-
-            def heads(t: Any) -> Any:
-                return t.view(batch, length, self.heads, head_size).transpose(1, 2)
-
             q = heads(self._linear(x, f"{layer}.attention.self.query"))
             k = heads(self._linear(x, f"{layer}.attention.self.key"))
             v = heads(self._linear(x, f"{layer}.attention.self.value"))
