@@ -476,6 +476,7 @@ def results_page(results: dict[str, Any]) -> str:
             f"ROUGE-L sketch − local {_verdict(row, 'rouge_l_sketch_vs_local', 'points')}."
         )
     lines += ["", "## Which family is the better default", "", *_family_verdict(families), ""]
+    lines += _auto_router_section(results["benchmarks"].get("auto_router"))
     first = next(iter(families.values()))["examples"]
     lines += [
         "## One sample, as the local model saw it",
@@ -493,6 +494,54 @@ def results_page(results: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _auto_router_section(entry: dict[str, Any] | None) -> list[str]:
+    """Quality kept against leakage, per mode and for ``auto`` (the ``auto_router`` entry)."""
+    if not entry:
+        return []
+    requests, dev = entry["requests"], entry.get("dev") or {}
+    run = entry.get("run", {})
+    lines = [
+        "## Quality kept against leakage, per mode and the `auto` router",
+        "",
+        "From `python bench/run_all.py auto_router` (the run of "
+        f"{run.get('when', 'unknown date')}; docs/auto-router.md describes both sets). "
+        f"Requests: {requests['public_requests']} public and {requests['private_requests']} "
+        "private requests with every private fact labelled, a recording cloud; quality is "
+        "the share of the public words that reached it. "
+        + (
+            f"Dev: {dev['items']} users of the authors' dev split with a canary planted in "
+            f"their private details, real Chroma, the local model and the stand-in "
+            f"({dev['max_tokens']} tokens); quality is ROUGE-L against the reference. "
+            if dev
+            else "The dev half was not run. "
+        )
+        + "Leak: the share of labelled private units any word of which reached the cloud.",
+        "",
+        "| mode | leak (requests) | public part kept | kept, public requests | "
+        "leak (dev) | ROUGE-L (dev) | s/request (dev) | refused by the guard |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for mode, row in requests["modes"].items():
+        dev_row = dev.get("modes", {}).get(mode)
+        dev_cells = (
+            f"{dev_row['unit_leak_rate']:.1%} | {dev_row['rouge_l']:.1f} | "
+            f"{dev_row['seconds_per_request']:.0f}"
+            if dev_row
+            else "- | - | -"
+        )
+        refused = row["refused_by_the_guard"] + (dev_row["refused_by_the_guard"] if dev_row else 0)
+        lines.append(
+            f"| {mode} | {row['unit_leak_rate']:.1%} | {row['public_kept']:.1%} | "
+            f"{row['public_kept_public_requests']:.1%} | {dev_cells} | {refused} |"
+        )
+    routes = ", ".join(f"{name} {count}" for name, count in requests["auto_routes"].items())
+    lines += ["", f"`auto`'s routes on the requests: {routes}."]
+    if dev:
+        routes = ", ".join(f"{name} {count}" for name, count in dev["auto_routes"].items())
+        lines.append(f"On the dev users: {routes}.")
+    return [*lines, ""]
 
 
 def _family_verdict(families: dict[str, Any]) -> list[str]:

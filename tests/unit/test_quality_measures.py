@@ -276,3 +276,34 @@ def test_the_family_verdict_counts_only_paired_differences_it_shows() -> None:
     other = [f"t{i}" for i in range(40)]
     lines = verdict({"a": _family(base, nll, ids), "b": _family([x + 1 for x in base], nll, other)})
     assert "No counted measure separates the two families" in "\n".join(lines)
+
+
+def test_the_results_page_shows_the_auto_router_table_when_measured() -> None:
+    section = _quality_bench()._auto_router_section
+    assert section(None) == []
+
+    def row(leak: float) -> dict[str, Any]:
+        return {"unit_leak_rate": leak, "public_kept": 0.9, "public_kept_public_requests": 0.95,
+                "refused_by_the_guard": 1}  # fmt: skip
+
+    entry = {
+        "requests": {
+            "public_requests": 30, "private_requests": 30,
+            "modes": {"auto": row(0.0), "cloud-private": row(1.0)},
+            "auto_routes": {"public:cloud-public": 26, "private:local": 13},
+        },
+        "dev": {
+            "items": 3, "max_tokens": 64, "auto_routes": {"sketch": 3},
+            "modes": {"auto": {"unit_leak_rate": 0.0, "rouge_l": 12.34,
+                               "seconds_per_request": 41.0, "refused_by_the_guard": 2}},
+        },
+        "run": {"when": "2026-11-27T18:00:00+00:00"},
+    }  # fmt: skip
+    text = "\n".join(section(entry))
+    assert "| auto | 0.0% | 90.0% | 95.0% | 0.0% | 12.3 | 41 | 3 |" in text
+    assert "| cloud-private | 100.0% | 90.0% | 95.0% | - | - | - | 1 |" in text
+    assert "public:cloud-public 26, private:local 13" in text
+    assert "On the dev users: sketch 3" in text
+    assert "3 users of the authors' dev split" in text
+    without_dev = "\n".join(section({**entry, "dev": {}}))
+    assert "The dev half was not run." in without_dev and "On the dev users" not in without_dev
