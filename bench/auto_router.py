@@ -227,7 +227,7 @@ def requests_set(limit: int | None = None) -> dict[str, Any]:
 # --- the dev set: real models ---------------------------------------------------------------
 
 
-def dev_set(items: int, max_tokens: int) -> dict[str, Any]:
+def dev_set(items: int, max_tokens: int, fusion_draft: int = 0) -> dict[str, Any]:
     if not DEV_SPLIT.exists():
         return {}
     from langchain_cogenesis.data.paper import paper_sample_to_user
@@ -274,7 +274,7 @@ def dev_set(items: int, max_tokens: int) -> dict[str, Any]:
                 sketch_max_tokens=48,
                 answer_max_tokens=max_tokens,
                 fusion_max_tokens=max_tokens,
-                fusion_draft=4,
+                fusion_draft=fusion_draft,
                 local_scorer=scorer,
                 split_with_local_model=False,
                 canaries=(canary,),
@@ -345,6 +345,12 @@ def main(argv: list[str] | None = None) -> int:
         "--requests", type=int, default=None, help="requests of each kind (default: all)"
     )
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument(
+        "--fusion-draft", type=int, default=0,
+        help="local proposals per cloud request in fusion (0, the default: one request per "
+        "token; llama_cpp.server ranks the whole vocabulary for every echoed token, so "
+        "drafting against the stand-in is slower, not faster)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
         "--from-json", type=Path, default=None, help="take the requests set from an earlier run"
@@ -357,9 +363,13 @@ def main(argv: list[str] | None = None) -> int:
         "requests": earlier["requests"] if earlier else requests_set(args.requests),
     }
     if args.dev_items > 0:
-        figures["dev"] = dev_set(args.dev_items, args.max_tokens)
+        figures["dev"] = dev_set(args.dev_items, args.max_tokens, args.fusion_draft)
     figures["seconds"] = time.perf_counter() - started
-    figures["settings"] = {"dev_items": args.dev_items, "max_tokens": args.max_tokens}
+    figures["settings"] = {
+        "dev_items": args.dev_items,
+        "max_tokens": args.max_tokens,
+        "fusion_draft": args.fusion_draft,
+    }
     print_table(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
