@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -38,7 +39,9 @@ def add_users_parser(commands: argparse._SubParsersAction) -> None:  # type: ign
     users_list = users_commands.add_parser("list")
     users_list.add_argument("--json", action="store_true")
     users_delete = users_commands.add_parser(
-        "delete", help="erase the user's text everywhere under COGENESIS_HOME"
+        "delete",
+        help="erase the user's text everywhere under COGENESIS_HOME, and from the "
+        "PostgreSQL checkpointer when COGENESIS_POSTGRES_URI is set",
     )
     users_delete.add_argument("user_id")
     users.set_defaults(handler=cmd_users)
@@ -67,7 +70,16 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     from langchain_cogenesis.privacy.erasure import erase_user
 
-    erased = erase_user(args.user_id, home=settings.home, store=store)
+    savers = []
+    if os.environ.get("COGENESIS_POSTGRES_URI"):  # the workers' shared threads
+        from langchain_cogenesis.graphs import postgres_checkpointer
+
+        savers.append(postgres_checkpointer())
+    try:
+        erased = erase_user(args.user_id, home=settings.home, store=store, checkpointers=savers)
+    finally:
+        for saver in savers:
+            saver.conn.close()
     print(
         f"Erased {args.user_id}: {erased.store_chunks} stored chunks, the payload text of "
         f"{erased.audit_payloads} audit rows (their hashes stay), {erased.threads} "

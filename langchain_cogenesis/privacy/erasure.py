@@ -8,7 +8,8 @@
 - the audit logs: the payload text of the user's rows and of any row that carries
   the user's private text, while the hashes stay, so ``cogenesis audit --verify``
   still passes (see :mod:`langchain_cogenesis.privacy.audit`);
-- the checkpoints (``threads.sqlite3``, ``cogenesis write --thread-id``): every
+- the checkpoints (``threads.sqlite3``, ``cogenesis write --thread-id``, and any
+  checkpointer passed in, such as the PostgreSQL one that workers share): every
   thread run for the user or holding the user's private text;
 - the evaluation caches and logs (``*.jsonl``, ``*.log``): the user's lines;
 
@@ -17,9 +18,10 @@ user's private text" is what the store holds for the user (and any
 ``private_texts`` given), matched by the same detectors that guard the cloud. Any
 other file that still carries it is named in the report, not deleted.
 
-Not covered: copies outside ``COGENESIS_HOME`` (a ``langgraph dev`` folder, your own
-checkpointer, backups), what a remote Chroma server or a cloud provider kept, and
-blocks of rewritten files that the file system or an SSD has not reused yet.
+Not covered: copies outside ``COGENESIS_HOME`` (a ``langgraph dev`` folder, a
+checkpointer not passed in, backups), what a remote Chroma server or a cloud provider
+kept, PostgreSQL's write-ahead log and replicas, and blocks of rewritten files that
+the file system or an SSD has not reused yet.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from langchain_cogenesis.privacy.audit import AuditEntry, AuditLog, vacuum
 from langchain_cogenesis.privacy.detectors import PrivacyScanner, tokens
 
 if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
     from langchain_cogenesis.retrievers.store import PrivateStore
 
 _NAME_LINE = re.compile(r"^Name:\s*(.+)$", re.MULTILINE)
@@ -117,6 +121,7 @@ def erase_user(
     home: Path | str | None = None,
     store: PrivateStore | None = None,
     private_texts: Iterable[str] = (),
+    checkpointers: Sequence[BaseCheckpointSaver[Any]] = (),
 ) -> ErasureReport:
     """Remove ``user_id``'s text from everything the package wrote under ``home``.
 
@@ -127,6 +132,9 @@ def erase_user(
             store of ``home``. Every other store folder under ``home`` is erased too.
         private_texts: more strings of the user to remove wherever they occur
             (text the store never held, e.g. a private instruction typed once).
+        checkpointers: checkpointers outside ``home`` to erase threads from too, e.g.
+            the shared :func:`~langchain_cogenesis.graphs.postgres_checkpointer` of a
+            scale-out deployment (its tables are rewritten with ``VACUUM FULL``).
 
     Raises:
         UnknownUser: nothing of ``user_id`` was found anywhere.
@@ -159,6 +167,8 @@ def erase_user(
             _erase_threads(path, user_id, belongs, report)
         elif kind == "lines":
             _erase_lines(path, user_id, belongs, report)
+    for saver in checkpointers:
+        _erase_saver_threads(saver, user_id, belongs, report)
     # the stores go last: if anything above fails, running again still knows the text
     for each in stores:
         if each.has_user(user_id):
@@ -264,25 +274,72 @@ def _erase_threads(
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     with closing(sqlite3.connect(str(path), check_same_thread=False, timeout=30)) as db:
-        saver = SqliteSaver(db)
-        doomed: set[str] = set()
-        for item in saver.list(None):
-            thread_id = str(item.config["configurable"]["thread_id"])
-            if thread_id in doomed:
-                continue
-            values = item.checkpoint.get("channel_values", {})
-            writes = [value for _, _, value in item.pending_writes or []]
-            if values.get("user_id") == user_id or belongs(_as_text([values, writes])):
-                doomed.add(thread_id)
-        for thread_id in sorted(doomed):
-            saver.delete_thread(thread_id)
+        deleted = _delete_threads(SqliteSaver(db), user_id, belongs)
         db.commit()
-    if doomed:
-        report.threads += len(doomed)
+    if deleted:
+        report.threads += deleted
         if vacuum(path):
             report.rewritten.append(str(path))
         else:
             report.warnings.append(f"{path} could not be rewritten now: run the erasure again.")
+
+
+def _erase_saver_threads(
+    saver: BaseCheckpointSaver[Any],
+    user_id: str,
+    belongs: Callable[[str], bool],
+    report: ErasureReport,
+) -> None:
+    """The same for a checkpointer passed in; a PostgreSQL one has its tables rewritten."""
+    deleted = _delete_threads(saver, user_id, belongs)
+    if not deleted:
+        return
+    report.threads += deleted
+    name = type(saver).__name__
+    if not name.startswith("Postgres"):
+        return
+    if _vacuum_postgres(saver):
+        report.rewritten.append(f"{name}: checkpoints, checkpoint_blobs, checkpoint_writes")
+        report.warnings.append(
+            "PostgreSQL's write-ahead log, replicas and backups keep the deleted threads "
+            "until they are recycled."
+        )
+    else:
+        report.warnings.append(
+            f"the {name} tables could not be rewritten now (VACUUM FULL): the deleted "
+            "threads' pages stay on disk until the next VACUUM FULL."
+        )
+
+
+def _delete_threads(
+    saver: BaseCheckpointSaver[Any], user_id: str, belongs: Callable[[str], bool]
+) -> int:
+    doomed: set[str] = set()
+    for item in saver.list(None):
+        thread_id = str(item.config["configurable"]["thread_id"])
+        if thread_id in doomed:
+            continue
+        values = item.checkpoint.get("channel_values", {})
+        writes = [value for _, _, value in item.pending_writes or []]
+        if values.get("user_id") == user_id or belongs(_as_text([values, writes])):
+            doomed.add(thread_id)
+    for thread_id in sorted(doomed):
+        saver.delete_thread(thread_id)
+    return len(doomed)
+
+
+def _vacuum_postgres(saver: Any) -> bool:
+    """Rewrite LangGraph's checkpoint tables so the deleted rows' pages are freed."""
+    connection = saver.conn  # a psycopg pool or connection, in autocommit mode
+    try:
+        if hasattr(connection, "connection"):
+            with connection.connection() as db:
+                db.execute("VACUUM FULL checkpoints, checkpoint_blobs, checkpoint_writes")
+        else:
+            connection.execute("VACUUM FULL checkpoints, checkpoint_blobs, checkpoint_writes")
+    except Exception:  # a transaction open on that connection, a missing privilege
+        return False
+    return True
 
 
 def _as_text(value: Any) -> str:

@@ -251,3 +251,81 @@ def test_the_scale_out_benchmark_runs(postgres_uri: str, chroma_url: str, tmp_pa
         figures["two_workers"]["requests_per_second"] / figures["one_worker"]["requests_per_second"]
     )
     assert "requests/s" in done.stdout
+
+
+def _holds(saver: Any, text: str) -> int:
+    """Rows of LangGraph's checkpoint tables whose stored bytes contain ``text``."""
+    needle = text.encode()
+    with saver.conn.connection() as db:
+        blobs = db.execute(
+            "SELECT (SELECT count(*) FROM checkpoint_blobs WHERE position(%s::bytea in blob) > 0)"
+            " + (SELECT count(*) FROM checkpoint_writes WHERE position(%s::bytea in blob) > 0)"
+            " + (SELECT count(*) FROM checkpoints WHERE checkpoint::text LIKE %s) AS n",
+            (needle, needle, f"%{text}%"),
+        ).fetchone()
+    return int(blobs["n"])
+
+
+def test_erasure_reaches_the_shared_postgres_checkpointer(
+    postgres_uri: str,
+    chroma_url: str,
+    cloud: RecordingServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from langchain_cogenesis.privacy.erasure import erase_user
+
+    monkeypatch.setattr(EntityDetector, "_shared", EntityDetector(use_ner=False))
+    notes = {
+        "dora-erase": "Dora's pacemaker check is at St Brennan's on the ninth",
+        "eli-erase": "Eli lends the green wheelbarrow to the Okonkwo family",
+        "fay-erase": "Fay hides the spare hive key in the rain gauge",
+    }
+    store = PrivateStore(chroma_url=chroma_url, embeddings=HashEmbeddings(), audit_log=None)
+    for user, text in notes.items():
+        store.add_documents(user, [Document(text)])
+    saver = postgres_checkpointer(postgres_uri, audit_log=None)
+    try:
+        components = Components(
+            store=store,
+            local_model=EchoWriter(worker="erase"),
+            egress_guard=EgressGuard(base_url=cloud.base_url, model="fake", max_retries=0),
+        )
+        graph = build_sketch_graph(checkpointer=saver)
+        for user in notes:
+            request: Any = {"user_id": user, "public_instruction": INSTRUCTION}
+            config: Any = {"configurable": {"thread_id": f"thread-{user}"}}
+            state = graph.invoke(request, config, context=components, durability="sync")
+            assert notes[user] in state["answer"]  # the private note is in the thread
+        assert all(_holds(saver, text) for text in notes.values())
+
+        report = erase_user("dora-erase", home=tmp_path / "home", store=store,
+                            checkpointers=[saver])  # fmt: skip
+        assert report.threads == 1 and report.store_chunks == 1
+        assert any("checkpoint_blobs" in name for name in report.rewritten)
+        assert graph.get_state({"configurable": {"thread_id": "thread-dora-erase"}}).values == {}
+        assert _holds(saver, notes["dora-erase"]) == 0  # not in any row, the tables rewritten
+        assert _holds(saver, notes["eli-erase"]) > 0  # the other users keep their threads
+        assert "eli-erase" in store.list_users() and "dora-erase" not in store.list_users()
+
+        # the command line, with the workers' database named the way they name it
+        done = subprocess.run(
+            [sys.executable, "-m", "langchain_cogenesis.cli", "users", "delete", "eli-erase"],
+            capture_output=True, text=True, timeout=300,
+            env={**os.environ, "COGENESIS_HOME": str(tmp_path / "cli-home"),
+                 "COGENESIS_POSTGRES_URI": postgres_uri},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "1 checkpointed threads" in done.stdout
+        assert _holds(saver, notes["eli-erase"]) == 0
+        assert _holds(saver, notes["fay-erase"]) > 0
+        # without the variable the command does not touch the database
+        done = subprocess.run(
+            [sys.executable, "-m", "langchain_cogenesis.cli", "users", "delete", "fay-erase"],
+            capture_output=True, text=True, timeout=300,
+            env={**os.environ, "COGENESIS_HOME": str(tmp_path / "cli-home")},
+        )  # fmt: skip
+        assert done.returncode != 0 and "fay-erase" in done.stderr
+        assert _holds(saver, notes["fay-erase"]) > 0
+    finally:
+        saver.conn.close()
