@@ -71,10 +71,17 @@ class RoundTrip:
         return score_positions(self.scorer, token_ids, first, k)
 
 
+PRIVATE = "Maya Okafor runs the Linden Street Community Garden"
+
+
 def run(local: Any, cloud: Any, tokens: int, draft: int = 0) -> dict[str, float]:
     local_ids = local.tokenize(LOCAL_PROMPT, add_bos=True)
     cloud_ids = local.tokenize(CLOUD_PROMPT, add_bos=True)
-    gate = PrefixGate(PrivacyScanner(["Maya Okafor runs the Linden Street Community Garden"]))
+    # The speed rows need the cloud at every step. The entity recognizer reads words of
+    # this tiny model's output as names (it took "mendatang" for an organisation) and
+    # would close the gate after a few tokens, so here the gate scans with the
+    # store-based detectors only; gate_cost() times the recognizer's share.
+    gate = PrefixGate(PrivacyScanner([PRIVATE], detect_entities=False))
     started = time.perf_counter()
     result = fused_generate(
         local, cloud, local_ids, cloud_ids, MeanCombiner(), max_tokens=tokens, prefix_gate=gate,
@@ -108,6 +115,7 @@ def speed(
         "local_alone": run(local, None, tokens),
         "fusion_in_process": run(local, cloud, tokens),
     }
+    rows["gate_with_entities"] = gate_cost(local, rows["fusion_in_process"]["token_ids"])
     # a cloud behind a fixed round trip; it scores a draft in one batch, as servers do
     rows["fusion_rtt_per_token"] = run(
         scorer("local"), RoundTrip(scorer("cloud"), rtt_ms / 1000), remote_tokens
@@ -127,6 +135,25 @@ def speed(
             remote.piece_ids()  # the vocabulary map is built once, not per token
             rows[f"fusion_standin_{name}"] = run(local, remote, remote_tokens, draft=rows_draft)
     return rows
+
+
+def gate_cost(local: Any, token_ids: Sequence[int]) -> dict[str, float]:
+    """Milliseconds per step of the default gate (entity recognizer included), which
+    scans the whole generated prefix at every step, over a generation's prefixes."""
+    scanner = PrivacyScanner([PRIVATE])
+    scanner.scan("warm-up: the recognizer loads once")
+    times = []
+    for end in range(1, len(token_ids) + 1):
+        prefix = local.detokenize(token_ids[:end])
+        started = time.perf_counter()
+        scanner.scan(prefix)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {
+        "median_ms": statistics.median(times),
+        "p95_ms": times[min(len(times) - 1, int(0.95 * len(times)))],
+        "prefixes": len(times),
+    }
 
 
 def agreement(a: list[int], b: list[int]) -> int:
@@ -210,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.nll_users
             else None
         )
+    gate = rows.pop("gate_with_entities")
     alone = rows["local_alone"]["tokens_per_second"]
     figures: dict[str, Any] = {
         "benchmark": "fusion",
@@ -234,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         / rows["fusion_standin_per_token"]["tokens_per_second"],
         "drafting_speedup_rtt": rows["fusion_rtt_drafting"]["tokens_per_second"]
         / rows["fusion_rtt_per_token"]["tokens_per_second"],
+        "gate_scan_with_entities": gate,
         "rtt_ms": args.rtt_ms,
         "draft": args.draft,
         "quality": nll,
@@ -250,8 +279,13 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  {name:<26} {row['tokens_per_second']:6.2f} tok/s  "
             f"overhead {row['step_overhead_ms_median']:.2f} ms/token  "
-            f"requests/token {row['requests_per_token']:.2f}"
+            f"requests/token {row['requests_per_token']:.2f}  "
+            f"cloud in {row['cloud_tokens']}/{row['tokens']} steps"
         )
+    print(
+        f"  the default gate's scan (entity recognizer included), per step: median "
+        f"{gate['median_ms']:.2f} ms, p95 {gate['p95_ms']:.2f} ms over {gate['prefixes']} prefixes"
+    )
     print(
         f"  in-process fusion / local alone: {figures['in_process_ratio']:.2f}x (target >= 0.45x)"
     )

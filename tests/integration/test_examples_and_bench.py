@@ -91,6 +91,10 @@ def test_fusion_benchmark(tmp_path: Path) -> None:
     figures = json.loads(out.read_text())
     assert figures["local_alone"]["tokens_per_second"] > 0
     assert figures["fusion_in_process"]["cloud_tokens"] == figures["fusion_in_process"]["tokens"]
+    assert (
+        figures["fusion_rtt_per_token"]["cloud_tokens"] == figures["fusion_rtt_per_token"]["tokens"]
+    )
+    assert figures["gate_scan_with_entities"]["median_ms"] > 0
     assert figures["remote_requests_per_token"] == 1.0
     assert figures["drafting_same_tokens"] is True
     assert figures["drafting_requests_per_token"] < 1.0
