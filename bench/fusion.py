@@ -74,7 +74,7 @@ class RoundTrip:
 PRIVATE = "Maya Okafor runs the Linden Street Community Garden"
 
 
-def run(local: Any, cloud: Any, tokens: int, draft: int = 0) -> dict[str, float]:
+def run(local: Any, cloud: Any, tokens: int, draft: int = 0) -> dict[str, Any]:
     local_ids = local.tokenize(LOCAL_PROMPT, add_bos=True)
     cloud_ids = local.tokenize(CLOUD_PROMPT, add_bos=True)
     # The speed rows need the cloud at every step. The entity recognizer reads words of
@@ -97,6 +97,7 @@ def run(local: Any, cloud: Any, tokens: int, draft: int = 0) -> dict[str, float]
         "cloud_requests": result.cloud_requests,
         "requests_per_token": result.cloud_requests / generated,
         "accepted_of_drafted": result.accepted / result.drafted if result.drafted else 0.0,
+        "cloud_error": result.cloud_error,
         "step_overhead_ms_median": statistics.median(result.step_overhead_ms),
         "token_ids": result.token_ids,
     }
@@ -128,7 +129,11 @@ def speed(
         scorer("local", False), RoundTrip(scorer("cloud", False), 0.0), remote_tokens, draft=draft
     )
     with StandInCloud(model_path, n_ctx=512, logits_all=True) as standin:
-        guard = EgressGuard(base_url=standin.base_url, model=standin.model, audit_log=None)
+        # llama_cpp.server ranks the whole vocabulary in Python for every echoed token:
+        # a drafting round takes about a minute, past the guard's default timeout
+        guard = EgressGuard(
+            base_url=standin.base_url, model=standin.model, audit_log=None, timeout=600.0
+        )
         bos = local.tokenize("", add_bos=True)
         for name, rows_draft in (("per_token", 0), ("drafting", draft)):
             remote = RemoteCompletionScorer(guard, local, skip_ids=bos)
@@ -281,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             f"overhead {row['step_overhead_ms_median']:.2f} ms/token  "
             f"requests/token {row['requests_per_token']:.2f}  "
             f"cloud in {row['cloud_tokens']}/{row['tokens']} steps"
+            + (f"  (cloud stopped: {row['cloud_error']})" if row["cloud_error"] else "")
         )
     print(
         f"  the default gate's scan (entity recognizer included), per step: median "

@@ -95,6 +95,8 @@ def test_fusion_benchmark(tmp_path: Path) -> None:
         figures["fusion_rtt_per_token"]["cloud_tokens"] == figures["fusion_rtt_per_token"]["tokens"]
     )
     assert figures["gate_scan_with_entities"]["median_ms"] > 0
+    for row in ("fusion_standin_per_token", "fusion_standin_drafting"):
+        assert figures[row]["cloud_error"] == "" and figures[row]["cloud_tokens"] > 0
     assert figures["remote_requests_per_token"] == 1.0
     assert figures["drafting_same_tokens"] is True
     assert figures["drafting_requests_per_token"] < 1.0
