@@ -53,6 +53,8 @@ _SKIPPED = ("models",)  # model weights: no user text, and gigabytes to read
 _STORE_BASED = ("ngram", "rare_token", "private_date", "canary", "pii:name")
 """Detectors that find the user's own text (not anyone's e-mail or phone pattern)."""
 _LARGEST_SCANNED = 256 * 2**20
+_VACUUM_CHECKPOINTS = "VACUUM FULL checkpoints, checkpoint_blobs, checkpoint_writes"
+"""Rewrites LangGraph's PostgreSQL checkpoint tables, freeing deleted rows' pages."""
 
 
 @dataclass
@@ -334,9 +336,9 @@ def _vacuum_postgres(saver: Any) -> bool:
     try:
         if hasattr(connection, "connection"):
             with connection.connection() as db:
-                db.execute("VACUUM FULL checkpoints, checkpoint_blobs, checkpoint_writes")
+                db.execute(_VACUUM_CHECKPOINTS)
         else:
-            connection.execute("VACUUM FULL checkpoints, checkpoint_blobs, checkpoint_writes")
+            connection.execute(_VACUUM_CHECKPOINTS)
     except Exception:  # a transaction open on that connection, a missing privilege
         return False
     return True
