@@ -85,7 +85,8 @@ def test_fusion_benchmark(tmp_path: Path) -> None:
     out = tmp_path / "fusion.json"
     done = run(
         "bench/fusion.py", "--tokens", "6", "--remote-tokens", "3", "--draft", "3",
-        "--rtt-ms", "5", "--nll-users", "3", "--nll-target-tokens", "8", "--json", str(out),
+        "--rtt-ms", "5", "--nll-users", "3", "--nll-target-tokens", "8", "--nll-paper-users", "3",
+        "--json", str(out),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     figures = json.loads(out.read_text())
@@ -105,6 +106,12 @@ def test_fusion_benchmark(tmp_path: Path) -> None:
     assert set(nll) == {"cloud_without_context", "local_with_context", "mean", "max", "learned"}
     assert all(0 < value < 20 for value in nll.values())
     assert "held-out NLL/token" in done.stdout
+    paper = figures["quality_paper"]
+    if (REPO.parent / "shared/data/cogenesis-context-aware/dev.json").exists():
+        assert paper["dataset"] == "paper" and paper["users"]["test"] == 1
+        assert set(paper["nll_per_token"]) == set(nll)
+    else:
+        assert "is not on this machine" in paper["skipped"]
 
 
 def test_chain_example(standin: StandInCloud) -> None:
