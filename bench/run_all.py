@@ -4,8 +4,11 @@
 ``python bench/run_all.py privacy redaction`` runs those two and updates only their
 entries, each of which keeps the time and machine of the run that produced it.
 Arguments after ``--`` go to every benchmark run (``python bench/run_all.py quality --
---minutes 120``). Each entry is written as soon as its benchmark ends, under a lock,
-so runs of different benchmarks at the same time keep each other's entries.
+--minutes 120``). ``NAME:LABEL`` runs NAME's script into an entry of its own, named
+``NAME:LABEL``, so one benchmark can keep figures of two settings side by side
+(``python bench/run_all.py finetune:paper -- --dataset PATH/dev.json``). Each entry
+is written as soon as its benchmark ends, under a lock, so runs of different
+benchmarks at the same time keep each other's entries.
 """
 
 from __future__ import annotations
@@ -103,25 +106,28 @@ def main(argv: list[str]) -> int:
     # measured once per run; each benchmark's entry carries the run that produced it
     run = {"when": when, "commit": source_commit(), "machine": machine()}
     scripts = [s for s in sorted(BENCH.glob("*.py")) if s.name != Path(__file__).name]
+    # (entry name, script): a bare name is its script's stem, NAME:LABEL a second entry
+    runs = [(s.stem, s) for s in scripts]
     if names:
-        unknown = set(names) - {s.stem for s in scripts}
+        by_stem = {s.stem: s for s in scripts}
+        unknown = {name for name in names if name.split(":", 1)[0] not in by_stem}
         if unknown:
             print(f"no such benchmark: {', '.join(sorted(unknown))}", file=sys.stderr)
             return 2
-        scripts = [s for s in scripts if s.stem in names]
+        runs = [(name, by_stem[name.split(":", 1)[0]]) for name in names]
     else:
         update(path, run, None, None, replace=True)
     failed = []
-    for script in scripts:
+    for entry, script in runs:
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
             command = [sys.executable, str(script), "--json", out.name, *passed]
             done = subprocess.run(command)
             if done.returncode != 0:
-                failed.append(script.name)
+                failed.append(entry)
                 continue
             figures = json.loads(Path(out.name).read_text())
-        update(path, run, script.stem, {**figures, "run": run})
-        print(f"wrote {script.stem} in {path}")
+        update(path, run, entry, {**figures, "run": run})
+        print(f"wrote {entry} in {path}")
     if failed:
         print("failed: " + ", ".join(failed), file=sys.stderr)
     return 1 if failed else 0

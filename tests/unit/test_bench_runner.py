@@ -1,0 +1,69 @@
+"""bench/run_all.py: entries per benchmark, NAME:LABEL entries, unknown names refused."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+RUNNER = Path(__file__).resolve().parents[2] / "bench" / "run_all.py"
+
+# a stand-in benchmark: writes its arguments as its figures
+ECHO = """
+import json, sys
+args = sys.argv[1:]
+out = args[args.index("--json") + 1]
+rest = [a for i, a in enumerate(args) if a != "--json" and (i == 0 or args[i - 1] != "--json")]
+json.dump({"benchmark": "echo", "args": rest}, open(out, "w"))
+"""
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_run_all", RUNNER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (tmp_path / "echo.py").write_text(ECHO, encoding="utf-8")
+    (tmp_path / "broken.py").write_text("import sys; sys.exit(3)\n", encoding="utf-8")
+    monkeypatch.setattr(module, "BENCH", tmp_path)
+    # one machine record, not a probe of this machine per test
+    monkeypatch.setattr(module, "machine", lambda: {"cpu_count": 2})
+    return module
+
+
+def entries(folder: Path) -> dict[str, dict[str, object]]:
+    return json.loads((folder / "results.json").read_text(encoding="utf-8"))["benchmarks"]
+
+
+def test_a_labelled_entry_sits_beside_the_plain_one(runner: ModuleType, tmp_path: Path) -> None:
+    assert runner.main(["echo"]) == 0
+    assert runner.main(["echo:paper", "--", "--dataset", "paper"]) == 0
+    found = entries(tmp_path)
+    assert found["echo"]["args"] == []
+    assert found["echo:paper"]["args"] == ["--dataset", "paper"]
+    assert found["echo:paper"]["run"]["machine"] == {"cpu_count": 2}  # type: ignore[index]
+    # running the plain one again replaces it alone
+    assert runner.main(["echo", "--", "--again"]) == 0
+    found = entries(tmp_path)
+    assert found["echo"]["args"] == ["--again"] and "echo:paper" in found
+
+
+def test_unknown_and_failing_benchmarks(
+    runner: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert runner.main(["nothing:paper"]) == 2
+    assert "no such benchmark: nothing:paper" in capsys.readouterr().err
+    assert runner.main(["echo", "broken:x"]) == 1
+    assert "failed: broken:x" in capsys.readouterr().err
+    assert set(entries(tmp_path)) == {"echo"}
+
+
+def test_a_run_of_every_benchmark_replaces_the_file(runner: ModuleType, tmp_path: Path) -> None:
+    assert runner.main(["echo:old"]) == 0
+    (tmp_path / "broken.py").unlink()
+    assert runner.main([]) == 0
+    assert set(entries(tmp_path)) == {"echo"}
