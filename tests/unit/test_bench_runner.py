@@ -6,6 +6,7 @@ import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -35,8 +36,10 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return module
 
 
-def entries(folder: Path) -> dict[str, dict[str, object]]:
-    return json.loads((folder / "results.json").read_text(encoding="utf-8"))["benchmarks"]
+def entries(folder: Path) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    benchmarks: dict[str, Any] = found["benchmarks"]
+    return benchmarks
 
 
 def test_a_labelled_entry_sits_beside_the_plain_one(runner: ModuleType, tmp_path: Path) -> None:
@@ -45,7 +48,7 @@ def test_a_labelled_entry_sits_beside_the_plain_one(runner: ModuleType, tmp_path
     found = entries(tmp_path)
     assert found["echo"]["args"] == []
     assert found["echo:paper"]["args"] == ["--dataset", "paper"]
-    assert found["echo:paper"]["run"]["machine"] == {"cpu_count": 2}  # type: ignore[index]
+    assert found["echo:paper"]["run"]["machine"] == {"cpu_count": 2}
     # running the plain one again replaces it alone
     assert runner.main(["echo", "--", "--again"]) == 0
     found = entries(tmp_path)
