@@ -38,6 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _common import DEV_SPLIT
 from langchain_core.documents import Document
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
@@ -59,7 +60,6 @@ from tests.cloud_servers import RecordingServer
 from tests.fusion_fakes import ScriptScorer
 from tests.leak_harness import MemoryStore
 
-DEV_SPLIT = Path(__file__).resolve().parents[2] / "shared/data/cogenesis-context-aware/dev.json"
 MODES = ("cloud-public", "sketch", "fusion", "local", "auto", "cloud-private")
 # fmt: off
 _STOP = frozenset([

@@ -29,6 +29,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from _common import DEV_SPLIT
+
 from langchain_cogenesis.fusion import (
     LlamaCppScorer,
     MeanCombiner,
@@ -41,7 +43,6 @@ from langchain_cogenesis.models import StandInCloud, bundled_model_path
 from langchain_cogenesis.privacy import EgressGuard, PrefixGate, PrivacyScanner
 from langchain_cogenesis.privacy.entities import EntityDetector
 
-DEV_SPLIT = Path(__file__).resolve().parents[2] / "shared/data/cogenesis-context-aware/dev.json"
 LOCAL_PROMPT = (
     "<start_of_turn>user\nMaya Okafor runs the Linden Street Community Garden in Millbrook. "
     "Write a welcome speech for the summer harvest festival.<end_of_turn>\n<start_of_turn>model\n"

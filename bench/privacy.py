@@ -35,6 +35,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _common import DEV_SPLIT
+
 from langchain_cogenesis.data import load_demo_users
 from langchain_cogenesis.data.paper import load_paper_dev
 from langchain_cogenesis.errors import CoGenesisError
@@ -56,7 +58,6 @@ from langchain_cogenesis.retrievers import user_context_documents
 from tests.cloud_servers import RecordingServer
 from tests.leak_harness import MODES, components_for, mode_and_fault, request_for
 
-DEV_SPLIT = Path(__file__).resolve().parents[2] / "shared/data/cogenesis-context-aware/dev.json"
 PUBLIC_WITHOUT_PRIVATE_DATA = [
     "Write a blog post about staying productive while working from home",
     "Draft an article explaining how compound interest works",

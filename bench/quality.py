@@ -37,6 +37,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from _common import DEV_SPLIT
+
 from langchain_cogenesis import prompts
 from langchain_cogenesis.config import Settings
 from langchain_cogenesis.data.dataset import load_dataset
@@ -57,7 +59,6 @@ from langchain_cogenesis.evaluation.metrics import (
 from langchain_cogenesis.evaluation.runner import Sample, samples_of
 
 BENCH = Path(__file__).resolve().parent
-DEV_SPLIT = BENCH.parents[1] / "shared/data/cogenesis-context-aware/dev.json"
 SHORT_SKETCH_LINES = 6
 MEASURES_VERSION = 2  # bump when a measure changes: cached records are then redone
 NLL_ROWS = (

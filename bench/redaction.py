@@ -49,6 +49,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _common import DEV_SPLIT
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
@@ -72,7 +73,6 @@ from tests.cloud_servers import RecordingServer
 from tests.leak_harness import MemoryStore
 
 BENCH = Path(__file__).resolve().parent
-DEV_SPLIT = BENCH.parents[1] / "shared/data/cogenesis-context-aware/dev.json"
 PHRASINGS = ("general: personal", "personal part first")
 EXAMPLES = [
     "Write an invitation to Lila Moss's piano recital at Ostwick Hall on 14 December, "

@@ -105,7 +105,12 @@ def main(argv: list[str]) -> int:
     when = datetime.now(UTC).isoformat(timespec="seconds")
     # measured once per run; each benchmark's entry carries the run that produced it
     run = {"when": when, "commit": source_commit(), "machine": machine()}
-    scripts = [s for s in sorted(BENCH.glob("*.py")) if s.name != Path(__file__).name]
+    # names starting with "_" hold what the benchmarks share
+    scripts = [
+        s
+        for s in sorted(BENCH.glob("*.py"))
+        if s.name != Path(__file__).name and not s.name.startswith("_")
+    ]
     # (entry name, script): a bare name is its script's stem, NAME:LABEL a second entry
     runs = [(s.stem, s) for s in scripts]
     if names:

@@ -30,6 +30,8 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     spec.loader.exec_module(module)
     (tmp_path / "echo.py").write_text(ECHO, encoding="utf-8")
     (tmp_path / "broken.py").write_text("import sys; sys.exit(3)\n", encoding="utf-8")
+    # shared code, not a benchmark: a run of every benchmark leaves it alone
+    (tmp_path / "_common.py").write_text("import sys; sys.exit(4)\n", encoding="utf-8")
     monkeypatch.setattr(module, "BENCH", tmp_path)
     # one machine record, not a probe of this machine per test
     monkeypatch.setattr(module, "machine", lambda: {"cpu_count": 2})

@@ -233,12 +233,18 @@ def test_known_pair_accuracy_counts_orders_ties_and_missing_ratings() -> None:
 
 def _quality_bench() -> Any:
     import importlib.util
+    import sys
 
-    path = Path(__file__).resolve().parents[2] / "bench" / "quality.py"
-    spec = importlib.util.spec_from_file_location("quality_bench", path)
+    bench = Path(__file__).resolve().parents[2] / "bench"
+    spec = importlib.util.spec_from_file_location("quality_bench", bench / "quality.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # as when run as a script: the benchmarks' shared module sits beside it
+    sys.path.insert(0, str(bench))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(bench))
     return module
 
 
