@@ -298,7 +298,7 @@ def _erase_saver_threads(
         return
     report.threads += deleted
     name = type(saver).__name__
-    if not name.startswith("Postgres"):
+    if not _is_postgres(saver):
         return
     if _vacuum_postgres(saver):
         report.rewritten.append(f"{name}: checkpoints, checkpoint_blobs, checkpoint_writes")
@@ -328,6 +328,15 @@ def _delete_threads(
     for thread_id in sorted(doomed):
         saver.delete_thread(thread_id)
     return len(doomed)
+
+
+def _is_postgres(saver: BaseCheckpointSaver[Any]) -> bool:
+    """Whether ``saver`` is LangGraph's PostgreSQL saver (without its extra, it cannot be)."""
+    try:
+        from langgraph.checkpoint.postgres import PostgresSaver
+    except ImportError:
+        return False
+    return isinstance(saver, PostgresSaver)
 
 
 def _vacuum_postgres(saver: Any) -> bool:

@@ -293,3 +293,46 @@ def test_erasure_drops_the_detectors_index_held_in_memory(tmp_path: Path) -> Non
 
     assert nodes._index_cache.get((store.location, "odalys")) is None
     assert nodes._index_cache.get((store.location, "teodor")) == (1, other)
+
+
+def test_a_checkpointer_passed_in_loses_the_users_threads_and_is_rewritten_only_if_postgres(
+    tmp_path: Path,
+) -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    executed: list[str] = []
+
+    class Connection:
+        def execute(self, statement: str) -> None:
+            executed.append(statement)
+
+    class PostgresLookalike(InMemorySaver):
+        """Named like LangGraph's PostgreSQL saver, with a connection, but not one."""
+
+        conn = Connection()
+
+    class State(TypedDict):
+        user_id: str
+        text: str
+
+    saver = PostgresLookalike()
+    graph = StateGraph(State)
+    graph.add_node("echo", lambda state: {"text": state["text"] + "!"})
+    graph.add_edge(START, "echo")
+    graph.add_edge("echo", END)
+    compiled = graph.compile(checkpointer=saver)
+    for thread, user, text in (
+        ("a", "odalys", f"notes of {NAME}"),
+        ("b", "teodor", OTHER),
+        ("c", "teodor", f"a reply quoting {ADDRESS}"),  # another user's thread holding her text
+    ):
+        compiled.invoke({"user_id": user, "text": text}, {"configurable": {"thread_id": thread}})
+
+    report = erase_user(
+        "odalys", home=tmp_path / "home", private_texts=[ADDRESS], checkpointers=[saver]
+    )
+
+    assert report.threads == 2
+    assert {str(c.config["configurable"]["thread_id"]) for c in saver.list(None)} == {"b"}
+    # deleted, but not a PostgreSQL database: nothing to rewrite, no VACUUM sent
+    assert executed == [] and report.rewritten == [] and report.warnings == []
