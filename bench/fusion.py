@@ -114,12 +114,11 @@ def speed(
     # organisation), which closes the gate and makes the guard refuse a drafting round
     # after a few tokens; so the rows run with the entity rules alone, in the gate and
     # the guard alike, and gate_cost() times the default gate with the recognizer.
-    recognizer = EntityDetector.shared()
-    EntityDetector._shared = EntityDetector(use_ner=False)
+    recognizer = EntityDetector.set_shared(EntityDetector(use_ner=False))
     try:
         rows = _speed_rows(model_path, scorer, tokens, remote_tokens, draft, rtt_ms)
     finally:
-        EntityDetector._shared = recognizer
+        EntityDetector.set_shared(recognizer)
     rows["gate_with_entities"] = gate_cost(
         rows.pop("_local"), rows["fusion_in_process"]["token_ids"]
     )

@@ -170,7 +170,7 @@ def worker(args: argparse.Namespace) -> int:
     ``--requests``, each a thread of its own.
     """
     if args.light:
-        EntityDetector._shared = EntityDetector(use_ner=False)
+        EntityDetector.set_shared(EntityDetector(use_ner=False))
     embeddings = HashEmbeddings() if args.light else None
     store = PrivateStore(chroma_url=args.chroma_url, embeddings=embeddings, audit_log=None)
     local_model: BaseChatModel = InstantWriter()

@@ -166,6 +166,19 @@ class EntityDetector:
                 cls._shared = cls()
             return cls._shared
 
+    @classmethod
+    def set_shared(cls, detector: EntityDetector | None) -> EntityDetector | None:
+        """Make ``detector`` the one scanners use from now on; return the one replaced.
+
+        ``EntityDetector.set_shared(EntityDetector(use_ner=False))`` keeps the rules
+        and drops the statistical recognizer, whose scan of each new line costs
+        milliseconds (per decoding step in fusion's gate); ``None`` restores the
+        default, built at the next use. Scanners built before keep their detector.
+        """
+        with cls._shared_lock:
+            replaced, cls._shared = cls._shared, detector
+        return replaced
+
     def find(self, text: str) -> list[Hit]:
         """Private spans of ``text``."""
         hits: list[Hit] = []

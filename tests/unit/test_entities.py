@@ -204,3 +204,16 @@ def test_local_model_pass_lists_private_spans() -> None:
     assert {hit.text for hit in hits} == {"monthly dinner party", "Wine Wednesday"}
     assert all(hit.detector == "entity:FACT" for hit in hits)
     assert text in prompts_seen[0]
+
+
+def test_the_shared_detector_can_be_replaced_and_restored() -> None:
+    rules_only = EntityDetector(use_ner=False)
+    replaced = EntityDetector.set_shared(rules_only)
+    try:
+        assert EntityDetector.shared() is rules_only
+        assert rules_only in PrivacyScanner().detectors  # what scanners built now use
+        assert rules_only not in PrivacyScanner(detect_entities=False).detectors
+    finally:
+        assert EntityDetector.set_shared(replaced) is rules_only
+    restored = EntityDetector.shared()
+    assert restored is not rules_only and restored.use_ner
