@@ -80,13 +80,15 @@ def cpu_model() -> str | None:
 
 
 def source_commit() -> str | None:
-    """The git commit the figures were measured on, ``+dirty`` with uncommitted changes."""
+    """The git commit the figures were measured on, ``+dirty`` with uncommitted changes
+    (to anything but the results file)."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=BENCH, capture_output=True, text=True, check=True
         ).stdout.strip()
         changed = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            # the results file itself is not source: an entry not yet committed is no change
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":/", ":!results.json"],
             cwd=BENCH,
             capture_output=True,
             text=True,
