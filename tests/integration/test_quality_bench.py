@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_examples_and_bench import REPO, run
+from tests.bench_modules import load_bench
+from tests.integration.test_examples_and_bench import run
 
 pytestmark = pytest.mark.integration
 
 
 def test_quality_benchmark_on_one_sample_and_its_results_page(tmp_path: Path) -> None:
-    import importlib.util
-
     out = tmp_path / "quality.json"
     done = run(
         "bench/quality.py", "--families", "gemma", "--samples", "1", "--nll-tokens", "4",
@@ -33,10 +32,7 @@ def test_quality_benchmark_on_one_sample_and_its_results_page(tmp_path: Path) ->
     judged = gemma["judge_known_pairs"]
     assert len(judged) == 4  # two spoilings, two ways of reading the judge
     assert all(row["pairs"] == 1 and row["unrated"] == 0 for row in judged.values())
-    spec = importlib.util.spec_from_file_location("quality_bench", REPO / "bench/quality.py")
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("quality")
     run_info = {"when": "now", "machine": {"cpu_count": 2, "processor": "x86_64"}}
     page = bench.results_page({"benchmarks": {"quality": {**figures, "run": run_info}}})
     assert "| oracle-sketch |" in page and "(expected rating)" in page

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
@@ -10,7 +9,7 @@ from typing import Any
 
 import pytest
 
-RUNNER = Path(__file__).resolve().parents[2] / "bench" / "run_all.py"
+from tests.bench_modules import load_bench
 
 # a stand-in benchmark: writes its arguments as its figures
 ECHO = """
@@ -24,10 +23,7 @@ json.dump({"benchmark": "echo", "args": rest}, open(out, "w"))
 
 @pytest.fixture
 def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_run_all", RUNNER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_bench("run_all")
     (tmp_path / "echo.py").write_text(ECHO, encoding="utf-8")
     (tmp_path / "broken.py").write_text("import sys; sys.exit(3)\n", encoding="utf-8")
     # shared code, not a benchmark: a run of every benchmark leaves it alone

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,6 +34,7 @@ from langchain_cogenesis.evaluation.metrics import (
     rouge_l_per_sample,
 )
 from langchain_cogenesis.schema import ContextAwareInstruction
+from tests.bench_modules import load_bench
 
 # -- reference NLL ------------------------------------------------------------------
 
@@ -232,20 +232,7 @@ def test_known_pair_accuracy_counts_orders_ties_and_missing_ratings() -> None:
 
 
 def _quality_bench() -> Any:
-    import importlib.util
-    import sys
-
-    bench = Path(__file__).resolve().parents[2] / "bench"
-    spec = importlib.util.spec_from_file_location("quality_bench", bench / "quality.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    # as when run as a script: the benchmarks' shared module sits beside it
-    sys.path.insert(0, str(bench))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(bench))
-    return module
+    return load_bench("quality")
 
 
 def _family(rouge_local: list[float], nll: list[float], ids: list[str]) -> dict[str, Any]:
