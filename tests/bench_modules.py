@@ -10,9 +10,10 @@ from types import ModuleType
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
-def load_bench(name: str, folder: Path = BENCH) -> ModuleType:
-    """``folder/NAME.py`` as a module, with ``folder`` importable while it loads (the
+def load_bench(name: str) -> ModuleType:
+    """``bench/NAME.py`` as a module, with ``bench/`` importable while it loads (the
     benchmarks share ``bench/_common.py``, which a script finds beside itself)."""
+    folder = BENCH
     spec = importlib.util.spec_from_file_location(f"bench_{name}", folder / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from langchain_cogenesis.models.standin import StandInCloud
+from tests.conftest import PAPER_DEV_SPLIT
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -107,7 +108,7 @@ def test_fusion_benchmark(tmp_path: Path) -> None:
     assert all(0 < value < 20 for value in nll.values())
     assert "held-out NLL/token" in done.stdout
     paper = figures["quality_paper"]
-    if (REPO.parent / "shared/data/cogenesis-context-aware/dev.json").exists():
+    if PAPER_DEV_SPLIT.exists():
         assert paper["dataset"] == "paper" and paper["users"]["test"] == 1
         assert set(paper["nll_per_token"]) == set(nll)
     else:
