@@ -78,10 +78,14 @@ class RoundTrip:
 PRIVATE = "Maya Okafor runs the Linden Street Community Garden"
 
 
+RULES_ONLY = EntityDetector(engine=None)
+"""The entity rules without the statistical recognizer, for the speed rows (see speed())."""
+
+
 def run(local: Any, cloud: Any, tokens: int, draft: int = 0) -> dict[str, Any]:
     local_ids = local.tokenize(LOCAL_PROMPT, add_bos=True)
     cloud_ids = local.tokenize(CLOUD_PROMPT, add_bos=True)
-    gate = PrefixGate(PrivacyScanner([PRIVATE]))
+    gate = PrefixGate(PrivacyScanner([PRIVATE], entity_detector=RULES_ONLY))
     started = time.perf_counter()
     result = fused_generate(
         local, cloud, local_ids, cloud_ids, MeanCombiner(), max_tokens=tokens, prefix_gate=gate,
@@ -114,11 +118,7 @@ def speed(
     # organisation), which closes the gate and makes the guard refuse a drafting round
     # after a few tokens; so the rows run with the entity rules alone, in the gate and
     # the guard alike, and gate_cost() times the default gate with the recognizer.
-    recognizer = EntityDetector.set_shared(EntityDetector(use_ner=False))
-    try:
-        rows, local = _speed_rows(model_path, scorer, tokens, remote_tokens, draft, rtt_ms)
-    finally:
-        EntityDetector.set_shared(recognizer)
+    rows, local = _speed_rows(model_path, scorer, tokens, remote_tokens, draft, rtt_ms)
     rows["gate_with_entities"] = gate_cost(local, rows["fusion_in_process"]["token_ids"])
     return rows
 
@@ -157,7 +157,12 @@ def _speed_rows(
         )
         bos = local.tokenize("", add_bos=True)
         for name, rows_draft in (("per_token", 0), ("drafting", draft)):
-            remote = RemoteCompletionScorer(guard, local, skip_ids=bos)
+            remote = RemoteCompletionScorer(
+                guard,
+                local,
+                skip_ids=bos,
+                scanner=PrivacyScanner([PRIVATE], entity_detector=RULES_ONLY),
+            )
             remote.piece_ids()  # the vocabulary map is built once, not per token
             rows[f"fusion_standin_{name}"] = run(local, remote, remote_tokens, draft=rows_draft)
     return rows, local  # the local scorer, for timing the default gate after

@@ -169,8 +169,8 @@ def worker(args: argparse.Namespace) -> int:
     A batch is ``{"run": ID, "first": F, "step": S}``: requests F, F+S, F+2S, ... of
     ``--requests``, each a thread of its own.
     """
-    if args.light:
-        EntityDetector.set_shared(EntityDetector(use_ner=False))
+    # light: the entity rules without the spaCy model, passed to every scanner of the run
+    entities = EntityDetector(engine=None) if args.light else None
     embeddings = HashEmbeddings() if args.light else None
     store = PrivateStore(chroma_url=args.chroma_url, embeddings=embeddings, audit_log=None)
     local_model: BaseChatModel = InstantWriter()
@@ -186,6 +186,7 @@ def worker(args: argparse.Namespace) -> int:
         egress_guard=EgressGuard(base_url=args.cloud_url, model="fake", max_retries=0),
         k=2,
         sketch_max_tokens=32,
+        entity_detector=entities,
     )
     saver = postgres_checkpointer(args.postgres_uri, audit_log=None)
     graph = build_sketch_graph(checkpointer=saver)

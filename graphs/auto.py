@@ -177,7 +177,12 @@ def request_scanner(state: WritingState, parts: Components) -> PrivacyScanner:
     """
     user_id = state["user_id"]
     index = private_index(parts.store, user_id) if parts.store.has_user(user_id) else None
-    return PrivacyScanner(index=index, canaries=parts.canaries, trusted_texts=TRUSTED_PROMPT_TEXT)
+    return PrivacyScanner(
+        index=index,
+        canaries=parts.canaries,
+        trusted_texts=TRUSTED_PROMPT_TEXT,
+        entity_detector=parts.entity_detector,
+    )
 
 
 def start_turn(state: AutoState) -> dict[str, Any]:

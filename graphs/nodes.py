@@ -136,6 +136,7 @@ def scanner_for(state: WritingState, parts: Components) -> PrivacyScanner:
         canaries=parts.canaries,
         public_text=state["public_instruction"] if state.get("public_from_user", True) else "",
         trusted_texts=TRUSTED_PROMPT_TEXT,
+        entity_detector=parts.entity_detector,
     )
 
 
@@ -186,7 +187,9 @@ def _split(state: WritingState, parts: Components, user_id: str) -> dict[str, An
             f"{2 * MAX_INSTRUCTION_CHARS:,} (public and private part together)."
         )
     index = private_index(parts.store, user_id) if parts.store.has_user(user_id) else None
-    scanner = PrivacyScanner(index=index, canaries=parts.canaries)
+    scanner = PrivacyScanner(
+        index=index, canaries=parts.canaries, entity_detector=parts.entity_detector
+    )
     try:
         split = split_request(
             text,

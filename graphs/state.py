@@ -11,6 +11,7 @@ from langchain_core.language_models import BaseChatModel
 
 from langchain_cogenesis.errors import ConfigurationError
 from langchain_cogenesis.privacy import EgressGuard, PolicyRule
+from langchain_cogenesis.privacy.spans import Detector
 from langchain_cogenesis.retrievers import PrivateStore
 from langchain_cogenesis.schema import TaskKind, WritingMode
 
@@ -82,6 +83,9 @@ class Components:
         fusion_max_tokens: bound on a fused answer.
         fusion_draft: local proposals scored per cloud request (0: one request per
             token); greedy output is the same either way.
+        entity_detector: the detector of private facts typed into a request that every
+            scanner of the run uses (default: the process's, with the spaCy engine;
+            ``EntityDetector(engine=None)`` for the rules alone).
         degrade_on_cloud_error: when the cloud fails (after the guard's retries) in
             the sketch or fusion modes, the local model writes the answer alone and
             the result says ``degraded=True`` and why; ``False`` raises the typed
@@ -107,6 +111,7 @@ class Components:
     fusion_max_tokens: int = 256
     fusion_draft: int = 0
     degrade_on_cloud_error: bool = True
+    entity_detector: Detector | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -120,9 +120,33 @@ class BertEncoder:
                 vectors.extend(self._batch(texts[start : start + batch_size]))
         return vectors
 
+    def token_states(self, texts: list[str]) -> tuple[Any, Any, list[Any]]:
+        """The last layer's state of every token, for token-level heads.
+
+        Returns ``(states, mask, encodings)``: a ``[batch, length, hidden]`` tensor,
+        the ``[batch, length]`` attention mask and the tokenizer's encodings (their
+        ``offsets`` map each token to characters of its text). Texts longer than the
+        encoder's window are truncated; callers window long texts themselves.
+        """
+        with self.torch.inference_mode():
+            encoded = self.tokenizer.encode_batch(texts)
+            states, mask = self._forward(encoded)
+        return states, mask, encoded
+
     def _batch(self, texts: list[str]) -> list[list[float]]:
+        x, mask = self._forward(self.tokenizer.encode_batch(texts))
+        functional = self.torch.nn.functional
+        if self.layout.pooling == "cls":
+            pooled = x[:, 0]
+        else:
+            weights = mask.unsqueeze(-1).to(x.dtype)
+            pooled = (x * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+        pooled = functional.normalize(pooled, p=2, dim=1)  # as LocalEmbeddings promises
+        return [[float(value) for value in row] for row in pooled.tolist()]
+
+    def _forward(self, encoded: list[Any]) -> tuple[Any, Any]:
+        """The encoder's last hidden states and the attention mask of ``encoded``."""
         torch, functional, w = self.torch, self.torch.nn.functional, self.weights
-        encoded = self.tokenizer.encode_batch(texts)
         ids = torch.tensor([e.ids for e in encoded], dtype=torch.long)
         types = torch.tensor([e.type_ids for e in encoded], dtype=torch.long)
         mask = torch.tensor([e.attention_mask for e in encoded], dtype=torch.bool)
@@ -154,10 +178,4 @@ class BertEncoder:
             x = self._norm(
                 self._linear(inner, f"{layer}.output.dense") + x, f"{layer}.output.LayerNorm"
             )
-        if self.layout.pooling == "cls":
-            pooled = x[:, 0]
-        else:
-            weights = mask.unsqueeze(-1).to(x.dtype)
-            pooled = (x * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
-        pooled = functional.normalize(pooled, p=2, dim=1)  # as LocalEmbeddings promises
-        return [[float(value) for value in row] for row in pooled.tolist()]
+        return x, mask

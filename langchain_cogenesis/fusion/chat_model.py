@@ -28,8 +28,8 @@ from langchain_cogenesis.fusion.scorers import LlamaCppScorer, TokenScorer
 from langchain_cogenesis.fusion.tokenizer import check_same_tokenizer, remote_cloud_scorer
 from langchain_cogenesis.models.tracing import ls_params
 from langchain_cogenesis.privacy.decision import decide
-from langchain_cogenesis.privacy.detectors import PrivacyScanner
 from langchain_cogenesis.privacy.gate import PrefixGate
+from langchain_cogenesis.privacy.scanner import PrivacyScanner
 from langchain_cogenesis.privacy.tracing import PrivatelyTracedChatModel
 
 PRIVATE = "private"

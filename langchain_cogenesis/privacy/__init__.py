@@ -12,10 +12,14 @@ from langchain_cogenesis.privacy.detectors import (
     Hit,
     NgramDetector,
     PiiDetector,
-    PrivacyScanner,
     RareTokenDetector,
 )
-from langchain_cogenesis.privacy.entities import EntityDetector, LocalModelDetector
+from langchain_cogenesis.privacy.entities import (
+    EntityDetector,
+    LocalModelDetector,
+    RecognizerRegistry,
+    SpacyEngine,
+)
 from langchain_cogenesis.privacy.erasure import ErasureReport, erase_user
 from langchain_cogenesis.privacy.guard import (
     POLICIES,
@@ -34,6 +38,7 @@ from langchain_cogenesis.privacy.restoration import (
     RestoredValueDetector,
     restore_message,
 )
+from langchain_cogenesis.privacy.scanner import PrivacyScanner
 from langchain_cogenesis.privacy.tracing import allow_raw_tracing, with_private_tracing
 
 __all__ = [
@@ -57,7 +62,9 @@ __all__ = [
     "PrefixGate",
     "PrivacyScanner",
     "RareTokenDetector",
+    "RecognizerRegistry",
     "RestoredValueDetector",
+    "SpacyEngine",
     "StreamRestorer",
     "allow_raw_tracing",
     "decide",

@@ -21,8 +21,10 @@ from typing import Literal
 
 from langchain_cogenesis.errors import LocalOnly, PrivacyViolation
 from langchain_cogenesis.privacy.audit import SENT_DECISIONS
-from langchain_cogenesis.privacy.detectors import Hit, PrivacyScanner
+from langchain_cogenesis.privacy.detectors import Hit
 from langchain_cogenesis.privacy.keys import keyed_digest
+from langchain_cogenesis.privacy.redaction import PLACEHOLDER_PATTERN
+from langchain_cogenesis.privacy.scanner import PrivacyScanner
 
 Policy = Literal["block", "redact", "local_only"]
 """What happens when a payload carries private context (see docs/privacy.md)."""
@@ -72,6 +74,22 @@ class EgressDecision:
     def detectors(self) -> str:
         """The detectors that fired, for messages (no payload text)."""
         return ", ".join(sorted({hit.detector for hit in self.remaining or self.hits}))
+
+    @property
+    def caught(self) -> list[Hit]:
+        """What the audit row of this decision names: every hit, and each placeholder
+        the payload carried already (a private span redacted on the device before
+        this decision, e.g. by the splitter), as ``placeholder:<TYPE>``.
+
+        A payload that went out redacted is then never recorded as ``hits: none``.
+        """
+        earlier = [
+            Hit(match.start(), match.end(), f"placeholder:{match[1]}", match[0])
+            for _, text in self.outbound
+            for match in PLACEHOLDER_PATTERN.finditer(text)
+            if match[0] not in self.redactions
+        ]
+        return [*self.hits, *earlier]
 
     def payload_text(self) -> str:
         """The payload as one text, the way the audit log records it."""

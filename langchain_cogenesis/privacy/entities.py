@@ -11,6 +11,13 @@ gives away a name, a place and a date the store may never have held.
   credentials (passwords, API keys, tokens), account and ID numbers, contact
   handles, amounts and dates, and for names the recognizer misses.
 
+The detector is built like presidio-analyzer's engine: an NLP engine (the spaCy
+recognizer, :class:`SpacyEngine`) passed in by constructor and run once per line; the
+recognizers behind one interface (:class:`LineRecognizer`), each reading the line and
+what the engine found in it; a :class:`RecognizerRegistry` that holds them in order of
+trust. Add a recognizer to a registry to extend detection; pass a detector to a
+:class:`~langchain_cogenesis.privacy.scanner.PrivacyScanner` to use it.
+
 Without the extra it degrades to the rules, with a logged warning. Hits are named
 ``entity:PERSON``, ``entity:ORG``, ``entity:PLACE``, ``entity:DATE``,
 ``entity:HEALTH``, ``entity:MONEY``, ``entity:CREDENTIAL``, ``entity:ID`` and
@@ -32,7 +39,7 @@ Instantiate:
 
         from langchain_cogenesis.privacy.entities import EntityDetector
 
-        detector = EntityDetector()
+        detector = EntityDetector()  # SpacyEngine() and the default registry
         detector.find("Write a toast for my sister Lena's wedding on 14 June")
         # [Hit(28, 32, 'entity:PERSON', 'Lena'), Hit(46, 53, 'entity:DATE', '14 June')]
 """
@@ -44,14 +51,14 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Literal, Protocol
 
-from langchain_cogenesis.privacy.detectors import Hit
 from langchain_cogenesis.privacy.entity_rules import (
     ANCHOR,
     PLACEHOLDER,
-    Span,
     health_spans,
     keep_recognized,
     name_spans,
@@ -59,6 +66,7 @@ from langchain_cogenesis.privacy.entity_rules import (
     rule_spans,
     trim_span,
 )
+from langchain_cogenesis.privacy.spans import Hit, Span
 
 logger = logging.getLogger(__name__)
 
@@ -80,47 +88,44 @@ _NER_TYPES = {
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class _Recognizer:
-    """The spaCy pipeline, loaded once per process, called under a lock."""
+class NlpEngine(Protocol):
+    """Reads a line once and returns the entities it recognizes, as spans."""
+
+    def entities(self, line: str) -> list[Span]:
+        """``(start, end, type)`` of every entity of ``line``."""
+        ...
+
+
+class SpacyEngine:
+    """spaCy's English recognizer (the ``privacy`` extra), loaded at first use.
+
+    Only the recognizer runs: the tagger and the parser would triple the time. One
+    pipeline is loaded per process and called under a lock (spaCy pipelines are not
+    documented as thread-safe), whatever the number of engines.
+    """
 
     _lock = threading.Lock()
-    _instance: Any = None
-    _tried = False
 
-    @classmethod
-    def load(cls) -> Any:
-        with cls._lock:
-            if not cls._tried:
-                cls._tried = True
-                cls._instance = cls._import()
-            return cls._instance
+    def __init__(self, packages: Iterable[str] | None = None) -> None:
+        self.packages = tuple(packages) if packages is not None else None
 
-    @staticmethod
-    def _import() -> Any:
-        for package in NER_PACKAGES:
-            try:
-                module = importlib.import_module(package)
-            except ImportError:
-                continue
-            # Only the recognizer runs: the tagger and parser would triple the time.
-            return module.load(exclude=["tok2vec", "tagger", "parser", "attribute_ruler",
-                                        "lemmatizer", "senter"])  # fmt: skip
-        logger.warning(
-            "No spaCy English pipeline is installed, so private names, organisations and "
-            "places typed into a request are found by rules alone (fewer of them). Install "
-            "it with: pip install 'langchain-cogenesis[privacy]'"
-        )
-        return None
+    @property
+    def available(self) -> bool:
+        """Whether a pipeline is installed."""
+        return self._pipeline() is not None
 
-    @classmethod
-    def spans(cls, line: str) -> list[Span]:
-        nlp = cls.load()
+    def _pipeline(self) -> Any:
+        return _load_pipeline(self.packages or NER_PACKAGES)
+
+    def entities(self, line: str) -> list[Span]:
+        """Entities of ``line`` (none when no pipeline is installed)."""
+        nlp = self._pipeline()
         if nlp is None:
             return []
         # spaCy cannot encode lone surrogates (bytes that were not UTF-8); one
         # replacement character each keeps every offset where it was
         line = _SURROGATE.sub("\ufffd", line)
-        with cls._lock:  # spaCy pipelines are not documented as thread-safe
+        with self._lock:
             doc = nlp(line)
         return [
             (ent.start_char, ent.end_char, _NER_TYPES[ent.label_])
@@ -129,55 +134,211 @@ class _Recognizer:
         ]
 
 
+@lru_cache(maxsize=4)
+def _load_pipeline(packages: tuple[str, ...]) -> Any:
+    for package in packages:
+        try:
+            module = importlib.import_module(package)
+        except ImportError:
+            continue
+        return module.load(exclude=["tok2vec", "tagger", "parser", "attribute_ruler",
+                                    "lemmatizer", "senter"])  # fmt: skip
+    logger.warning(
+        "No spaCy English pipeline is installed, so private names, organisations and "
+        "places typed into a request are found by rules alone (fewer of them). Install "
+        "it with: pip install 'langchain-cogenesis[privacy]'"
+    )
+    return None
+
+
 def ner_available() -> bool:
     """Whether the statistical recognizer (the ``privacy`` extra) is installed."""
-    return _Recognizer.load() is not None
+    return SpacyEngine().available
+
+
+Stage = Literal["pattern", "name", "about_someone"]
+"""When a recognizer's spans count: ``pattern`` always; ``name`` always, and a name
+makes the line a sentence about someone; ``about_someone`` only in such a sentence."""
+
+
+@dataclass
+class LineContext:
+    """What every recognizer of one line reads: the engine's entities, found once."""
+
+    line: str
+    entities: list[Span]
+    redacted: list[str]
+    """Placeholders already in the line (a re-scan after redaction)."""
+    anchored: bool = False
+    """Whether the line is about someone (a pronoun, a name, another private fact)."""
+    engine: NlpEngine | None = field(default=None, repr=False)
+
+
+class LineRecognizer(Protocol):
+    """One way of finding private spans in a line."""
+
+    name: str
+    stage: Stage
+
+    def spans(self, context: LineContext) -> list[Span]:
+        """``(start, end, type)`` spans of ``context.line``."""
+        ...
+
+
+class PatternRecognizer:
+    """What has a shape: credentials, IDs, contacts, money, dates, stated conditions."""
+
+    name = "patterns"
+    stage: Stage = "pattern"
+
+    def spans(self, context: LineContext) -> list[Span]:
+        """Spans found by :func:`~.entity_rules.rule_spans`."""
+        return rule_spans(context.line)
+
+
+class CueRecognizer:
+    """Names by cue ("my sister Lena", "Dr. Vesterhus", "a toast for Ines")."""
+
+    name = "cues"
+    stage: Stage = "name"
+
+    def spans(self, context: LineContext) -> list[Span]:
+        """Spans found by :func:`~.entity_rules.name_spans`."""
+        return name_spans(context.line, context.anchored)
+
+
+class EngineRecognizer:
+    """The NLP engine's entities that are private in a writing request.
+
+    A second pass reads the line as redaction leaves it: an entity that the first
+    pass read otherwise (its context changed) is found now, not on the re-scan.
+    """
+
+    name = "engine"
+    stage: Stage = "name"
+
+    def spans(self, context: LineContext) -> list[Span]:
+        """The engine's entities kept by :func:`~.entity_rules.keep_recognized`."""
+        line, anchored = context.line, context.anchored
+        found = [span for span in context.entities if keep_recognized(line, *span, anchored)]
+        if not found or context.engine is None:
+            return found
+        masked, origin = _mask(line, found)
+        for start, end, kind in context.engine.entities(masked):
+            if start in origin and end - 1 in origin:
+                span = (origin[start], origin[end - 1] + 1, kind)
+                if keep_recognized(line, *span, anchored):
+                    found.append(span)
+        return found
+
+
+class RareWordRecognizer:
+    """Rare capitalized words: names that the engine and the cues miss."""
+
+    name = "rare_words"
+    stage: Stage = "name"
+
+    def spans(self, context: LineContext) -> list[Span]:
+        """Spans found by :func:`~.entity_rules.rare_word_spans`."""
+        return rare_word_spans(context.line)
+
+
+class HealthRecognizer:
+    """Conditions, medicines and devices, in a sentence about someone."""
+
+    name = "health"
+    stage: Stage = "about_someone"
+
+    def spans(self, context: LineContext) -> list[Span]:
+        """Spans found by :func:`~.entity_rules.health_spans`."""
+        return health_spans(context.line)
+
+
+class RecognizerRegistry:
+    """The recognizers of an :class:`EntityDetector`, in order of trust.
+
+    Where spans overlap, the one found first is widened to cover both and keeps its
+    type: patterns type a value best, cues type a name better than the engine, and
+    rare words worst.
+    """
+
+    def __init__(self, recognizers: Iterable[LineRecognizer] = ()) -> None:
+        self._recognizers: list[LineRecognizer] = list(recognizers)
+
+    @classmethod
+    def default(cls) -> RecognizerRegistry:
+        """Patterns, cues, the engine's entities, rare words, health terms."""
+        return cls(
+            [
+                PatternRecognizer(),
+                CueRecognizer(),
+                EngineRecognizer(),
+                RareWordRecognizer(),
+                HealthRecognizer(),
+            ]
+        )
+
+    def add(self, recognizer: LineRecognizer) -> None:
+        """Add ``recognizer`` last (least trusted)."""
+        self._recognizers.append(recognizer)
+
+    def remove(self, name: str) -> None:
+        """Drop the recognizers called ``name``."""
+        self._recognizers = [r for r in self._recognizers if r.name != name]
+
+    def __iter__(self) -> Iterator[LineRecognizer]:
+        return iter(self._recognizers)
+
+    def names(self) -> list[str]:
+        """The recognizers' names, in order."""
+        return [r.name for r in self._recognizers]
+
+    def of_stage(self, stage: Stage) -> list[LineRecognizer]:
+        """The recognizers of one stage, in order."""
+        return [r for r in self._recognizers if r.stage == stage]
+
+
+_DEFAULT_ENGINE = object()
 
 
 class EntityDetector:
     """Private facts typed into a request, without prior knowledge of the user.
 
-    Follows the :class:`~langchain_cogenesis.privacy.detectors.Detector` protocol;
-    :class:`~langchain_cogenesis.privacy.PrivacyScanner` adds one by default
-    (``detect_entities=True``). Lines are recognized one at a time and cached, so a
-    payload that grows (a conversation, a decoding prefix) costs only its new lines.
+    Follows the :class:`~langchain_cogenesis.privacy.spans.Detector` protocol;
+    :class:`~langchain_cogenesis.privacy.scanner.PrivacyScanner` adds one by default.
+    Lines are recognized one at a time and cached, so a payload that grows (a
+    conversation, a decoding prefix) costs only its new lines.
 
     Key init args:
-        use_ner: use the statistical recognizer when installed (default ``True``).
+        engine: the NLP engine, run once per line (default :class:`SpacyEngine`;
+            ``None`` for the rules alone).
+        registry: the recognizers (default :meth:`RecognizerRegistry.default`).
+        use_ner: ``False`` is the same as ``engine=None``.
         cache_size: lines whose spans are kept.
     """
 
     name = "entity"
 
-    def __init__(self, *, use_ner: bool = True, cache_size: int = 4096) -> None:
-        self.use_ner = use_ner
+    def __init__(
+        self,
+        *,
+        engine: NlpEngine | object | None = _DEFAULT_ENGINE,
+        registry: RecognizerRegistry | None = None,
+        use_ner: bool = True,
+        cache_size: int = 4096,
+    ) -> None:
+        if engine is _DEFAULT_ENGINE:
+            engine = SpacyEngine() if use_ner else None
+        self.engine: NlpEngine | None = engine  # type: ignore[assignment]
+        self.registry = registry or RecognizerRegistry.default()
         self.cache_size = cache_size
         self._cache: OrderedDict[str, list[Span]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
-    _shared: EntityDetector | None = None
-    _shared_lock = threading.Lock()
-
-    @classmethod
-    def shared(cls) -> EntityDetector:
-        """The process-wide detector (one model, one cache) that scanners use."""
-        with cls._shared_lock:
-            if cls._shared is None:
-                cls._shared = cls()
-            return cls._shared
-
-    @classmethod
-    def set_shared(cls, detector: EntityDetector | None) -> EntityDetector | None:
-        """Make ``detector`` the one scanners use from now on; return the one replaced.
-
-        ``EntityDetector.set_shared(EntityDetector(use_ner=False))`` keeps the rules
-        and drops the statistical recognizer, whose scan of each new line costs
-        milliseconds (per decoding step in fusion's gate); ``None`` restores the
-        default, built at the next use. Scanners built before keep their detector.
-        """
-        with cls._shared_lock:
-            replaced, cls._shared = cls._shared, detector
-        return replaced
+    @property
+    def use_ner(self) -> bool:
+        """Whether an NLP engine runs."""
+        return self.engine is not None
 
     def find(self, text: str) -> list[Hit]:
         """Private spans of ``text``."""
@@ -204,59 +365,67 @@ class EntityDetector:
         return spans
 
     def _detect(self, line: str) -> list[Span]:
-        # In order of trust: a span that overlaps one found earlier widens it.
-        ordered = rule_spans(line)
-        # The re-scan after redaction skips the recognizer: its reading shifts with the
+        registry = self.registry
+        # The re-scan after redaction skips the engine: its reading shifts with the
         # context, and the first scan already read the line as redaction leaves it.
         redacted = [m.group() for m in PLACEHOLDER.finditer(line)]
-        recognized = _Recognizer.spans(line) if self.use_ner and not redacted else []
+        entities = self.engine.entities(line) if self.engine and not redacted else []
+        context = LineContext(line, entities, redacted, engine=self.engine)
+        ordered = [s for r in registry.of_stage("pattern") for s in r.spans(context)]
         # A sentence about someone: a pronoun, a name, another private fact (or its
         # typed placeholder, so that the re-scan decides as the first scan did).
-        anchored = bool(
+        context.anchored = bool(
             ANCHOR.search(line)
             or ordered
-            or any(kind == "PERSON" for _, _, kind in recognized)
+            or any(kind == "PERSON" for _, _, kind in entities)
             or any(not p.startswith("[PRIVATE_") for p in redacted)
         )
 
-        def names(anchored: bool) -> list[Span]:
-            # cues type a name better than the recognizer; rare words type it worse
-            recognized_here = self._recognized(line, recognized, anchored)
-            return name_spans(line, anchored) + recognized_here + rare_word_spans(line)
+        def names() -> list[Span]:
+            return [s for r in registry.of_stage("name") for s in r.spans(context)]
 
-        found = names(anchored)
-        if found and not anchored:  # a name makes it a sentence about someone
-            anchored = True
-            found = names(anchored)
-        ordered += health_spans(line) if anchored else []
+        found = names()
+        if found and not context.anchored:  # a name makes it a sentence about someone
+            context.anchored = True
+            found = names()
+        if context.anchored:
+            ordered += [s for r in registry.of_stage("about_someone") for s in r.spans(context)]
         ordered += found
-        placeholders = [(m.start(), m.end()) for m in PLACEHOLDER.finditer(line)]
-        kept: list[list[Any]] = []
-        for start, end, kind in ordered:
-            start, end = trim_span(line, start, end)
-            if end <= start or any(a < end and start < b for a, b in placeholders):
-                continue
-            for span in kept:
-                if span[0] < end and start < span[1]:
-                    span[0], span[1] = min(span[0], start), max(span[1], end)
-                    break
-            else:
-                kept.append([start, end, kind])
-        return sorted((start, end, kind) for start, end, kind in kept)
+        return _merged(line, ordered)
 
-    def _recognized(self, line: str, recognized: list[Span], anchored: bool) -> list[Span]:
-        found = [span for span in recognized if keep_recognized(line, *span, anchored)]
-        if not found:
-            return found
-        # A second pass over the line as redaction leaves it: an entity that the first
-        # pass read otherwise (its context changed) is found now, not on the re-scan.
-        masked, origin = _mask(line, found)
-        for start, end, kind in _Recognizer.spans(masked):
-            if start in origin and end - 1 in origin:
-                span = (origin[start], origin[end - 1] + 1, kind)
-                if keep_recognized(line, *span, anchored):
-                    found.append(span)
-        return found
+
+def _merged(line: str, ordered: list[Span]) -> list[Span]:
+    """Spans trimmed, placeholders left out, overlaps widened into the first found."""
+    placeholders = [(m.start(), m.end()) for m in PLACEHOLDER.finditer(line)]
+    kept: list[list[Any]] = []
+    for start, end, kind in ordered:
+        start, end = trim_span(line, start, end)
+        if end <= start or any(a < end and start < b for a, b in placeholders):
+            continue
+        for span in kept:
+            if span[0] < end and start < span[1]:
+                span[0], span[1] = min(span[0], start), max(span[1], end)
+                break
+        else:
+            kept.append([start, end, kind])
+    return sorted((start, end, kind) for start, end, kind in kept)
+
+
+_default_lock = threading.Lock()
+_default: EntityDetector | None = None
+
+
+def default_entity_detector() -> EntityDetector:
+    """The detector a scanner uses when it is given none: one engine, one line cache.
+
+    Built once, at first use, and never replaced: a caller who wants another one
+    (the rules alone, another registry) passes it to the scanner.
+    """
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = EntityDetector()
+        return _default
 
 
 def _mask(line: str, spans: list[Span]) -> tuple[str, dict[int, int]]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from langchain_cogenesis.privacy.detectors import PII_PATTERNS, common_words
 from langchain_cogenesis.privacy.lexicons import HEALTH_TERMS, NAME_CUES, ORG_SUFFIXES
+from langchain_cogenesis.privacy.spans import PII_PATTERNS, Span, common_words
 
 PLACEHOLDER = re.compile(r"\[[A-Z][A-Z_]*_[0-9A-Za-z]+\]")
 """A placeholder left by redaction: never itself private, never part of a span."""
@@ -147,9 +147,6 @@ def _is_common(text: str) -> bool:
     words = re.findall(r"[^\W\d_]+", text.casefold())
     vocabulary = common_words()
     return bool(words) and all(w in vocabulary for w in words if w != "s")
-
-
-Span = tuple[int, int, str]
 
 
 def rule_spans(line: str) -> list[Span]:

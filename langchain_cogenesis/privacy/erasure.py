@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any
 from langchain_cogenesis import prompts
 from langchain_cogenesis.errors import UnknownUser
 from langchain_cogenesis.privacy.audit import AuditEntry, AuditLog, vacuum
-from langchain_cogenesis.privacy.detectors import PrivacyScanner, tokens
+from langchain_cogenesis.privacy.detectors import tokens
+from langchain_cogenesis.privacy.scanner import PrivacyScanner
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver

@@ -13,6 +13,7 @@ guard has decided on and audited.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections import deque
@@ -40,9 +41,10 @@ from langchain_cogenesis.privacy.decision import (
     decide,
     mark_public,
 )
-from langchain_cogenesis.privacy.detectors import Hit, PrivacyScanner
+from langchain_cogenesis.privacy.detectors import Detector, Hit
 from langchain_cogenesis.privacy.gate import PrefixGate, find_private_overlap, hit_summary
 from langchain_cogenesis.privacy.retries import RetrySchedule, with_retries
+from langchain_cogenesis.privacy.scanner import PrivacyScanner
 from langchain_cogenesis.schema import CloudPayload
 
 _log = logging.getLogger("langchain_cogenesis.egress")
@@ -152,8 +154,11 @@ class EgressGuard:
         self.timeout = timeout
         self.send_max_tokens = send_max_tokens
         self._api_key = api_key or settings.cloud_api_key or "no-key"
-        self._client: Any = None
+        # the chat client, built at first use; shared with the views of with_detectors
+        self._clients: dict[str, Any] = {}
         self._client_lock = threading.Lock()
+        self.extra_detectors: tuple[Detector, ...] = ()
+        """Detectors added to the scanner of every payload (see :meth:`with_detectors`)."""
         # the newest payloads, for inspection; bounded so a long-lived guard stays small
         self._history: deque[CloudPayload] = deque(maxlen=HISTORY_LIMIT)
         self._transport = CompletionsTransport(
@@ -185,12 +190,35 @@ class EgressGuard:
         """The payloads this guard has sent (the newest :data:`HISTORY_LIMIT`), oldest first."""
         return list(self._history)
 
+    def with_detectors(self, detectors: Sequence[Detector]) -> EgressGuard:
+        """This guard, with ``detectors`` added to the scanner of every payload it decides.
+
+        A view for one conversation or call: it shares the endpoint, the client, the
+        audit log and the history with this guard, which is left as it was. A
+        :class:`~langchain_cogenesis.graphs.ChatCoGenesis` given ``restored_values=``
+        screens its cloud requests through such a view, so values restored on the
+        device earlier in the conversation are redacted (or kept local) and named in
+        the audit row (``restored:<TYPE>``).
+        """
+        view = copy.copy(self)
+        view.extra_detectors = (*self.extra_detectors, *detectors)
+        return view
+
+    def _scanner(self, scanner: PrivacyScanner | None) -> PrivacyScanner:
+        """``scanner`` (or an empty one) with this guard's extra detectors added."""
+        scanner = scanner or PrivacyScanner()
+        if not self.extra_detectors:
+            return scanner
+        widened = copy.copy(scanner)  # the caller's scanner is left as it was
+        widened.detectors = [*scanner.detectors, *self.extra_detectors]
+        return widened
+
     def _cloud_client(self) -> Any:
         with self._client_lock:
-            if self._client is None:
+            if "chat" not in self._clients:
                 from langchain_openai import ChatOpenAI
 
-                self._client = ChatOpenAI(
+                self._clients["chat"] = ChatOpenAI(
                     base_url=self.base_url,
                     model=self.model,
                     api_key=SecretStr(self._api_key),
@@ -198,7 +226,7 @@ class EgressGuard:
                     max_retries=0,  # the guard retries, so every attempt is audited
                     streaming=True,
                 )
-            return self._client
+            return self._clients["chat"]
 
     def _audit(
         self,
@@ -266,14 +294,14 @@ class EgressGuard:
         rule = check_policy(policy or self.policy)
         verdict = decide(
             [(message.type, str(message.text)) for message in messages],
-            scanner or PrivacyScanner(),
+            self._scanner(scanner),
             policy=rule,
             allow_private=allow_private,
         )
         if not verdict.sendable:
             self.audit_decision(verdict, user_id, purpose)
             verdict.raise_unless_sendable(purpose)
-        outbound, hits, decision = verdict.outbound, verdict.hits, verdict.decision
+        outbound, decision = verdict.outbound, verdict.decision
         redactions = verdict.redactions
         payload = CloudPayload(
             destination=self.base_url,
@@ -282,7 +310,7 @@ class EgressGuard:
             messages=[{"role": role, "content": text} for role, text in outbound],
             max_tokens=max_tokens,
             decision=decision,
-            detector_hits=hit_summary(hits),
+            detector_hits=hit_summary(verdict.caught),
         )
         call_args: dict[str, Any] = {
             "max_tokens": max_tokens,
@@ -370,7 +398,7 @@ class EgressGuard:
         # a fusion prefix is scored token by token: placeholders would change what is
         # scored, so a prompt with private content is refused, never redacted
         verdict = decide(
-            [("prompt", prompt)], scanner or PrivacyScanner(), policy="block", redactable=False
+            [("prompt", prompt)], self._scanner(scanner), policy="block", redactable=False
         )
         if not verdict.sendable:
             self.audit_decision(verdict, user_id, purpose)
@@ -418,7 +446,7 @@ class EgressGuard:
             user_id=user_id,
             purpose=purpose,
             decision=verdict.decision,
-            hits=verdict.hits,
+            hits=verdict.caught,
             payload=verdict.payload_text(),
             attempt=attempt,
         )

@@ -47,8 +47,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from langchain_cogenesis.privacy.detectors import Hit, merge_spans
 from langchain_cogenesis.privacy.keys import keyed_digest
+from langchain_cogenesis.privacy.spans import Hit, merge_spans
 
 GENERIC_TYPE = "PRIVATE"
 """The type of a span no detector could name (store n-grams, rare tokens, canaries)."""

@@ -32,8 +32,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
 from langchain_cogenesis.errors import InvalidInstruction
-from langchain_cogenesis.privacy.detectors import Hit, PrivacyScanner
+from langchain_cogenesis.privacy.detectors import Hit
 from langchain_cogenesis.privacy.redaction import useful_words
+from langchain_cogenesis.privacy.scanner import PrivacyScanner
 from langchain_cogenesis.prompts import FALLBACK_PUBLIC, GENERIC_REWRITE_PROMPT
 from langchain_cogenesis.schema import ContextAwareInstruction, TaskKind, clean_text
 

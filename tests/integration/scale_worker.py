@@ -95,13 +95,19 @@ def result_message(thread_id: str, result: WritingResult, worker: str) -> dict[s
 
 
 def serve(postgres_uri: str, chroma_url: str, cloud_url: str, name: str) -> None:
-    EntityDetector.set_shared(EntityDetector(use_ner=False))
+    rules_only = EntityDetector(engine=None)  # the entity rules without the spaCy model
     graph = build_sketch_graph(checkpointer=postgres_checkpointer(postgres_uri, audit_log=None))
     store = PrivateStore(chroma_url=chroma_url, embeddings=HashEmbeddings(), audit_log=None)
     guard = EgressGuard(base_url=cloud_url, model="fake", max_retries=0)
 
     def parts(local_model: BaseChatModel) -> Components:
-        return Components(store=store, local_model=local_model, egress_guard=guard, k=2)
+        return Components(
+            store=store,
+            local_model=local_model,
+            egress_guard=guard,
+            k=2,
+            entity_detector=rules_only,
+        )
 
     say({"ready": name, "pid": os.getpid()})
     for line in sys.stdin:

@@ -210,8 +210,6 @@ def test_a_killed_workers_thread_finishes_on_the_other_without_asking_the_cloud_
 async def test_the_async_checkpointer_serves_ainvoke(
     postgres_uri: str, chroma_url: str, cloud: RecordingServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # entity rules without the spaCy model: the checkpointer is the point here
-    monkeypatch.setattr(EntityDetector, "_shared", EntityDetector(use_ner=False))
     saver = await async_postgres_checkpointer(postgres_uri, audit_log=None)
     try:
         store = PrivateStore(chroma_url=chroma_url, embeddings=HashEmbeddings(), audit_log=None)
@@ -220,6 +218,8 @@ async def test_the_async_checkpointer_serves_ainvoke(
             store=store,
             local_model=EchoWriter(worker="async"),
             egress_guard=EgressGuard(base_url=cloud.base_url, model="fake", max_retries=0),
+            # entity rules without the spaCy model: the checkpointer is the point here
+            entity_detector=EntityDetector(engine=None),
         )
         graph = build_sketch_graph(checkpointer=saver)
         config: Any = {"configurable": {"thread_id": "thread-async"}}
@@ -275,7 +275,6 @@ def test_erasure_reaches_the_shared_postgres_checkpointer(
 ) -> None:
     from langchain_cogenesis.privacy.erasure import erase_user
 
-    monkeypatch.setattr(EntityDetector, "_shared", EntityDetector(use_ner=False))
     notes = {
         "dora-erase": "Dora's pacemaker check is at St Brennan's on the ninth",
         "eli-erase": "Eli lends the green wheelbarrow to the Okonkwo family",
@@ -290,6 +289,8 @@ def test_erasure_reaches_the_shared_postgres_checkpointer(
             store=store,
             local_model=EchoWriter(worker="erase"),
             egress_guard=EgressGuard(base_url=cloud.base_url, model="fake", max_retries=0),
+            # entity rules without the spaCy model: the checkpointer is the point here
+            entity_detector=EntityDetector(engine=None),
         )
         graph = build_sketch_graph(checkpointer=saver)
         for user in notes:

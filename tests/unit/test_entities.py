@@ -25,11 +25,17 @@ from langchain_cogenesis.privacy import (
     decide,
 )
 from langchain_cogenesis.privacy.detectors import merge_spans
-from langchain_cogenesis.privacy.entities import _Recognizer, ner_available
+from langchain_cogenesis.privacy.entities import (
+    LineContext,
+    RecognizerRegistry,
+    SpacyEngine,
+    default_entity_detector,
+    ner_available,
+)
 
 
 def found(text: str, detector: EntityDetector | None = None) -> dict[str, str]:
-    hits = (detector or EntityDetector.shared()).find(text)
+    hits = (detector or default_entity_detector()).find(text)
     return {hit.text: hit.detector for hit in hits}
 
 
@@ -97,11 +103,11 @@ PUBLIC = [
 
 
 def test_public_instructions_are_mostly_untouched() -> None:
-    flagged = [text for text in PUBLIC if EntityDetector.shared().find(text)]
+    flagged = [text for text in PUBLIC if default_entity_detector().find(text)]
     assert len(flagged) <= 1, flagged
     hidden = words = 0
     for text in PUBLIC:
-        spans = merge_spans(EntityDetector.shared().find(text))
+        spans = merge_spans(default_entity_detector().find(text))
         redacted, total = over_redaction(text, (), spans)
         hidden, words = hidden + redacted, words + total
     assert hidden / words < 0.05
@@ -160,18 +166,16 @@ def test_an_empty_store_scanner_leaks_under_the_goal_on_held_out_requests() -> N
 
 
 def test_degrades_to_rules_with_a_warning_without_the_extra(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr("langchain_cogenesis.privacy.entities.NER_PACKAGES", ("no_such_model",))
-    monkeypatch.setattr(_Recognizer, "_tried", False)
-    monkeypatch.setattr(_Recognizer, "_instance", None)
+    missing = SpacyEngine(packages=("no_such_model",))
     with caplog.at_level(logging.WARNING, logger="langchain_cogenesis.privacy.entities"):
-        assert not ner_available()
+        assert not missing.available
     assert "privacy" in caplog.text
     spans = found(
         "Write a note for my sister Wenonah: the wifi password is kettle!Drum42 and my "
         "insulin is in the fridge.",
-        EntityDetector(),
+        EntityDetector(engine=missing),
     )
     assert spans["Wenonah"] == "entity:PERSON"
     assert spans["kettle!Drum42"] == "entity:CREDENTIAL"
@@ -206,14 +210,48 @@ def test_local_model_pass_lists_private_spans() -> None:
     assert text in prompts_seen[0]
 
 
-def test_the_shared_detector_can_be_replaced_and_restored() -> None:
-    rules_only = EntityDetector(use_ner=False)
-    replaced = EntityDetector.set_shared(rules_only)
-    try:
-        assert EntityDetector.shared() is rules_only
-        assert rules_only in PrivacyScanner().detectors  # what scanners built now use
-        assert rules_only not in PrivacyScanner(detect_entities=False).detectors
-    finally:
-        assert EntityDetector.set_shared(replaced) is rules_only
-    restored = EntityDetector.shared()
-    assert restored is not rules_only and restored.use_ner
+def test_a_scanner_uses_the_entity_detector_it_is_given() -> None:
+    rules_only = EntityDetector(engine=None)
+    assert rules_only in PrivacyScanner(entity_detector=rules_only).detectors
+    assert (
+        rules_only
+        not in PrivacyScanner(detect_entities=False, entity_detector=rules_only).detectors
+    )
+    # built once, never swapped: every scanner given none shares the default
+    assert default_entity_detector() in PrivacyScanner().detectors
+    assert default_entity_detector() is default_entity_detector()
+    assert default_entity_detector() is not rules_only
+
+
+class _Codename:
+    """A recognizer of this test: project codenames written as ``Project <Word>``."""
+
+    name = "codename"
+    stage: typing.Literal["pattern"] = "pattern"
+
+    def spans(self, context: LineContext) -> list[tuple[int, int, str]]:
+        line = context.line
+        start = line.find("Project ")
+        if start < 0:
+            return []
+        end = line.find(" ", start + 8)
+        return [(start, end if end > 0 else len(line), "CODENAME")]
+
+
+def test_a_registry_takes_a_new_recognizer_and_the_engine_runs_once_per_line() -> None:
+    calls: list[str] = []
+
+    class CountingEngine:
+        def entities(self, line: str) -> list[tuple[int, int, str]]:
+            calls.append(line)
+            return []
+
+    registry = RecognizerRegistry.default()
+    registry.add(_Codename())
+    detector = EntityDetector(engine=CountingEngine(), registry=registry)
+    text = "Write the kickoff memo for Project Nightjar without naming anyone."
+    assert found(text, detector) == {"Project Nightjar": "entity:CODENAME"}
+    assert calls == [text]  # one engine run for all recognizers
+    assert "Project Nightjar" not in found(text, EntityDetector(engine=CountingEngine()))
+    registry.remove("codename")
+    assert "codename" not in registry.names()
