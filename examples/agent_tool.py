@@ -87,10 +87,13 @@ def main() -> None:
             sketch_max_tokens=args.max_tokens,
         )
         brain = agent_model()
+        privacy = PrivacyMiddleware(store=store, user_id=user.context.user_id)
         agent = create_agent(
             brain,
-            tools=[cogenesis_tool(writer, user_id=user.context.user_id)],
-            middleware=[PrivacyMiddleware(store=store, user_id=user.context.user_id)],
+            # privacy=: values the middleware restores on the device stay out of the
+            # tool's own cloud request too
+            tools=[cogenesis_tool(writer, privacy=privacy)],
+            middleware=[privacy],
         )
         state = agent.invoke(
             {"messages": [{"role": "user", "content": "Please write my festival speech."}]}

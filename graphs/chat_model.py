@@ -23,6 +23,7 @@ from langchain_cogenesis.graphs.sketch import (
 )
 from langchain_cogenesis.graphs.state import Components, WritingInput
 from langchain_cogenesis.models.tracing import ls_params
+from langchain_cogenesis.privacy.restoration import RestoredValues
 from langchain_cogenesis.privacy.tracing import PrivatelyTracedChatModel
 from langchain_cogenesis.schema import WritingResult
 
@@ -50,6 +51,11 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
         checkpointer: for ``mode="auto"``, keeps each thread's state (the config's
             ``thread_id``), so a thread that turned sensitive stays local.
         k, max_tokens, sketch_max_tokens, policy: as in :class:`Components`.
+        restored_values: values restored on the device earlier in the conversation
+            this call belongs to (:attr:`PrivacyMiddleware.restored_values
+            <langchain_cogenesis.graphs.PrivacyMiddleware.restored_values>`): every
+            cloud request of the call is screened for them too, and they go out as
+            placeholders (audited as ``restored:<TYPE>``), or not at all.
 
     Instantiate:
         .. code-block:: python
@@ -98,6 +104,7 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
     policy: str | None = None
     streaming: bool = False
     checkpointer: Any = None
+    restored_values: RestoredValues | None = None
     _graph: Any = PrivateAttr(default=None)
     # default parts built at the first call and reused (a guard holds a connection
     # pool, a store an open database); rebuilt when the environment changes
@@ -136,6 +143,11 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
         guard = self.egress_guard
         if guard is None and self.mode != "local":
             guard = self._default_guard()
+        restored = self.restored_values.detectors() if self.restored_values is not None else []
+        if guard is not None and restored:
+            # a view of the guard for this call: the conversation's restored values
+            # are found at the one door, whatever node sends the request
+            guard = guard.with_detectors(restored)
         return Components(
             store=self.store or default_store(),
             local_model=local,

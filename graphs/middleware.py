@@ -18,6 +18,12 @@ Other middleware may call a model of its own: LangChain's ``SummarizationMiddlew
 sends old history to its summary model from a ``before_model`` hook, which no
 ``wrap_model_call`` sees. :meth:`PrivacyMiddleware.guarded_model` wraps such a model
 so that its calls go through the same decision, policy and audit log.
+
+Values restored on the device never leave again, whatever path they take: the
+middleware remembers them (:attr:`PrivacyMiddleware.restored_values`) and finds them
+in every later call; a :func:`~langchain_cogenesis.graphs.cogenesis_tool` built with
+``privacy=`` the middleware screens its own cloud request for them too, and an agent
+whose tools include one that is not is refused before its first call.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from langchain_core.runnables.config import var_child_runnable_config
 from langgraph.constants import TAG_NOSTREAM
 from pydantic import ConfigDict, Field
 
+from langchain_cogenesis.errors import ConfigurationError, UnknownUser
 from langchain_cogenesis.graphs.nodes import private_index
 from langchain_cogenesis.privacy.audit import AuditLog
 from langchain_cogenesis.privacy.decision import (
@@ -49,13 +56,14 @@ from langchain_cogenesis.privacy.decision import (
     decide,
     mark_public,
 )
-from langchain_cogenesis.privacy.detectors import Detector, PrivacyScanner
+from langchain_cogenesis.privacy.detectors import Detector
 from langchain_cogenesis.privacy.gate import hit_summary
 from langchain_cogenesis.privacy.restoration import (
     MessageStreamRestorer,
-    RestoredValueDetector,
+    RestoredValues,
     restore_message,
 )
+from langchain_cogenesis.privacy.scanner import PrivacyScanner
 from langchain_cogenesis.privacy.tracing import refuse_raw_tracing
 
 MiddlewarePolicy = Literal["redact", "block", "local"]
@@ -70,6 +78,11 @@ _AS_DECISION: dict[str, Policy] = {
 # the middleware's word for a call kept on the device, as in its ``policy="local"``
 _LABELS = {"local_only": "kept_local"}
 _RESTORED_LIMIT = 10_000
+ZERO_KNOWLEDGE_HINT = (
+    "To protect the calls without a stored user (detectors that need no store only: "
+    "entities, names, canaries, private_texts), opt in with "
+    "PrivacyMiddleware(..., zero_knowledge=True)."
+)
 
 
 def decision_policy(policy: str | Mapping[str, str]) -> PolicyRule:
@@ -319,6 +332,11 @@ class PrivacyMiddleware(AgentMiddleware):
 
     Key init args:
         store, user_id: where the user's private context is (scanned, never sent).
+            A ``user_id`` the store does not know raises
+            :class:`~langchain_cogenesis.errors.UnknownUser`, here and before any call.
+        zero_knowledge: run without a user the store knows (no store, a new user):
+            only the detectors that need no stored context protect the calls. An
+            explicit opt-in, so that a misspelled ``user_id`` is never silently that.
         private_texts, names, canaries: more private context to look for.
         detect_entities: also find private facts no store holds (names, places,
             health, money, credentials typed into a message); default ``True``.
@@ -357,6 +375,13 @@ class PrivacyMiddleware(AgentMiddleware):
 
             for chunk, _ in agent.stream(inputs, stream_mode="messages"):
                 print(chunk.text, end="")  # placeholders already restored
+
+    Values it restores on the device are in :attr:`restored_values`; every later
+    call redacts them again (audited as ``restored:<TYPE>``), and so does the cloud
+    request of a ``cogenesis_tool(writer, privacy=privacy)``. A tool with a
+    ``restored_values`` attribute that is not this middleware's (a ``cogenesis_tool``
+    built without ``privacy=``) is refused with
+    :class:`~langchain_cogenesis.errors.ConfigurationError` before anything is sent.
     """
 
     def __init__(
@@ -372,6 +397,7 @@ class PrivacyMiddleware(AgentMiddleware):
         policy: MiddlewarePolicy | Mapping[str, MiddlewarePolicy] = "redact",
         local_model: BaseChatModel | None = None,
         audit_log: AuditLog | None = None,
+        zero_knowledge: bool = False,
     ) -> None:
         super().__init__()
         self.policy = policy
@@ -383,6 +409,14 @@ class PrivacyMiddleware(AgentMiddleware):
                 "ChatLocalLlama(), or choose 'redact' or 'block'."
             )
         self.store, self.user_id = store, user_id
+        self.zero_knowledge = zero_knowledge
+        if store is not None and not user_id and not zero_knowledge:
+            raise ConfigurationError(
+                "PrivacyMiddleware was given a store but no user_id, so the store would "
+                "protect nothing: pass user_id=..., or zero_knowledge=True to run on "
+                "the detectors that need no stored context."
+            )
+        self._stored_user()  # a misspelled user_id fails here, not silently later
         self.private_texts = list(private_texts)
         self.names, self.canaries = list(names), list(canaries)
         self.detect_entities = detect_entities
@@ -391,15 +425,34 @@ class PrivacyMiddleware(AgentMiddleware):
         self.audit_log = audit_log
         self.decisions: list[str] = []
         """One entry per guarded call: ``sent``, ``redacted``, ``blocked``, ``kept_local``."""
-        # values restored into the conversation on the device: found again on later turns
-        # even where the detector that first found them needed context that is gone
-        self._restored: dict[str, str] = {}
+        self.restored_values = RestoredValues(limit=_RESTORED_LIMIT)
+        """The values restored into the conversation on the device: found again in
+        every later call (even where the detector that first found them needed context
+        that is gone), and handed to the ``cogenesis_tool`` calls this middleware runs."""
+
+    def _stored_user(self) -> str | None:
+        """``user_id`` if the store holds it; ``None`` without a store or a user.
+
+        Raises:
+            UnknownUser: the store does not hold it, and ``zero_knowledge`` was not chosen.
+        """
+        if self.store is None or not self.user_id:
+            return None
+        if self.store.has_user(self.user_id):
+            return self.user_id
+        if self.zero_knowledge:
+            return None
+        raise UnknownUser(self.user_id, opt_in=ZERO_KNOWLEDGE_HINT)
 
     def scanner(self) -> PrivacyScanner:
-        """The detectors of the user's private context, for one call."""
-        index = None
-        if self.store is not None and self.user_id and self.store.has_user(self.user_id):
-            index = private_index(self.store, self.user_id)
+        """The detectors of the user's private context, for one call.
+
+        Raises:
+            UnknownUser: the store no longer holds ``user_id`` (without
+                ``zero_knowledge``); nothing was sent.
+        """
+        user_id = self._stored_user()
+        index = private_index(self.store, user_id) if user_id is not None else None
         scanner = PrivacyScanner(
             self.private_texts,
             index=index,
@@ -408,8 +461,7 @@ class PrivacyMiddleware(AgentMiddleware):
             detect_entities=self.detect_entities,
         )
         scanner.detectors.extend(self.detectors)
-        if self._restored:
-            scanner.detectors.append(RestoredValueDetector(self._restored))
+        scanner.detectors.extend(self.restored_values.detectors())
         return scanner
 
     def screen(
@@ -428,7 +480,7 @@ class PrivacyMiddleware(AgentMiddleware):
                 destination="agent-model",
                 purpose=purpose,
                 decision=decision.decision,
-                hits=hit_summary(decision.remaining or decision.hits),
+                hits=hit_summary(decision.caught),  # what was caught, as the guard records
                 payload=decision.payload_text(),  # the log keeps text only if it was sent
             )
         if decision.sendable:
@@ -451,9 +503,7 @@ class PrivacyMiddleware(AgentMiddleware):
         return self.local_model
 
     def _remember(self, redactions: Mapping[str, str]) -> None:
-        self._restored.update(redactions)
-        while len(self._restored) > _RESTORED_LIMIT:
-            self._restored.pop(next(iter(self._restored)))
+        self.restored_values.remember(redactions)
 
     def guarded_model(
         self, model: BaseChatModel, *, purpose: str = "agent-side-call"
@@ -469,7 +519,21 @@ class PrivacyMiddleware(AgentMiddleware):
             model=model, guard=self, purpose=purpose, profile=getattr(model, "profile", None)
         )
 
+    def _check_tools(self, tools: Sequence[Any]) -> None:
+        """Refuse tools that send requests of their own without this conversation's
+        restored values: their arguments may carry values restored on the device."""
+        for tool in tools:
+            if getattr(tool, "restored_values", self.restored_values) is not self.restored_values:
+                raise ConfigurationError(
+                    f"The agent's tool {getattr(tool, 'name', '')!r} sends a cloud request "
+                    "of its own, and the arguments it gets may carry values this "
+                    "PrivacyMiddleware restored on the device. Build it with "
+                    "cogenesis_tool(writer, privacy=<this middleware>) so that its request "
+                    "redacts them too. Nothing was sent."
+                )
+
     def _guard_request(self, request: ModelRequest) -> tuple[ModelRequest, dict[str, str]]:
+        self._check_tools(request.tools)
         messages = _request_messages(request)
         decision = self.screen(message_texts(messages))
         if decision.decision == "local_only":

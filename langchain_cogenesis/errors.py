@@ -54,15 +54,22 @@ class MissingExtra(ConfigurationError, ImportError):
 
 
 class UnknownUser(CoGenesisError, LookupError):
-    """No private context is stored for this user id."""
+    """No private context is stored for this user id.
 
-    def __init__(self, user_id: str) -> None:
+    ``opt_in`` names the explicit way to go on without a stored user where the entry
+    point has one (``PrivacyMiddleware(zero_knowledge=True)``); the message never
+    lists other users' ids, only how to list them.
+    """
+
+    def __init__(self, user_id: str, *, opt_in: str = "") -> None:
         self.user_id = user_id
-        super().__init__(
+        message = (
             f"No private context is stored for user {user_id!r}. "
             f"Ingest some first: `cogenesis ingest --user {user_id} PATH...`, "
-            "or list the known users with `cogenesis users list`."
+            "or list the known users with `cogenesis users list` "
+            "(`store.list_users()`) and check the spelling."
         )
+        super().__init__(f"{message} {opt_in}" if opt_in else message)
 
 
 class UnknownThread(CoGenesisError, LookupError):

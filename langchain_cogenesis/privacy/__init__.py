@@ -36,6 +36,7 @@ from langchain_cogenesis.privacy.redaction import (
 from langchain_cogenesis.privacy.restoration import (
     MessageStreamRestorer,
     RestoredValueDetector,
+    RestoredValues,
     restore_message,
 )
 from langchain_cogenesis.privacy.scanner import PrivacyScanner
@@ -64,6 +65,7 @@ __all__ = [
     "RareTokenDetector",
     "RecognizerRegistry",
     "RestoredValueDetector",
+    "RestoredValues",
     "SpacyEngine",
     "StreamRestorer",
     "allow_raw_tracing",

@@ -14,7 +14,10 @@ into them:
   tool-call argument chunks, a placeholder split across chunks included;
 - :func:`restore_value` for plain data (tool arguments, tool results);
 - :class:`RestoredValueDetector` for the next turn: a value restored into the
-  history goes out again as its placeholder, never verbatim.
+  history goes out again as its placeholder, never verbatim;
+- :class:`RestoredValues`, the values a conversation restored, shared by every
+  scanner that screens a request of that conversation (the agent middleware's and
+  the guard of a :func:`~langchain_cogenesis.graphs.cogenesis_tool` it runs).
 
 Invoke:
     .. code-block:: python
@@ -27,12 +30,13 @@ Invoke:
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 
-from langchain_cogenesis.privacy.detectors import Hit
+from langchain_cogenesis.privacy.detectors import Hit, rare_tokens, tokens
 from langchain_cogenesis.privacy.redaction import (
     GENERIC_TYPE,
     PLACEHOLDER_PATTERN,
@@ -181,6 +185,11 @@ class RestoredValueDetector:
     restored value then goes out again as its placeholder, even where no other
     detector would flag it. Its hits are named ``restored:<TYPE>``, the type of the
     placeholder the value had, so the value gets the same placeholder again.
+
+    The rare tokens of a value (names, identifiers, numbers: what
+    :func:`~langchain_cogenesis.privacy.detectors.rare_tokens` finds) are found on their
+    own too: a tool's answer that writes "Parkinson's" or "Okafor" in other words than
+    the restored value does not carry them out.
     """
 
     name = "restored"
@@ -196,12 +205,16 @@ class RestoredValueDetector:
             re.compile("|".join(re.escape(v) for v in values), re.IGNORECASE) if values else None
         )
         self._folded = {value.casefold(): kind for value, kind in self.kinds.items()}
+        self._rare: dict[str, str] = {}
+        for value, kind in self.kinds.items():
+            for token in rare_tokens(value):
+                self._rare.setdefault(token, kind)
 
     def find(self, text: str) -> list[Hit]:
-        """Every occurrence (case-insensitive) of a restored value."""
+        """Every occurrence (case-insensitive) of a restored value or one of its rare tokens."""
         if self._pattern is None:
             return []
-        return [
+        whole = [
             Hit(
                 match.start(),
                 match.end(),
@@ -210,3 +223,68 @@ class RestoredValueDetector:
             )
             for match in self._pattern.finditer(text)
         ]
+        parts = [
+            Hit(start, end, f"restored:{self._rare[word]}", text[start:end])
+            for word, start, end in tokens(text)
+            if word in self._rare
+        ]
+        return whole + parts
+
+
+class RestoredValues:
+    """The values restored on the device in one conversation: they never leave again.
+
+    An agent's :class:`~langchain_cogenesis.graphs.PrivacyMiddleware` remembers here
+    every value it puts back into a reply; it hands this object to the tools and
+    models that send requests of their own in that conversation (a
+    :func:`~langchain_cogenesis.graphs.cogenesis_tool`, a
+    :class:`~langchain_cogenesis.graphs.ChatCoGenesis` with ``restored_values=``),
+    whose scanners then find those values too. It is shared by passing it, never
+    through module state: two agents have two of them.
+
+    Bounded: past ``limit`` values, the oldest are forgotten first.
+
+    Instantiate:
+        .. code-block:: python
+
+            restored = RestoredValues()
+            restored.remember({"[HEALTH_3f9a]": "early-stage Parkinson's disease"})
+            scanner.detectors.extend(restored.detectors())
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self._values: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._detector: RestoredValueDetector | None = None
+
+    def remember(self, redactions: Mapping[str, str]) -> None:
+        """Add a redaction's placeholder → value pairs (the values now on the device)."""
+        if not redactions:
+            return
+        with self._lock:
+            self._values.update(redactions)
+            while len(self._values) > self.limit:
+                self._values.pop(next(iter(self._values)))
+            self._detector = None
+
+    def mapping(self) -> dict[str, str]:
+        """A copy of the placeholder → value pairs remembered so far."""
+        with self._lock:
+            return dict(self._values)
+
+    def detectors(self) -> list[RestoredValueDetector]:
+        """The detector of these values for a scanner: none while nothing is remembered."""
+        with self._lock:
+            if not self._values:
+                return []
+            if self._detector is None:  # rebuilt only when a value was added
+                self._detector = RestoredValueDetector(self._values)
+            return [self._detector]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._values)
+
+    def __repr__(self) -> str:  # never the values: a repr ends up in logs and traces
+        return f"RestoredValues({len(self)} values)"

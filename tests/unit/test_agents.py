@@ -60,7 +60,7 @@ def test_middleware_redacts_private_context_and_restores_it_locally(tmp_path: An
     with RecordingServer() as agent_server, RecordingServer(reply="1. Hello") as sketch_server:
         writer, agent_model = setup(agent_server, sketch_server)
         guard = PrivacyMiddleware(store=writer.store, user_id="maya", audit_log=audit)
-        tool = cogenesis_tool(writer, user_id="maya", return_direct=False)
+        tool = cogenesis_tool(writer, privacy=guard, return_direct=False)
         agent = create_agent(agent_model, tools=[tool], middleware=[guard])
         state = agent.invoke({"messages": [{"role": "user", "content": "Write my speech"}]})
         wire = agent_wire(agent_server)
@@ -79,7 +79,7 @@ def test_middleware_can_keep_the_call_on_the_device() -> None:
         writer, agent_model = setup(agent_server, sketch_server)
         guard = PrivacyMiddleware(store=writer.store, user_id="maya", policy="local",
                                   local_model=local)  # fmt: skip
-        tool = cogenesis_tool(writer, user_id="maya", return_direct=False)
+        tool = cogenesis_tool(writer, privacy=guard, return_direct=False)
         agent = create_agent(agent_model, tools=[tool], middleware=[guard])
         state = agent.invoke({"messages": [{"role": "user", "content": "Write my speech"}]})
     assert len(agent_server.chat_requests) == 1  # the second call stayed local
