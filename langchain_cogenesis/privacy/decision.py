@@ -115,11 +115,17 @@ class EgressDecision:
 
 
 def policy_for(detector: str, rule: PolicyRule) -> Policy:
-    """The policy that ``rule`` gives a hit of ``detector``."""
+    """The policy that ``rule`` gives a hit of ``detector``.
+
+    A value restored earlier in the conversation (``restored:HEALTH``) keeps the policy
+    of its type (``entity:HEALTH``) unless ``restored:HEALTH`` itself is named: a
+    health fact kept local stays local when it comes back through a tool call.
+    """
     if isinstance(rule, str):
         return rule
-    family = detector.split(":", 1)[0]
-    for key in (detector, family, "*"):
+    family, _, kind = detector.partition(":")
+    typed = [f"entity:{kind}"] if family == "restored" and kind else []
+    for key in (detector, *typed, family, "*"):
         if key in rule:
             return rule[key]
     return "redact"

@@ -30,7 +30,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import Field
 
 from langchain_cogenesis import ChatCoGenesisFusion
-from langchain_cogenesis.errors import ConfigurationError, UnknownUser
+from langchain_cogenesis.errors import ConfigurationError, LocalOnly, UnknownUser
 from langchain_cogenesis.graphs import (
     ChatCoGenesis,
     Components,
@@ -38,7 +38,14 @@ from langchain_cogenesis.graphs import (
     cogenesis_tool,
     run_sketch_graph,
 )
-from langchain_cogenesis.privacy import AuditEntry, AuditLog, EgressGuard, Hit, PrivacyScanner
+from langchain_cogenesis.privacy import (
+    AuditEntry,
+    AuditLog,
+    EgressGuard,
+    Hit,
+    PrivacyScanner,
+    RestoredValues,
+)
 from langchain_cogenesis.retrievers import PrivateContextRetriever, PrivateStore
 from tests.cli_runner import cli_environment, run_in_process
 from tests.cloud_servers import RecordingServer
@@ -363,3 +370,26 @@ def test_a_payload_redacted_before_the_guard_is_not_audited_as_hits_none(tmp_pat
     assert entry.decision == "sent"
     assert detectors_of(entry) == {"placeholder:PERSON", "placeholder:PLACE"}
     assert {hit["detector"] for hit in reply.payload.detector_hits} == detectors_of(entry)
+
+
+def test_a_restored_value_keeps_the_policy_of_its_type(tmp_path: Path) -> None:
+    """``{"entity:HEALTH": "local_only"}`` keeps a restored health fact on the device
+    too, in words no entity rule reads as health ("have ... / Write ...")."""
+    audit = AuditLog(tmp_path / "audit.sqlite3")
+    restored = RestoredValues()
+    restored.remember({"[HEALTH_5aee]": f"have {HEALTH}"})
+    with RecordingServer(reply="1. Hello") as cloud:
+        guard = EgressGuard(base_url=cloud.base_url, model="fake", audit_log=audit)
+        with pytest.raises(LocalOnly):
+            guard.with_detectors(restored.detectors()).chat(
+                [HumanMessage(f"have {HEALTH} / Write a short thank-you note")],
+                purpose="sketch",
+                max_tokens=8,
+                policy={"entity:HEALTH": "local_only", "*": "redact"},
+            )
+        assert cloud.requests == []
+        guard.chat([HumanMessage("Write a short thank-you note")], purpose="sketch", max_tokens=8)
+        assert guard.extra_detectors == ()  # the view left the guard as it was
+    kept, sent = audit.entries()
+    assert kept.decision == "local_only" and "restored:HEALTH" in detectors_of(kept)
+    assert sent.decision == "sent" and sent.hits == []
