@@ -78,7 +78,7 @@ class RoundTrip:
 PRIVATE = "Maya Okafor runs the Linden Street Community Garden"
 
 
-RULES_ONLY = EntityDetector(engine=None)
+RULES_ONLY = EntityDetector.rules_only()
 """The entity rules without the statistical recognizer, for the speed rows (see speed())."""
 
 

@@ -35,7 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import DEV_SPLIT
+from _common import DEV_SPLIT, PUPA
 
 from langchain_cogenesis.data import load_demo_users
 from langchain_cogenesis.data.paper import load_paper_dev
@@ -50,10 +50,18 @@ from langchain_cogenesis.evaluation.pii_cases import (
     paper_one_part_cases,
     unit_leaks,
 )
+from langchain_cogenesis.evaluation.real_requests import load_pupa, score_outbound, summarize
 from langchain_cogenesis.graphs import run_sketch_graph
 from langchain_cogenesis.privacy import AuditLog, PrivacyScanner, decide
 from langchain_cogenesis.privacy.detectors import Hit, NgramDetector, PrivateIndex, merge_spans
-from langchain_cogenesis.privacy.entities import EntityDetector, ner_available
+from langchain_cogenesis.privacy.entities import EntityDetector, RecognizerRegistry, ner_available
+from langchain_cogenesis.privacy.splitter import split_request
+from langchain_cogenesis.privacy.tagger import (
+    WEIGHTS_DIR,
+    SpanTagger,
+    TaggerRecognizer,
+    shipped_tagger,
+)
 from langchain_cogenesis.retrievers import user_context_documents
 from tests.cloud_servers import RecordingServer
 from tests.leak_harness import MODES, components_for, mode_and_fault, request_for
@@ -254,11 +262,157 @@ def _baseline_hits(text: str) -> list[Hit]:
     return [Hit(m["start"], m["end"], f"langchain:{m['type']}", m["value"]) for m in found]
 
 
+def _entity_detector(system: str) -> EntityDetector:
+    """A fresh detector per system, so that no cached line hides the cost.
+
+    ``scanner`` is the default (spaCy engine, trained tagger, rules);
+    ``scanner_without_tagger`` the detector before the tagger; ``scanner_tagger_rules``
+    the tagger and the rules without spaCy; ``scanner_rules_only`` no model at all.
+    """
+    if system == "scanner_rules_only":
+        return EntityDetector.rules_only()
+    if system == "scanner_without_tagger":
+        return EntityDetector(registry=RecognizerRegistry.default(tagger=False))
+    if system == "scanner_tagger_rules":
+        return EntityDetector(engine=None)
+    if system.startswith("scanner_tagger_at_"):  # the tagger's threshold, swept
+        tagger = shipped_tagger()
+        assert tagger is not None
+        threshold = float(system.removeprefix("scanner_tagger_at_"))
+        registry = RecognizerRegistry.default(tagger=False)
+        registry.add(
+            TaggerRecognizer(SpanTagger(WEIGHTS_DIR, threshold=threshold, lines=tagger.lines))
+        )
+        return EntityDetector(registry=registry)
+    return EntityDetector()
+
+
 def _zero_knowledge_scanner(*, use_ner: bool) -> PrivacyScanner:
     """An empty store; a fresh detector so that no cached line hides the cost."""
-    scanner = PrivacyScanner(detect_entities=False)
-    scanner.detectors.append(EntityDetector(use_ner=use_ner))
-    return scanner
+    system = "scanner" if use_ner else "scanner_rules_only"
+    return PrivacyScanner(entity_detector=_entity_detector(system))
+
+
+REAL_SYSTEMS = (
+    "no_protection",
+    "langchain_pii_middleware",
+    "scanner_rules_only",
+    "scanner_without_tagger",
+    "scanner_tagger_rules",
+    "scanner",
+)
+
+
+def _real_outbound(system: str, scanner: PrivacyScanner | None, text: str) -> str:
+    """What ``system`` sends of a request typed as one message."""
+    if system == "no_protection":
+        return text
+    if system == "langchain_pii_middleware":
+        pieces, last = [], 0
+        for start, end in merge_spans(_baseline_hits(text)):
+            pieces += [text[last:start], "[REDACTED]"]
+            last = end
+        return "".join([*pieces, text[last:]])
+    assert scanner is not None
+    if system == "sketch_graph_split":  # one instruction, split on the device first
+        public = split_request(text, scanner).instruction.public_instruction
+        text = public
+    decision = decide([("user", text)], scanner)
+    return decision.outbound[0][1] if decision.sendable else ""
+
+
+def real_requests(systems: tuple[str, ...] = REAL_SYSTEMS) -> dict[str, Any]:
+    """Unit leakage and non-private words kept on real requests (PUPA_TNB, zero knowledge).
+
+    The held-out half is the figure: the tagger was trained on the other half (and on
+    generated text). Latency per request is the whole decision (scan and redaction).
+    """
+    if not PUPA.exists():
+        return {"skipped": f"{PUPA} is absent"}
+    figures: dict[str, Any] = {"file": PUPA.name}
+    for half in ("heldout", "train"):
+        data = load_pupa(PUPA, half=half)
+        row: dict[str, Any] = {
+            "requests": len(data.cases),
+            "skipped_placeholder_units": data.skipped_placeholder_units,
+            "skipped_absent_units": data.skipped_absent_units,
+        }
+        for system in (*systems, "sketch_graph_split") if half == "heldout" else systems:
+            detector_system = "scanner" if system == "sketch_graph_split" else system
+            scanner = (
+                PrivacyScanner(entity_detector=_entity_detector(detector_system))
+                if system.startswith(("scanner", "sketch"))
+                else None
+            )
+            rows, latency_ms = [], []
+            for case in data.cases:
+                started = time.perf_counter()
+                outbound = _real_outbound(system, scanner, case.text)
+                latency_ms.append((time.perf_counter() - started) * 1000)
+                rows.append(score_outbound(case, outbound))
+            row[system] = summarize(rows, latency_ms if scanner else ())
+            print(f"  {half:<8} {system:<26} {_real_line(row[system])}", flush=True)
+        figures[half] = row
+    return figures
+
+
+def _real_line(row: dict[str, Any]) -> str:
+    latency = (
+        f"  p50 {row['latency_ms_p50']:.0f} ms, p95 {row['latency_ms_p95']:.0f} ms"
+        if "latency_ms_p50" in row
+        else ""
+    )
+    return (
+        f"leakage {row['unit_leakage']:6.1%}  words kept {row['words_kept']:6.1%}  "
+        f"requests leaking nothing {row['requests_leaking_nothing']:6.1%}{latency}"
+    )
+
+
+def tagger_sweep(thresholds: tuple[float, ...] = (0.3, 0.5, 0.7, 0.9)) -> dict[str, Any]:
+    """The tagger's threshold against leakage and words kept, on the held-out half."""
+    if not PUPA.exists() or shipped_tagger() is None:
+        return {}
+    cases = load_pupa(PUPA, half="heldout").cases
+    rows: dict[str, Any] = {}
+    for threshold in thresholds:
+        system = f"scanner_tagger_at_{threshold}"
+        scanner = PrivacyScanner(entity_detector=_entity_detector(system))
+        scored = [score_outbound(c, _real_outbound(system, scanner, c.text)) for c in cases]
+        rows[str(threshold)] = summarize(scored)
+        print(f"  tagger threshold {threshold}: {_real_line(rows[str(threshold)])}", flush=True)
+    return rows
+
+
+PUBLIC_ALTERED_GOAL = 0.05
+
+
+def public_requests_altered() -> dict[str, Any]:
+    """Over-redaction: public-only requests that the zero-knowledge scanner alters.
+
+    The authors' public instructions (the dev split's general parts) and requests
+    without private facts; what was altered is listed.
+    """
+    users = json.loads(DEV_SPLIT.read_text(encoding="utf-8")) if DEV_SPLIT.exists() else []
+    texts = [
+        *PUBLIC_REQUESTS,
+        *PUBLIC_WITHOUT_PRIVATE_DATA,
+        *(user["conversations"][0]["value"].split(": ")[0] for user in users),
+    ]
+    scanner = PrivacyScanner(entity_detector=EntityDetector())
+    altered = []
+    for text in dict.fromkeys(texts):
+        decision = decide([("user", text)], scanner)
+        outbound = decision.outbound[0][1] if decision.sendable else ""
+        if outbound != text:
+            altered.append({"text": text, "sent": outbound})
+    total = len(dict.fromkeys(texts))
+    return {
+        "requests": total,
+        "altered": len(altered),
+        "altered_rate": len(altered) / max(total, 1),
+        "goal": PUBLIC_ALTERED_GOAL,
+        "altered_requests": altered,
+    }
 
 
 def _measure(system: str, cases: list[PiiCase], public: list[str]) -> dict[str, Any]:
@@ -374,13 +528,30 @@ def _print_private_facts(figures: dict[str, Any]) -> None:
     print(f"  (tuning half: scanner leakage {figures['tune']['scanner']['unit_leakage']:.1%})")
 
 
+def _real_only(path: Path | None) -> int:
+    print("real requests (PUPA_TNB, empty store; goal <= 7.5% leakage, >= 95% words kept):")
+    figures = {"real_requests": real_requests(), "tagger_sweep": tagger_sweep()}
+    figures["public_requests_altered"] = altered = public_requests_altered()
+    print(f"public-only requests altered: {altered['altered']}/{altered['requests']}")
+    for row in altered["altered_requests"]:
+        print(f"  {row['text']!r} -> {row['sent']!r}")
+    if path:
+        path.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--fact-cases", type=int, default=200)
+    parser.add_argument(
+        "--real-only", action="store_true", help="only the real requests and public-only texts"
+    )
     args = parser.parse_args(argv)
+    if args.real_only:
+        return _real_only(args.json)
     figures = {
         "benchmark": "privacy",
         "leaks": leak_rates(args.cases),
@@ -389,6 +560,16 @@ def main(argv: list[str] | None = None) -> int:
         "latency": latency(args.iterations),
         "private_facts": private_facts(args.fact_cases),
     }
+    print("real requests (PUPA_TNB, empty store; goal <= 7.5% leakage, >= 95% words kept):")
+    figures["real_requests"] = real_requests()
+    figures["tagger_sweep"] = tagger_sweep()
+    figures["public_requests_altered"] = altered = public_requests_altered()
+    print(
+        f"public-only requests altered: {altered['altered']}/{altered['requests']} "
+        f"({altered['altered_rate']:.1%}, goal <= 5%)"
+    )
+    for row in altered["altered_requests"]:
+        print(f"  {row['text']!r} -> {row['sent']!r}")
     leaks, blocking, speed = figures["leaks"], figures["over_blocking"], figures["latency"]
     print(f"leak rate over {args.cases} generated cases (target 0):")
     for mode, row in leaks["per_mode"].items():

@@ -170,7 +170,7 @@ def worker(args: argparse.Namespace) -> int:
     ``--requests``, each a thread of its own.
     """
     # light: the entity rules without the spaCy model, passed to every scanner of the run
-    entities = EntityDetector(engine=None) if args.light else None
+    entities = EntityDetector.rules_only() if args.light else None
     embeddings = HashEmbeddings() if args.light else None
     store = PrivateStore(chroma_url=args.chroma_url, embeddings=embeddings, audit_log=None)
     local_model: BaseChatModel = InstantWriter()

@@ -3,7 +3,8 @@
 Each command family lives in its own module, which registers its sub-command with
 ``add_parser`` and handles it with ``cmd_*(args, settings)``: :mod:`.demo`,
 :mod:`.store` (``ingest``, ``users``), :mod:`.write`, :mod:`.serve`
-(``serve-cloud``), :mod:`.combiner` (``train-combiner``), :mod:`.evaluate`
+(``serve-cloud``), :mod:`.combiner` (``train-combiner``), :mod:`.detector`
+(``train-detector``), :mod:`.evaluate`
 (``eval``), :mod:`.finetune` and :mod:`.audit`.
 """
 
@@ -13,7 +14,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from langchain_cogenesis.cli import audit, combiner, demo, evaluate, finetune, serve, store, write
+from langchain_cogenesis.cli import (
+    audit,
+    combiner,
+    demo,
+    detector,
+    evaluate,
+    finetune,
+    serve,
+    store,
+    write,
+)
 from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import CoGenesisError
 
@@ -45,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_parser(commands)
     store.add_users_parser(commands)
     combiner.add_parser(commands)
+    detector.add_parser(commands)
     evaluate.add_parser(commands)
     finetune.add_parser(commands)
     audit.add_parser(commands)

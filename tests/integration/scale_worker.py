@@ -95,7 +95,7 @@ def result_message(thread_id: str, result: WritingResult, worker: str) -> dict[s
 
 
 def serve(postgres_uri: str, chroma_url: str, cloud_url: str, name: str) -> None:
-    rules_only = EntityDetector(engine=None)  # the entity rules without the spaCy model
+    rules_only = EntityDetector.rules_only()  # the entity rules without the spaCy model
     graph = build_sketch_graph(checkpointer=postgres_checkpointer(postgres_uri, audit_log=None))
     store = PrivateStore(chroma_url=chroma_url, embeddings=HashEmbeddings(), audit_log=None)
     guard = EgressGuard(base_url=cloud_url, model="fake", max_retries=0)

@@ -219,7 +219,7 @@ async def test_the_async_checkpointer_serves_ainvoke(
             local_model=EchoWriter(worker="async"),
             egress_guard=EgressGuard(base_url=cloud.base_url, model="fake", max_retries=0),
             # entity rules without the spaCy model: the checkpointer is the point here
-            entity_detector=EntityDetector(engine=None),
+            entity_detector=EntityDetector.rules_only(),
         )
         graph = build_sketch_graph(checkpointer=saver)
         config: Any = {"configurable": {"thread_id": "thread-async"}}
@@ -290,7 +290,7 @@ def test_erasure_reaches_the_shared_postgres_checkpointer(
             local_model=EchoWriter(worker="erase"),
             egress_guard=EgressGuard(base_url=cloud.base_url, model="fake", max_retries=0),
             # entity rules without the spaCy model: the checkpointer is the point here
-            entity_detector=EntityDetector(engine=None),
+            entity_detector=EntityDetector.rules_only(),
         )
         graph = build_sketch_graph(checkpointer=saver)
         for user in notes:

@@ -84,7 +84,7 @@ def test_the_statistical_recognizer_is_installed_and_used() -> None:
     # Everyday words that only the recognizer reads as a name in this sentence.
     text = "Please draft a note thanking Sarah Klein for the flowers."
     assert "Sarah Klein" in found(text)
-    assert "Sarah Klein" not in found(text, EntityDetector(use_ner=False))
+    assert "Sarah Klein" not in found(text, EntityDetector.rules_only())
 
 
 PUBLIC = [
