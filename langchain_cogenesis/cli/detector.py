@@ -22,6 +22,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--synthetic", type=int, default=3000, help="generated requests (default 3000)"
     )
     train.add_argument(
+        "--public", type=int, default=3000, help="generated requests with nothing private"
+    )
+    train.add_argument(
         "--pupa", type=Path, default=None, help="a PUPA-format CSV; its train half is used"
     )
     train.add_argument(
@@ -43,6 +46,7 @@ def cmd_train_detector(args: argparse.Namespace, settings: Settings) -> int:
     about = train_tagger(
         args.out,
         synthetic=args.synthetic,
+        public=args.public,
         real=args.pupa,
         real_weight=args.real_weight,
         epochs=args.epochs,

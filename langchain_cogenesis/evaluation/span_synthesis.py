@@ -2251,3 +2251,52 @@ def read_jsonl(path: str | Path) -> list[PiiCase]:
             )
             cases.append(PiiCase(text, units, record.get("source", "")))
     return cases
+
+
+# --- public lines: what a detector must leave alone ------------------------------
+
+_PUBLIC_LOCALES = ("de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pl_PL", "ru_RU", "en_US")
+_PUBLIC_LINE_ASKS: dict[str, tuple[str, ...]] = {
+    "de_DE": ("Schreib", "Übersetze", "Korrigiere", "Fasse zusammen", "Formuliere um"),
+    "fr_FR": ("Corrige", "Traduis", "Écris", "Résume", "Reformule"),
+    "es_ES": ("Traduce", "Escribe", "Corrige", "Resume", "Reescribe"),
+    "it_IT": ("Traduci", "Scrivi", "Correggi", "Riassumi"),
+    "nl_NL": ("Vertaal", "Schrijf", "Verbeter", "Vat samen"),
+    "pl_PL": ("Przetłumacz", "Napisz", "Popraw", "Streść"),
+    "ru_RU": ("Переведи", "Напиши", "Исправь", "Перескажи"),
+    "en_US": ("Write an essay on", "Draft a talk about", "Summarize", "Explain"),
+}
+
+
+def generate_public_lines(count: int, *, seed: int = 0) -> list[PiiCase]:
+    """Requests with no private unit: everyday words of eight languages, an instruction
+    verb first, and English Title Case topics ("Write an essay on Expanded
+    Bandwidth-Monitored Matrix"), for a detector to learn what it must leave alone.
+
+    Needs ``faker`` (its word lists); deterministic for a seed and a faker version.
+    """
+    try:
+        from faker import Faker
+    except ImportError as error:  # pragma: no cover - depends on the install
+        raise ImportError(
+            "generate_public_lines needs faker: pip install faker (or the train extra)"
+        ) from error
+    rng = random.Random(seed)
+    fakers = {}
+    for locale in _PUBLIC_LOCALES:
+        fake = Faker(locale)
+        fake.seed_instance(seed)
+        fakers[locale] = fake
+    cases = []
+    for _ in range(count):
+        locale = rng.choice(_PUBLIC_LOCALES)
+        fake = fakers[locale]
+        ask = rng.choice(_PUBLIC_LINE_ASKS[locale])
+        if locale == "en_US" and rng.random() < 0.6:
+            topic = fake.catch_phrase()
+            body = topic.title() if rng.random() < 0.5 else topic
+        else:
+            body = " ".join(fake.sentences(nb=rng.randint(1, 3)))
+        separator = rng.choice((": ", " ", ":\n"))
+        cases.append(PiiCase(f"{ask}{separator}{body}", (), "span-synth:public-lines"))
+    return cases

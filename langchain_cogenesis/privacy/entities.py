@@ -158,9 +158,11 @@ def ner_available() -> bool:
     return SpacyEngine().available
 
 
-Stage = Literal["pattern", "name", "about_someone"]
+Stage = Literal["pattern", "name", "about_someone", "guess"]
 """When a recognizer's spans count: ``pattern`` always; ``name`` always, and a name
-makes the line a sentence about someone; ``about_someone`` only in such a sentence."""
+makes the line a sentence about someone; ``about_someone`` only in such a sentence;
+``guess`` only in such a sentence too, trusted least (where its span meets another,
+the other's type wins)."""
 
 
 @dataclass
@@ -280,19 +282,20 @@ class RecognizerRegistry:
 
     @classmethod
     def default(cls, *, tagger: bool = True) -> RecognizerRegistry:
-        """Patterns, cues, the engine's entities, the trained tagger (where torch and
-        its weights are installed, and ``tagger`` is true), rare words, amounts and
-        dates, health terms."""
+        """Patterns, cues, the engine's entities, rare words, amounts and dates, health
+        terms, then the trained tagger (where torch and its weights are installed, and
+        ``tagger`` is true)."""
         trained = shipped_tagger() if tagger else None
         return cls(
             [
                 PatternRecognizer(),
                 CueRecognizer(),
                 EngineRecognizer(),
-                *([TaggerRecognizer(trained)] if trained is not None else []),
                 RareWordRecognizer(),
                 AmountRecognizer(),
                 HealthRecognizer(),
+                # last: where its span meets another, the other's type wins
+                *([TaggerRecognizer(trained)] if trained is not None else []),
             ]
         )
 
@@ -421,6 +424,8 @@ class EntityDetector:
         if context.anchored:
             ordered += [s for r in registry.of_stage("about_someone") for s in r.spans(context)]
         ordered += found
+        if context.anchored:
+            ordered += [s for r in registry.of_stage("guess") for s in r.spans(context)]
         return _merged(line, ordered)
 
 

@@ -101,8 +101,11 @@ _HEALTH_LEXICON = re.compile(
     r"(?:e?s)?\b(?:\s+(?:machine|pump|monitor|sensor|implant|device|meds|tablets|pills)\b)?",
     re.I,
 )
+_UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĖĘĚĞĠĢĪĮİĶĹĻĽŁŃŅŇŌŐŒŔŘŚŜŞŠŢŤŪŮŰŲŹŻŽ"
+"""Capitals of the Latin script, accented ones included ("Émile", "Łucja")."""
+_NAME_WORD = rf"[{_UPPER}][^\W\d_]*(?:['’-][^\W\d_]+)*"
 _NAME_CUE = re.compile(
-    r"\b(?:" + "|".join(NAME_CUES) + r")\s+(?P<value>(?:[A-Z][a-z'’-]+)(?:\s+[A-Z][a-z'’-]+)?)"
+    r"\b(?:" + "|".join(NAME_CUES) + rf")\s+(?P<value>{_NAME_WORD}(?:\s+{_NAME_WORD})?)"
 )
 _ADDRESSED = re.compile(
     r"^(?P<value>[A-Z][a-z'’-]+)\s+here\b|\b(?:note|e-?mail|text|message|letter|card|toast|"
@@ -114,9 +117,14 @@ _NAMED_PLACE = re.compile(
     r"(?P<value>[A-Z][\w'’-]+(?:\s+(?:of\s+|on\s+)?[A-Z][\w'’-]+)+)"
 )
 _TITLED = re.compile(
-    r"\b(?:Dr|Mr|Mrs|Ms|Mx|Prof|Professor|Aunt|Uncle|Nurse|Coach|Pastor|Father|Sister)\.?\s+"
-    r"(?P<value>[A-Z][\w'’-]+)|\b(?P<saint>St\.?\s+[A-Z][a-z]+(?:['’]s)?(?:\s+[A-Z][a-z]+)*)"
+    r"\b(?:Dr|Mr|Mrs|Ms|Mx|Prof|Professor|Aunt|Uncle|Nurse|Coach|Pastor|Father|Sister|"
+    r"Herrn?|Frau|Monsieur|Madame|Mme|Mlle|Señora?|Sra?|Signora?|Sig|Dott)\.?\s+"
+    rf"(?P<value>{_NAME_WORD}(?:\s+{_NAME_WORD})?)|\b(?P<saint>St\.?\s+[A-Z][a-z]+(?:['’]s)?(?:\s+[A-Z][a-z]+)*)"
 )
+_POSTCODE_CITY = re.compile(
+    rf"(?<![\d,.$€£])(?!(?:19|20)\d\d\b)\b\d{{4,5}}\s+{_NAME_WORD}(?:[- ]{_NAME_WORD})?"
+)
+"""A European postcode and its town ("80331 München", "69003 Lyon"); not a year."""
 _CAPITALIZED = re.compile(r"(?<![\w'’])[A-Z][a-z]+(?:[A-Z][a-z]+)*(?:['’]s)?\b")
 _ENGLISH_SUFFIX = re.compile(
     r"(?:ing|ed|tion|sion|ment|ness|ity|ive|able|ible|ism|ist|ize|ise|ly)$"
@@ -173,6 +181,9 @@ def rule_spans(line: str) -> list[Span]:
     add(_ID_FORMAT, "ID")
     add(PII_PATTERNS["phone"], "PHONE")
     add(PII_PATTERNS["address"], "CONTACT")
+    for match in _POSTCODE_CITY.finditer(line):
+        if not re.search(rf"\s{_MONTH}$", match.group()):  # "2024 June" is a date
+            spans.append((match.start(), match.end(), "PLACE"))
     add(_HEALTH_CONTEXT, "HEALTH", "value")
     add(_DOSE, "HEALTH")
     return spans

@@ -57,6 +57,27 @@ NAME_CUES: tuple[str, ...] = (
     r"[Dd]ear",
     r"[Hh]i",
     r"[Hh]ello",
+    # the same cues in German, French, Spanish and Italian: greetings, "my name is", "I am"
+    r"[Hh]allo",
+    r"[Ll]iebe[r]?(?!\s+Gr[üu])",  # not the closing "Liebe Grüße"
+    r"[Hh]ola",
+    r"[Qq]uerid[oa]",
+    r"[Ee]stimad[oa]",
+    r"[Bb]onjour",
+    r"[Bb]onsoir",
+    r"[Ss]alut",
+    r"[Cc]h[eè]re?",
+    r"[Cc]iao",
+    r"[Cc]ar[oa]",
+    r"[Ii]ch\s+(?:heiße|bin)",
+    r"[Mm]ein\s+Name\s+ist",
+    r"[Jj]e\s+m['’]appelle",
+    r"[Jj]e\s+suis",
+    r"[Mm]e\s+llamo",
+    r"[Mm]i\s+nombre\s+es",
+    r"[Ss]oy",
+    r"[Mm]i\s+chiamo",
+    r"[Ss]ono",
 )
 
 ORG_SUFFIXES: tuple[str, ...] = (

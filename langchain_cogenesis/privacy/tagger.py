@@ -18,10 +18,11 @@ the words in context instead:
 
 A word is private when its pieces' mean probability reaches the threshold stored
 with the weights (chosen by measurement, see docs/privacy.md); neighbouring private
-words joined by spaces or ``&-.'`` make one span. The head's weights (a few hundred
-kilobytes) ship in the package (``tagger_weights/``) and load offline; ``cogenesis
-train-detector`` trains them again (:mod:`.tagger_training`). The encoder is run per
-line, in windows of at most :data:`WINDOW` pieces.
+words joined by spaces, ``&``, a hyphen or an initial's full stop make one span.
+The head's weights (a few hundred kilobytes) ship in the package
+(``tagger_weights/``) and load offline; ``cogenesis train-detector`` trains them
+again (:mod:`.tagger_training`). The encoder is run per line, in windows of at most
+:data:`WINDOW` pieces.
 
 The tagger is a recognizer of the entity detector's registry
 (:class:`TaggerRecognizer`); it needs torch (the ``local`` extra), and without it the
@@ -61,7 +62,9 @@ WINDOW = 200
 WORD = re.compile(r"[^\W_]+(?:[-'’.@&/][^\W_]+)*", re.UNICODE)
 """A word, as the tagger labels them."""
 
-_JOIN = re.compile(r"[\s&'’.\-]*")
+_JOIN = re.compile(r"[ \t]*[&'’\-]?[ \t]*")
+"""What may stand between two private words of one span: spaces, ``&``, a hyphen."""
+_INITIAL = re.compile(r"(?:^|\s)[A-Z]$")
 _CODE = re.compile(r"[{}\[\]=;<>|\"`]|\b(?:SELECT|INSERT|VALUES|WHERE|def|return|import)\b")
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;\"“(\[{]|\n)\s*$")
 
@@ -176,8 +179,29 @@ class LineEncoder:
         return EncodedLine(words, windows, states)
 
 
+# fmt: off
+_FUNCTION_WORDS = frozenset((
+    "a", "an", "the", "this", "that", "these", "those", "it", "its", "i", "me", "my", "mine",
+    "we", "us", "our", "ours", "you", "your", "yours", "he", "him", "his", "she", "her", "hers",
+    "they", "them", "their", "theirs", "who", "whom", "whose", "which", "what", "where", "when",
+    "why", "how", "in", "on", "at", "by", "for", "from", "to", "of", "with", "without", "about",
+    "into", "onto", "over", "under", "after", "before", "between", "through", "during", "and",
+    "or", "but", "nor", "so", "yet", "if", "then", "than", "as", "because", "while", "although",
+    "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "have", "has",
+    "had", "can", "could", "shall", "should", "would", "must", "not", "no", "yes", "please",
+    "hi", "hello", "dear", "thanks", "thank", "there", "here", "also", "just", "all", "any",
+    "each", "every", "some", "such", "very", "more", "most", "other", "another",
+))
+# fmt: on
+"""Closed-class English words: in any case ("The", "PLEASE"), never a name."""
+
+
 def _everyday(word: str) -> bool:
-    """A lower-case everyday English word ("water", "and"): never private on its own."""
+    """A closed-class English word in any case ("The"), or an everyday English word in
+    lower case ("water"): never private on its own (a capitalized one, "Rose", may be
+    a name)."""
+    if word.casefold() in _FUNCTION_WORDS:
+        return True
     return word.islower() and word.isascii() and word in common_words()
 
 
@@ -189,8 +213,9 @@ class SpanTagger:
             shipped one).
         threshold: the probability from which a word is private (default the one
             stored with the weights).
-        everyday_words: also flag lower-case everyday English words (off: measured,
-            they were most of the public words the head flagged).
+        everyday_words: also flag everyday English words written in lower case or
+            in capitals (off: measured, they were most of the public words the head
+            flagged).
     """
 
     def __init__(
@@ -257,7 +282,9 @@ class SpanTagger:
             if private < floor or (not self.everyday_words and _everyday(line[start:end])):
                 continue
             kind = KINDS[max(range(len(KINDS)), key=kinds.__getitem__)]
-            if spans and _JOIN.fullmatch(line[spans[-1][1] : start]):
+            gap = line[spans[-1][1] : start] if spans else ""
+            initial = gap.startswith(".") and _INITIAL.search(line[: spans[-1][1]])
+            if spans and (_JOIN.fullmatch(gap) or (initial and _JOIN.fullmatch(gap[1:]))):
                 spans[-1] = (spans[-1][0], end, spans[-1][2])
             else:
                 spans.append((start, end, kind))
@@ -316,7 +343,7 @@ class TaggerRecognizer:
     """
 
     name = "tagger"
-    stage: Literal["about_someone"] = "about_someone"
+    stage: Literal["guess"] = "guess"
 
     def __init__(self, tagger: SpanTagger) -> None:
         self.tagger = tagger

@@ -169,6 +169,7 @@ def train_tagger(
     out: Path,
     *,
     synthetic: int = 1500,
+    public: int = 3000,
     real: Path | None = None,
     real_weight: float = 3.0,
     epochs: int = 8,
@@ -183,6 +184,8 @@ def train_tagger(
         synthetic: generated requests (the ``tune`` half of
             :func:`~langchain_cogenesis.evaluation.span_synthesis.generate_span_cases`,
             which needs ``faker``).
+        public: generated requests with no private unit, in eight languages
+            (:func:`~langchain_cogenesis.evaluation.span_synthesis.generate_public_lines`).
         real: a PUPA-format CSV of real labelled requests; only its ``train`` half
             (:func:`~langchain_cogenesis.evaluation.real_requests.half_of`) is read,
             the other half stays held out for measurement.
@@ -191,10 +194,14 @@ def train_tagger(
             private); ``bench/privacy.py`` measures the choice.
     """
     from langchain_cogenesis.evaluation.real_requests import load_pupa
-    from langchain_cogenesis.evaluation.span_synthesis import generate_span_cases
+    from langchain_cogenesis.evaluation.span_synthesis import (
+        generate_public_lines,
+        generate_span_cases,
+    )
 
     lines = LineEncoder()
     generated = generate_span_cases(synthetic, seed=seed, split="tune") if synthetic else []
+    generated += generate_public_lines(public, seed=seed) if public else []
     real_cases = load_pupa(real, half="train").cases if real else []
     examples = encode_cases(generated, lines) + encode_cases(real_cases, lines)
     weights = [
@@ -203,7 +210,8 @@ def train_tagger(
     ]
     head = train_head(examples, epochs=epochs, seed=seed, weights=weights, log=log)
     about = {
-        "synthetic_requests": len(generated),
+        "synthetic_requests": len(generated) - public,
+        "public_requests": public,
         "real_requests": len(real_cases),
         "real_file": real.name if real else None,
         "lines": len(examples),

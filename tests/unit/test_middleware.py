@@ -217,7 +217,9 @@ def test_system_prompt_history_tool_args_and_tool_results_never_reach_the_cloud(
     # the request kept its shape: every part is there, only private spans replaced
     assert first[0]["role"] == "system" and "locker code is [" in first[0]["content"]
     assert "[PLACE_" in json.dumps(first[2]["tool_calls"])  # the tool call's arguments
-    assert first[3]["content"].startswith("Parcel for [PERSON_")
+    # the tool result: the name typed PERSON (the sentence's first word may go too: the
+    # tagger reads a capitalized opener as a name now and then, see docs/privacy.md)
+    assert re.search(r"for \[PERSON_[0-9a-f]+\] sent to", first[3]["content"])
     assert first[1]["content"].startswith("My neighbour [PERSON_")
     # the tool ran on the device with the real address, not the placeholder
     assert received == [ADDRESS]
@@ -369,7 +371,7 @@ def summary_script(body: dict[str, Any]) -> dict[str, Any]:
     """Summarize by naming the person it was told about (as a placeholder, or raw)."""
     prompt = body["messages"][-1]["content"]
     found = [p for p in PLACEHOLDER.findall(prompt) if p.startswith("[PERSON_")]
-    about = found[0] if found else prompt[-200:]
+    about = found[-1] if found else prompt[-200:]  # the conversation comes last
     return {"role": "assistant", "content": f"The user asked about {about}."}
 
 
