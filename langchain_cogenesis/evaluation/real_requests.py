@@ -65,9 +65,10 @@ Half = Literal["train", "heldout"]
 
 def half_of(record: dict[str, str]) -> Half:
     """The half a row belongs to, by its conversation hash (or its text): stable, ~50/50."""
-    key = record.get("conversation_hash") or hashlib.sha256(
-        record.get("user_query", "").encode("utf-8")
-    ).hexdigest()
+    key = (
+        record.get("conversation_hash")
+        or hashlib.sha256(record.get("user_query", "").encode("utf-8")).hexdigest()
+    )
     return "train" if int(key[-1], 16) % 2 == 0 else "heldout"
 
 
