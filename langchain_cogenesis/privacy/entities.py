@@ -182,7 +182,11 @@ class LineRecognizer(Protocol):
     """One way of finding private spans in a line."""
 
     name: str
-    stage: Stage
+
+    @property
+    def stage(self) -> Stage:
+        """When its spans count (:data:`Stage`)."""
+        ...
 
     def spans(self, context: LineContext) -> list[Span]:
         """``(start, end, type)`` spans of ``context.line``."""
@@ -286,6 +290,7 @@ class RecognizerRegistry:
         terms, then the trained tagger (where torch and its weights are installed, and
         ``tagger`` is true)."""
         trained = shipped_tagger() if tagger else None
+        tagged: list[LineRecognizer] = [TaggerRecognizer(trained)] if trained is not None else []
         return cls(
             [
                 PatternRecognizer(),
@@ -295,7 +300,7 @@ class RecognizerRegistry:
                 AmountRecognizer(),
                 HealthRecognizer(),
                 # last: where its span meets another, the other's type wins
-                *([TaggerRecognizer(trained)] if trained is not None else []),
+                *tagged,
             ]
         )
 

@@ -165,6 +165,7 @@ class LineEncoder:
             piece_word.append(cursor if inside and end > start else -1)
         windows, states = [], []
         cls_id, sep_id = self.tokenizer.token_to_id("[CLS]"), self.tokenizer.token_to_id("[SEP]")
+        assert cls_id is not None and sep_id is not None  # a BERT vocabulary has both
         blank = [0.0] * FEATURES
         for first in range(0, max(len(encoding.ids), 1), WINDOW):
             ids = [cls_id, *encoding.ids[first : first + WINDOW], sep_id]
@@ -249,24 +250,26 @@ class SpanTagger:
     def word_scores(self, encoded: EncodedLine) -> list[tuple[float, list[float]]]:
         """Per word: the probability that it is private, and its type probabilities."""
         torch = _torch()
-        totals = [[0.0, [0.0] * len(KINDS), 0] for _ in encoded.words]
+        private_sum = [0.0] * len(encoded.words)
+        kind_sum = [[0.0] * len(KINDS) for _ in encoded.words]
+        count = [0] * len(encoded.words)
         with torch.inference_mode():
             for owners, states in zip(encoded.piece_word, encoded.states, strict=True):
                 logits = self.head(states.unsqueeze(0))[0]
-                private = torch.sigmoid(logits[:, 0]).tolist()
-                kinds = torch.softmax(logits[:, 1:], dim=-1).tolist()
+                private: list[float] = torch.sigmoid(logits[:, 0]).tolist()
+                kinds: list[list[float]] = torch.softmax(logits[:, 1:], dim=-1).tolist()
                 for index, owner in enumerate(owners):
                     if owner < 0:
                         continue
-                    row = totals[owner]
-                    row[0] += private[index]  # type: ignore[operator]
-                    row[1] = [a + b for a, b in zip(row[1], kinds[index], strict=True)]  # type: ignore[arg-type]
-                    row[2] += 1  # type: ignore[operator]
-        scores = []
-        for private_sum, kind_sum, count in totals:
-            n = max(int(count), 1)  # type: ignore[call-overload]
-            scores.append((float(private_sum) / n, [k / n for k in kind_sum]))  # type: ignore[arg-type, attr-defined]
-        return scores
+                    private_sum[owner] += private[index]
+                    kind_sum[owner] = [
+                        a + b for a, b in zip(kind_sum[owner], kinds[index], strict=True)
+                    ]
+                    count[owner] += 1
+        return [
+            (total / max(n, 1), [k / max(n, 1) for k in kinds_total])
+            for total, kinds_total, n in zip(private_sum, kind_sum, count, strict=True)
+        ]
 
     def spans(self, line: str, *, threshold: float | None = None) -> list[Span]:
         """Private spans of ``line`` as ``(start, end, type)``, from ``threshold`` on

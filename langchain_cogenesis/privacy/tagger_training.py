@@ -140,7 +140,7 @@ def train_head(
                     logits[..., 1:][typed], kind[typed]
                 )
             optimizer.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
             total += float(loss.detach()) * len(batch)
         if log:
