@@ -1,23 +1,30 @@
-"""Redaction that keeps the request useful: how much of a one-part request reaches the cloud.
+"""Redaction that keeps the request useful: how much of a request reaches the cloud.
 
 Every user of the authors' dev split (their profile, private details, activity logs
-and writings in an in-memory store) writes their task as one string, two ways:
+and writings in an in-memory store with the local embeddings) writes their task
+three ways:
 
-- ``general: personal``, the paper's format;
-- personal part first, as people write it: ``<personal part>, <general part>.``
+- ``private given apart``: the two-part API (``--private``): the general part is the
+  public instruction, the personal part the private one;
+- ``general: personal``, the paper's format, as one string;
+- ``personal part first``, as people write it: ``<personal part>, <general part>.``
 
-Each request is split on the device (``split_request``) and its public part goes
-through ``decide()`` as the egress guard sends it. The ``graph`` row runs the request
-through the sketch graph (``instruction=...``) against a recording cloud: its words
-are counted in the instruction the sketch request carried, its units anywhere in the
-bytes that reached the recorder. Figures, per phrasing and variant:
+A one-part request is split on the device (``split_request``, with the scanner the
+graph builds for a stored user: the store's detectors and its facts in other words,
+:mod:`~langchain_cogenesis.privacy.paraphrase`) and its public part goes through
+``decide()`` as the egress guard sends it. The ``graph`` row runs the request through
+the sketch graph against a recording cloud: its words are counted in the instruction
+the sketch request carried, its units anywhere in the bytes that reached the recorder
+(store-held facts: in that instruction). Figures, per phrasing and variant:
 
 - ``public_words_kept``: share of the request's non-private words (outside every
-  private unit) that reach the cloud (goal: at least 90%);
+  private unit) that reach the cloud (goal for one-part requests: at least 90%);
 - ``general_words_kept``: the same for the general part, the paper's public part;
 - ``personal_words_sent``: share of the personal part's non-private words that reach
-  the cloud (what the paper's split keeps local, and a paraphrase may still tell);
-- ``private_units_leaked``: private units of the request that reach the cloud (goal 0).
+  the cloud (what the paper's split keeps local);
+- ``private_units_leaked``: private units of the request that reach the cloud (goal 0);
+- ``store_held_leaked``: clauses of the personal part that restate a stored private
+  item and reach the cloud (goal: personal part first no more than the paper's format).
 
 Private units (the labels): the user's name and its parts; the request's names,
 numbers and identifiers (``is_rare``) that the user's store holds; and word 4-grams
@@ -25,11 +32,26 @@ shared with the user's private details and activity logs (shorter than the
 detectors' 5-grams, so a miss would show); none inside the general part, which the
 data marks public (the two-part API sends it as the user wrote it).
 
+Store-held facts (labels independent of the embeddings): a clause of the personal
+part (:func:`~langchain_cogenesis.privacy.paraphrase.clause_spans`) that shares two
+content words or more with one private detail or activity log (crudely stemmed; stop
+words, instruction words such as "write" or "guide", and the words of the general
+part, which goes out anyway, left out). It leaks when two of those shared words, and
+half of them, reach the cloud where the clause stood (the request and what was sent
+aligned word by word); its words are private, not counted as public ones.
+
+``matcher_latency``: what the matcher adds to splitting and deciding one request
+(p50, p95), and the one-time embedding of a user's items. On a shared 2-core
+machine torch's two threads wait on each other when other processes run:
+``torch.set_num_threads(1)`` there makes each call tens of milliseconds again.
+
 Variants: ``redact`` (the splitter: the paper's format when the general part is
-clean, else only the private spans replaced); ``no colon rule`` (the splitter with
-``paper_format=False``: the whole request, only its private spans replaced);
-``sentence rule`` (the earlier splitter: clean sentences only). ``--json PATH``
-writes the figures; ``--results`` also merges them into ``bench/results.json``.
+clean, else only the private spans replaced); ``without matcher`` (the same without
+the stored-fact matcher: words only, as before it); ``no colon rule`` (the splitter
+with ``paper_format=False``); ``sentence rule`` (the earlier splitter: clean
+sentences only). ``--sweep`` prints the matcher's threshold sweep (clauses, then the
+``redact`` rows per threshold). ``--json PATH`` writes the figures; ``--results``
+also merges them into ``bench/results.json``.
 """
 
 from __future__ import annotations
@@ -38,7 +60,6 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import sys
 import tempfile
 import time
@@ -50,6 +71,25 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import DEV_SPLIT
+from _redaction_cases import (
+    PHRASINGS,
+    SWEEP,
+    TWO_PART,
+    EmbeddingStore,
+    clause_sweep,
+    documents_of,
+    figure_line,
+    figure_row,
+    outbound_of,
+    phrase,
+    print_sweep,
+    private_units,
+    redact_request,
+    request_sweep,
+    scanner_of,
+    score,
+    store_held_units,
+)
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
@@ -58,22 +98,18 @@ from langchain_cogenesis.data import DatasetUser, load_demo_users
 from langchain_cogenesis.data.paper import load_paper_dev
 from langchain_cogenesis.errors import CoGenesisError
 from langchain_cogenesis.graphs import Components, run_sketch_graph
-from langchain_cogenesis.graphs.nodes import private_index
-from langchain_cogenesis.privacy import EgressGuard, PrivacyScanner, decide
-from langchain_cogenesis.privacy.detectors import Hit, is_rare, merge_spans, normalize, tokens
-from langchain_cogenesis.privacy.detectors import rare_tokens as store_rare_tokens
+from langchain_cogenesis.graphs.nodes import stored_item_matcher
+from langchain_cogenesis.privacy import EgressGuard, PrivacyScanner
+from langchain_cogenesis.privacy.paraphrase import StoredItemMatcher
 from langchain_cogenesis.privacy.splitter import (
     FALLBACK_PUBLIC,
     _colon_split,
     sentence_spans,
     split_request,
 )
-from langchain_cogenesis.retrievers import user_context_documents
 from tests.cloud_servers import RecordingServer
-from tests.leak_harness import MemoryStore
 
 BENCH = Path(__file__).resolve().parent
-PHRASINGS = ("general: personal", "personal part first")
 EXAMPLES = [
     "Write an invitation to Lila Moss's piano recital at Ostwick Hall on 14 December, "
     "noting I may step out to check my Omnipod.",
@@ -82,76 +118,6 @@ EXAMPLES = [
     "sophisticated presentation for her book club, prepare a presentation on the cultural "
     "significance of wine.",
 ]
-_WORD = re.compile(r"[^\W_]+(?:[-'.@/][^\W_]+)*")
-
-
-def phrase(user: DatasetUser, phrasing: str) -> tuple[str, tuple[int, int]]:
-    """The one-part request and where its general part is in it."""
-    task = user.tasks[0].instruction
-    general, personal = task.public_instruction.strip(), task.private_instruction.strip()
-    if phrasing == "general: personal":
-        return f"{general}: {personal}", (0, len(general))
-    head = personal.rstrip(" .") + ", "
-    general = general.rstrip(" .?!")
-    return f"{head}{general[:1].lower()}{general[1:]}.", (len(head), len(head) + len(general))
-
-
-def private_units(text: str, general: tuple[int, int], user: DatasetUser) -> list[tuple[int, int]]:
-    """The labelled private spans of ``text`` (see the module docs)."""
-    context = user.context
-    stored = [d.page_content for d in user_context_documents(context)]
-    held = set().union(*(store_rare_tokens(t) for t in stored))
-    spans: list[Hit] = []
-    names = [context.profile.name, *context.profile.name.split()]
-    for name in (n for n in names if len(n.strip(".")) >= 3):  # not "Dr."
-        spans += [
-            Hit(m.start(), m.end(), "name", "")
-            for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE)
-        ]
-    for match in _WORD.finditer(text):
-        word = normalize(match.group())
-        if is_rare(word, match.group()) and word in held:
-            spans.append(Hit(match.start(), match.end(), "rare", ""))
-    details = [*context.private_details, *context.activity_logs]
-    grams = set().union(*(_grams([w for w, _, _ in tokens(d)], 4) for d in details))
-    words = tokens(text)
-    for i in range(len(words) - 3):
-        if tuple(w for w, _, _ in words[i : i + 4]) in grams:
-            spans.append(Hit(words[i][1], words[i + 3][2], "gram", ""))
-    # the data marks the general part public: what the user put there is not counted
-    return [(a, b) for a, b in merge_spans(spans) if not (general[0] <= a and b <= general[1])]
-
-
-def _grams(words: list[str], n: int) -> set[tuple[str, ...]]:
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
-
-
-def _contains(haystack: list[str], needle: list[str]) -> bool:
-    n = len(needle)
-    return any(haystack[i : i + n] == needle for i in range(len(haystack) - n + 1))
-
-
-def score(
-    text: str, general: tuple[int, int], units: list[tuple[int, int]], outbound: str
-) -> dict[str, int]:
-    """Counts of public words kept and units leaked for one request."""
-    sent = Counter(w for w, _, _ in tokens(outbound))
-    sent_sequence = [w for w, _, _ in tokens(outbound)]
-    counts = Counter[str]()
-    for word, start, end in tokens(text):
-        if any(a <= start and end <= b for a, b in units):
-            continue
-        part = "general" if general[0] <= start and end <= general[1] else "personal"
-        counts[f"{part}_words"] += 1
-        if sent[word] > 0:
-            sent[word] -= 1
-            counts[f"{part}_kept"] += 1
-    leaked = [
-        (a, b) for a, b in units if _contains(sent_sequence, [w for w, _, _ in tokens(text[a:b])])
-    ]
-    counts["units"] = len(units)
-    counts["leaked"] = len(leaked)
-    return counts
 
 
 def sentence_rule(text: str, scanner: PrivacyScanner) -> str:
@@ -168,32 +134,20 @@ def no_colon_rule(text: str, scanner: PrivacyScanner) -> str:
     return split_request(text, scanner, paper_format=False).instruction.public_instruction
 
 
-VARIANTS: dict[str, Callable[[str, PrivacyScanner], str]] = {
-    "redact": lambda text, scanner: split_request(text, scanner).instruction.public_instruction,
-    "no colon rule": no_colon_rule,
-    "sentence rule": sentence_rule,
+def without_matcher(scanner: PrivacyScanner) -> PrivacyScanner:
+    """``scanner`` without the stored-fact matcher: the words-only detectors of before."""
+    words_only = PrivacyScanner(detect_entities=False, trusted_texts=scanner.trusted_texts)
+    words_only.detectors = [d for d in scanner.detectors if not isinstance(d, StoredItemMatcher)]
+    return words_only
+
+
+VARIANTS: dict[str, tuple[Callable[[str, PrivacyScanner], str], bool]] = {
+    "redact": (redact_request, True),
+    "without matcher": (redact_request, False),
+    "no colon rule": (no_colon_rule, True),
+    "sentence rule": (sentence_rule, True),
 }
-
-
-def outbound_of(public: str, scanner: PrivacyScanner) -> str:
-    """What the egress guard sends of ``public`` (nothing when it refuses)."""
-    verdict = decide([("human", public)], scanner)
-    return verdict.outbound[0][1] if verdict.sendable else ""
-
-
-def _row(totals: Counter[str], requests: int, leaking: int) -> dict[str, Any]:
-    words = totals["general_words"] + totals["personal_words"]
-    kept = totals["general_kept"] + totals["personal_kept"]
-    return {
-        "requests": requests,
-        "public_words": words,
-        "public_words_kept": kept / max(words, 1),
-        "general_words_kept": totals["general_kept"] / max(totals["general_words"], 1),
-        "personal_words_sent": totals["personal_kept"] / max(totals["personal_words"], 1),
-        "private_units": totals["units"],
-        "private_units_leaked": totals["leaked"],
-        "requests_leaking": leaking,
-    }
+"""Name: (the public part of a one-part request, whether the matcher runs)."""
 
 
 _MARKER = "\x00"
@@ -213,9 +167,19 @@ def _sent_instruction(server: RecordingServer) -> str:
     return content.removeprefix(head).removesuffix(tail)
 
 
-def wire_check(user: DatasetUser, text: str, store: MemoryStore) -> tuple[str, str]:
-    """The bytes the sketch graph sends for ``text`` through a recording cloud, and the
-    public instruction among them."""
+def wire_check(user: DatasetUser, phrasing: str, store: EmbeddingStore) -> tuple[str, str]:
+    """The bytes the sketch graph sends for the request through a recording cloud, and
+    the public instruction among them."""
+    text, _ = phrase(user, phrasing)
+    task = user.tasks[0].instruction
+    request: Any = {"user_id": user.context.user_id, "mode": "sketch"}
+    if phrasing == TWO_PART:
+        request |= {
+            "public_instruction": task.public_instruction,
+            "private_instruction": task.private_instruction,
+        }
+    else:
+        request["instruction"] = text
     with RecordingServer(reply="1. Opening\n2. Body") as server:
         components = Components(
             store=store,  # type: ignore[arg-type]
@@ -223,40 +187,85 @@ def wire_check(user: DatasetUser, text: str, store: MemoryStore) -> tuple[str, s
             egress_guard=EgressGuard(base_url=server.base_url, model="fake", max_retries=0),
             k=5,
         )
-        request: Any = {"user_id": user.context.user_id, "instruction": text, "mode": "sketch"}
         with contextlib.suppress(CoGenesisError):
             run_sketch_graph(components, request)
         return server.all_bytes().decode("utf-8"), _sent_instruction(server)
 
 
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
 def measure(users: list[DatasetUser], wire: bool) -> dict[str, Any]:
+    """Every phrasing, variant and (with ``wire``) the sketch graph, over ``users``."""
     phrasings: dict[str, Any] = {}
     methods: dict[str, Counter[str]] = {p: Counter() for p in PHRASINGS}
     started = time.perf_counter()
+    EmbeddingStore.embeddings.embed_query("warm up")  # the model loads once, not per user
+    stores = {
+        u.context.user_id: EmbeddingStore({u.context.user_id: documents_of(u)}) for u in users
+    }
+    item_seconds, added_ms = [], []
+    for user in users:  # the items are embedded once per user, at its first request
+        tick = time.perf_counter()
+        stored_item_matcher(stores[user.context.user_id], user.context.user_id)  # type: ignore[arg-type]
+        item_seconds.append(time.perf_counter() - tick)
     for phrasing in PHRASINGS:
-        totals = {v: Counter[str]() for v in (*VARIANTS, "graph")}
-        leaking = dict.fromkeys((*VARIANTS, "graph"), 0)
+        names = ("redact", "without matcher") if phrasing == TWO_PART else tuple(VARIANTS)
+        totals = {v: Counter[str]() for v in (*names, "graph")}
+        leaking = dict.fromkeys((*names, "graph"), 0)
+        leaking_held = dict.fromkeys((*names, "graph"), 0)
         for user in users:
-            store = MemoryStore({user.context.user_id: user_context_documents(user.context)})
-            scanner = PrivacyScanner(index=private_index(store, user.context.user_id))  # type: ignore[arg-type]
+            store = stores[user.context.user_id]
+            scanner = scanner_of(store, user, phrasing)
+            scanners = {True: scanner, False: without_matcher(scanner)}
             text, general = phrase(user, phrasing)
             units = private_units(text, general, user)
-            for variant, public_of in VARIANTS.items():
-                counts = score(text, general, units, outbound_of(public_of(text, scanner), scanner))
+            held = store_held_units(text, general, user)
+            seconds = {}
+            for variant in names:
+                public_of, matcher = VARIANTS[variant]
+                tick = time.perf_counter()
+                if phrasing == TWO_PART:
+                    public = user.tasks[0].instruction.public_instruction
+                else:
+                    public = public_of(text, scanners[matcher])
+                outbound = outbound_of(public, scanners[matcher])
+                seconds[variant] = time.perf_counter() - tick
+                counts = score(text, general, units, outbound, held)
                 totals[variant] += counts
                 leaking[variant] += bool(counts["leaked"])
-            methods[phrasing][split_request(text, scanner).method] += 1
+                leaking_held[variant] += bool(counts["held_leaked"])
+            added_ms.append(1000 * (seconds["redact"] - seconds["without matcher"]))
+            if phrasing != TWO_PART:
+                methods[phrasing][split_request(text, scanner).method] += 1
             if wire:
-                everything, instruction = wire_check(user, text, store)
-                counts = score(text, general, units, instruction)
+                everything, instruction = wire_check(user, phrasing, store)
+                counts = score(text, general, units, instruction, held)
                 # a unit counts as leaked wherever in the request bytes it appears
                 counts["leaked"] = score(text, general, units, everything)["leaked"]
                 totals["graph"] += counts
                 leaking["graph"] += bool(counts["leaked"])
-        rows = {v: _row(totals[v], len(users), leaking[v]) for v in totals if totals[v]}
-        rows["redact"]["methods"] = dict(methods[phrasing])
+                leaking_held["graph"] += bool(counts["held_leaked"])
+        rows = {
+            v: figure_row(totals[v], len(users), leaking[v], leaking_held[v])
+            for v in totals
+            if totals[v]
+        }
+        if methods[phrasing]:
+            rows["redact"]["methods"] = dict(methods[phrasing])
         phrasings[phrasing] = rows
-    return {"phrasings": phrasings, "seconds": time.perf_counter() - started}
+    return {
+        "phrasings": phrasings,
+        "matcher_latency": {
+            "added_ms_p50": _percentile(added_ms, 0.5),
+            "added_ms_p95": _percentile(added_ms, 0.95),
+            "items_embedding_ms_p50": 1000 * _percentile(item_seconds, 0.5),
+            "items_embedding_ms_p95": 1000 * _percentile(item_seconds, 0.95),
+        },
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def examples() -> list[dict[str, str]]:
@@ -281,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-wire", action="store_true", help="skip the sketch-graph check")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--results", action="store_true", help="merge into bench/results.json")
+    parser.add_argument("--sweep", action="store_true", help="the matcher's threshold sweep")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as home:
         os.environ.setdefault("COGENESIS_HOME", home)  # the placeholders' install secret
@@ -293,20 +303,28 @@ def main(argv: list[str] | None = None) -> int:
             **measure(users, wire=not args.no_wire),
             "examples": examples(),
         }
+        if args.sweep:
+            figures["sweep"] = {
+                **clause_sweep(users, SWEEP),
+                "requests": request_sweep(users, SWEEP),
+            }
     print(
-        f"one-part requests of {len(users)} users: public words reaching the cloud "
-        "(goal >= 90%), general part, personal part, private units leaked"
+        f"requests of {len(users)} users: public words reaching the cloud (goal >= 90%), "
+        "general part, personal part, private units leaked, store-held facts leaked"
     )
     for phrasing, variants in figures["phrasings"].items():
         print(f"  {phrasing}:")
         for variant, row in variants.items():
-            print(
-                f"    {variant:<14} {row['public_words_kept']:6.1%}  "
-                f"general {row['general_words_kept']:6.1%}  "
-                f"personal {row['personal_words_sent']:6.1%}  "
-                f"units leaked {row['private_units_leaked']}/{row['private_units']} "
-                f"({row['requests_leaking']} requests)"
-            )
+            print(f"    {variant:<15} {figure_line(row)}")
+    latency = figures["matcher_latency"]
+    print(
+        f"  matcher: +{latency['added_ms_p50']:.0f} ms per request (p50; "
+        f"p95 {latency['added_ms_p95']:.0f} ms); a user's items embedded in "
+        f"{latency['items_embedding_ms_p50']:.0f} ms (p50; p95 "
+        f"{latency['items_embedding_ms_p95']:.0f} ms), once"
+    )
+    if "sweep" in figures:
+        print_sweep(figures["sweep"])
     for row in figures["examples"]:
         print(f"  example ({row['method']}): {row['public']}")
     if args.json:

@@ -15,8 +15,8 @@ privacy package, the user's private store included, and picks a route by one rul
 3. a thread that turned sensitive earlier: ``local``, until a turn passes
    ``release_thread=True``;
 4. a request that needs private context (a private part, a first-person reference,
-   or any detector hit: the store's n-grams, rare tokens and dates, profile names,
-   canaries, private facts typed in): ``fusion`` when the run is set up for it
+   or any detector hit: the store's n-grams, rare tokens and dates, its facts in other
+   words, profile names, canaries, private facts typed in): ``fusion`` when the run is set up for it
    (``Components.local_scorer``; a tokenizer mismatch or an endpoint without
    log-probabilities falls back to the sketch path, ``cloud_skipped`` says why),
    else ``sketch``;
@@ -61,6 +61,7 @@ from langchain_cogenesis.graphs.nodes import (
     private_index,
     retrieve,
     sketch,
+    with_stored_items,
     write,
 )
 from langchain_cogenesis.graphs.router import fuse_or_fall_back, route_after_fuse
@@ -177,12 +178,14 @@ def request_scanner(state: WritingState, parts: Components) -> PrivacyScanner:
     """
     user_id = state["user_id"]
     index = private_index(parts.store, user_id) if parts.store.has_user(user_id) else None
-    return PrivacyScanner(
+    scanner = PrivacyScanner(
         index=index,
         canaries=parts.canaries,
         trusted_texts=TRUSTED_PROMPT_TEXT,
         entity_detector=parts.entity_detector,
     )
+    # the store's facts in other words count as a reference to the store too
+    return with_stored_items(scanner, parts, user_id) if index is not None else scanner
 
 
 def start_turn(state: AutoState) -> dict[str, Any]:

@@ -28,14 +28,24 @@ from langchain_cogenesis.errors import (
 from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
 from langchain_cogenesis.privacy import CloudReply, PrivacyScanner, restore
 from langchain_cogenesis.privacy.detectors import PrivateIndex
+from langchain_cogenesis.privacy.paraphrase import (
+    PARAPHRASE_THRESHOLD,
+    StoredItemMatcher,
+    StoredItems,
+)
 from langchain_cogenesis.privacy.splitter import split_request
-from langchain_cogenesis.retrievers import PrivateStore
+from langchain_cogenesis.retrievers import LocalEmbeddings, PrivateStore
 from langchain_cogenesis.schema import MAX_INSTRUCTION_CHARS, ContextAwareInstruction
 
 MODES = ("sketch", "fusion", "local", "cloud-public", "cloud-private", "auto")
 TRUSTED_PROMPT_TEXT = prompts.TRUSTED_TEXT
 _NAME_LINE = re.compile(r"^Name:\s*(.+)$", re.MULTILINE)
 
+
+STORED_FACT_THRESHOLD = "stored_fact_threshold"
+"""``Components.extra`` key: the threshold of the stored-fact matcher for a run
+(default :data:`~langchain_cogenesis.privacy.paraphrase.PARAPHRASE_THRESHOLD`;
+``None`` turns it off)."""
 
 DEFAULTS_MAX_AGE = 3600.0
 """Seconds default components are reused before they are built again."""
@@ -99,9 +109,18 @@ _index_cache: BoundedCache[tuple[str, str], tuple[int, PrivateIndex]] = BoundedC
 )
 
 
+# the embeddings of each user's stored private items: same key and rule as the index,
+# fewer users (an item is 1.5 KB; at most MAX_ITEMS of them per user)
+_items_cache: BoundedCache[tuple[str, str], tuple[int, StoredItems]] = BoundedCache(
+    max_size=64, max_age=DEFAULTS_MAX_AGE
+)
+
+
 def forget_user(user_id: str) -> None:
-    """Drop the cached leak-detector index of ``user_id`` (every store), e.g. on erasure."""
+    """Drop the cached leak-detector index and item embeddings of ``user_id`` (every
+    store), e.g. on erasure."""
     _index_cache.discard_where(lambda key: key[1] == user_id)
+    _items_cache.discard_where(lambda key: key[1] == user_id)
 
 
 def private_index(store: PrivateStore, user_id: str) -> PrivateIndex:
@@ -123,21 +142,68 @@ def private_index(store: PrivateStore, user_id: str) -> PrivateIndex:
     return index
 
 
+def stored_item_matcher(
+    store: PrivateStore,
+    user_id: str,
+    *,
+    public_text: str = "",
+    threshold: float | None = PARAPHRASE_THRESHOLD,
+) -> StoredItemMatcher | None:
+    """The detector of ``user_id``'s stored facts in other words (privacy/paraphrase.py).
+
+    ``None`` when ``threshold`` is ``None`` (``Components(extra={STORED_FACT_THRESHOLD:
+    None})`` turns it off), when the store's embeddings do not run on this machine
+    (only :class:`LocalEmbeddings` may see the clauses it checks) or hold no item. The
+    item embeddings are computed once per user and rebuilt when the user's store changes.
+    """
+    embeddings = getattr(store, "embeddings", None)
+    if threshold is None or not isinstance(embeddings, LocalEmbeddings):
+        return None
+    size = store.count(user_id)
+    key = (store.location, user_id)
+    cached = _items_cache.get(key)
+    items = cached[1] if cached and cached[0] == size else None
+    if items is None:
+        items = StoredItems.from_documents(store.documents(user_id), embeddings)
+        _items_cache.put(key, (size, items))
+    if not len(items):
+        return None
+    return StoredItemMatcher(
+        items,
+        embeddings,
+        threshold=threshold,
+        public_text=public_text,
+        trusted_texts=TRUSTED_PROMPT_TEXT,
+    )
+
+
+def with_stored_items(
+    scanner: PrivacyScanner, parts: Components, user_id: str, public_text: str = ""
+) -> PrivacyScanner:
+    """``scanner`` with the user's :func:`stored_item_matcher` appended (when there is one)."""
+    threshold = parts.extra.get(STORED_FACT_THRESHOLD, PARAPHRASE_THRESHOLD)
+    matcher = stored_item_matcher(
+        parts.store, user_id, public_text=public_text, threshold=threshold
+    )
+    if matcher is not None:
+        scanner.detectors.append(matcher)
+    return scanner
+
+
 def scanner_for(state: WritingState, parts: Components) -> PrivacyScanner:
     """The leak scanner of this run: the user's store, the private part, canaries."""
-    index = (
-        private_index(parts.store, state["user_id"])
-        if parts.store.has_user(state["user_id"])
-        else None
-    )
-    return PrivacyScanner(
+    user_id = state["user_id"]
+    known = parts.store.has_user(user_id)
+    public_text = state["public_instruction"] if state.get("public_from_user", True) else ""
+    scanner = PrivacyScanner(
         [state.get("private_instruction", "")],
-        index=index,
+        index=private_index(parts.store, user_id) if known else None,
         canaries=parts.canaries,
-        public_text=state["public_instruction"] if state.get("public_from_user", True) else "",
+        public_text=public_text,
         trusted_texts=TRUSTED_PROMPT_TEXT,
         entity_detector=parts.entity_detector,
     )
+    return with_stored_items(scanner, parts, user_id, public_text) if known else scanner
 
 
 def ask_cloud(
@@ -190,6 +256,8 @@ def _split(state: WritingState, parts: Components, user_id: str) -> dict[str, An
     scanner = PrivacyScanner(
         index=index, canaries=parts.canaries, entity_detector=parts.entity_detector
     )
+    if index is not None:
+        with_stored_items(scanner, parts, user_id)
     try:
         split = split_request(
             text,
