@@ -19,7 +19,7 @@ from langchain_cogenesis.privacy import PrivacyScanner, decide
 from langchain_cogenesis.privacy.detectors import Hit, is_rare, merge_spans, normalize, tokens
 from langchain_cogenesis.privacy.detectors import rare_tokens as store_rare_tokens
 from langchain_cogenesis.privacy.paraphrase import StoredItemMatcher, clause_spans
-from langchain_cogenesis.privacy.splitter import split_request
+from langchain_cogenesis.privacy.splitter import general_part, split_request
 from langchain_cogenesis.retrievers import LocalEmbeddings, user_context_documents
 from tests.leak_harness import MemoryStore
 
@@ -222,7 +222,9 @@ def scanner_of(store: MemoryStore, user: DatasetUser, phrasing: str) -> PrivacyS
         public_text=public,
         trusted_texts=TRUSTED_PROMPT_TEXT if two_part else (),
     )
-    matcher = stored_item_matcher(store, user_id, public_text=public)  # type: ignore[arg-type]
+    # the splitter's matcher takes the paper's general part as given apart, as _split does
+    general = public if two_part else general_part(phrase(user, phrasing)[0])
+    matcher = stored_item_matcher(store, user_id, public_text=general)  # type: ignore[arg-type]
     if matcher is not None:
         scanner.detectors.append(matcher)
     return scanner

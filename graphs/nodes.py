@@ -33,7 +33,7 @@ from langchain_cogenesis.privacy.paraphrase import (
     StoredItemMatcher,
     StoredItems,
 )
-from langchain_cogenesis.privacy.splitter import split_request
+from langchain_cogenesis.privacy.splitter import general_part, split_request
 from langchain_cogenesis.retrievers import LocalEmbeddings, PrivateStore
 from langchain_cogenesis.schema import MAX_INSTRUCTION_CHARS, ContextAwareInstruction
 
@@ -256,8 +256,8 @@ def _split(state: WritingState, parts: Components, user_id: str) -> dict[str, An
     scanner = PrivacyScanner(
         index=index, canaries=parts.canaries, entity_detector=parts.entity_detector
     )
-    if index is not None:
-        with_stored_items(scanner, parts, user_id)
+    if index is not None:  # the paper's general part is public as if given apart
+        with_stored_items(scanner, parts, user_id, general_part(text))
     try:
         split = split_request(
             text,

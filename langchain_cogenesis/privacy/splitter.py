@@ -105,6 +105,13 @@ def _colon_split(text: str) -> tuple[str, str] | None:
     return (head, tail) if head and tail else None
 
 
+def general_part(text: str) -> str:
+    """The general part of ``general part: personal part`` (the paper's format, rule 1),
+    as :func:`rule_split` reads it; ``""`` without a colon."""
+    colon = _colon_split(_clean(text))
+    return colon[0] if colon else ""
+
+
 @dataclass(frozen=True)
 class InstructionSplit:
     """A split instruction and what is needed to restore its placeholders."""

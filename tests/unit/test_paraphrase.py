@@ -280,3 +280,16 @@ def test_a_personal_first_request_keeps_the_habit_on_the_device() -> None:
     assert "weekly game night" not in wires["matcher"]
     assert "write a toast for her birthday" in wires["matcher"]
     assert "weekly game night" in wires["words only"]  # the control: words alone miss it
+
+
+def test_the_general_part_of_the_papers_format_is_public_as_if_given_apart() -> None:
+    request = {"user_id": "tess", "instruction": "Plan a weekly game night: she hosts on Fridays"}
+    with RecordingServer(reply="1. Games") as server:
+        components = Components(
+            store=LocalStore({"tess": HABITS}),  # type: ignore[arg-type]
+            local_model=GenericFakeChatModel(messages=iter([AIMessage("A plan.")] * 3)),
+            egress_guard=EgressGuard(base_url=server.base_url, model="fake", max_retries=0),
+        )
+        run_sketch_graph(components, request)
+        wire = server.all_bytes().decode()
+    assert "Plan a weekly game night" in wire and "Fridays" not in wire
