@@ -243,7 +243,8 @@ class StoredItemMatcher:
         self.trusted_texts = [text for text in trusted_texts if text.strip()]
         self.excluded = {_key(public_text[a:b]) for a, b in clause_spans(public_text)}
         self._similarity: dict[str, tuple[float, int]] = {}
-        self._hidden: dict[str, list[tuple[int, int]]] = {}
+        # per threshold: what is left of a clause must fall below the one in force
+        self._hidden: dict[tuple[str, float], list[tuple[int, int]]] = {}
 
     def _skipped_spans(self, text: str) -> list[tuple[int, int]]:
         spans = []
@@ -358,11 +359,12 @@ class StoredItemMatcher:
             if score >= self.threshold
         ]
         clauses = [(text[a:b], item) for (a, b), item in flagged]
-        new = [(c, item) for c, item in dict.fromkeys(clauses) if c not in self._hidden]
+        key = self.threshold
+        new = [(c, item) for c, item in dict.fromkeys(clauses) if (c, key) not in self._hidden]
         if len(self._hidden) + len(new) > _REMEMBERED:
             self._hidden.clear()
-        self._hidden.update(zip((c for c, _ in new), self.windows(new), strict=True))
-        windows = [self._hidden[c] for c, _ in clauses]
+        self._hidden.update(zip(((c, key) for c, _ in new), self.windows(new), strict=True))
+        windows = [self._hidden[c, key] for c, _ in clauses]
         return [
             Hit(a + start, a + end, self.name, text[a + start : a + end])
             for ((a, _), _), parts in zip(flagged, windows, strict=True)
