@@ -4,6 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The CPU build of torch 2.13.0 is installed first, pinned, so nothing pulls a CUDA build.
 TORCH := torch==2.13.0
+# llama-cpp-python is compiled here for any x86-64 with AVX2 (GGML_NATIVE=OFF) and never
+# taken from pip's wheel cache: a cached wheel may have been compiled with -march=native on
+# another CPU (AVX-512, AMX) and die with "Illegal instruction" on this one. Keep the pin
+# equal to pyproject.toml's.
+LLAMA := llama-cpp-python[server]==0.3.36
 # `make demo` needs these extras; the benchmarks and the tests need every one
 # (bench/finetune.py: train, bench/quality.py: smollm2, bench/scale_out.py: server).
 DEMO_EXTRAS := local,fusion,eval,privacy
@@ -18,6 +23,7 @@ $(BIN)/python:
 
 $(VENV)/.local-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH)"
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --quiet --no-cache-dir --no-binary llama-cpp-python "$(LLAMA)"
 	$(BIN)/pip install --quiet -e ".[$(DEMO_EXTRAS)]"
 	touch $@
 

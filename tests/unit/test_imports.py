@@ -356,3 +356,20 @@ def test_version_comes_from_the_package_metadata() -> None:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def test_the_makefile_pins_what_pyproject_pins() -> None:
+    """The Makefile installs torch and llama-cpp-python before the package (the CPU
+    torch; llama.cpp compiled for any AVX2 CPU): a drifted pin would install twice."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    pins = dict(
+        line.split(" := ", 1)
+        for line in makefile.splitlines()
+        if line.startswith(("TORCH :=", "LLAMA :="))
+    )
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        optional = tomllib.load(file)["project"]["optional-dependencies"]
+    every = [spec for specs in optional.values() for spec in specs]
+    assert pins["TORCH"] in every
+    assert pins["LLAMA"] in every
+    assert "GGML_NATIVE=OFF" in makefile and "--no-cache-dir" in makefile
