@@ -65,7 +65,12 @@ from langchain_cogenesis.graphs.nodes import (
     write,
 )
 from langchain_cogenesis.graphs.router import fuse_or_fall_back, route_after_fuse
-from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
+from langchain_cogenesis.graphs.state import (
+    Components,
+    WritingInput,
+    WritingOutput,
+    WritingState,
+)
 from langchain_cogenesis.privacy import EgressDecision, Hit, PrivacyScanner
 
 Route = Literal["cloud", "sketch", "fusion", "local"]
@@ -276,7 +281,7 @@ def route_after_auto_retrieve(state: AutoState) -> str:
 
 
 def build_auto_graph(
-    checkpointer: Any = "memory",
+    checkpointer: Any = "memory", *, output_schema: type[Any] = AutoState
 ) -> CompiledStateGraph[AutoState, Components, AutoInput, AutoState]:
     """Compile the auto graph (``mode="auto"``).
 
@@ -284,8 +289,11 @@ def build_auto_graph(
         checkpointer: ``"memory"`` (default), any LangGraph checkpointer, or ``None``.
             The sticky "stays local" mark is kept per ``thread_id`` by it; without a
             checkpointer every run is a thread of its own.
+        output_schema: as in :func:`~langchain_cogenesis.graphs.build_sketch_graph`.
     """
-    builder = StateGraph(AutoState, context_schema=Components, input_schema=AutoInput)
+    builder = StateGraph(
+        AutoState, context_schema=Components, input_schema=AutoInput, output_schema=output_schema
+    )
     builder.add_node("start_turn", start_turn)
     builder.add_node("prepare", prepare)
     builder.add_node("classify", classify)
@@ -308,5 +316,5 @@ def build_auto_graph(
     return compile_with(builder, checkpointer, "cogenesis-auto")  # type: ignore[no-any-return]
 
 
-graph = build_auto_graph(checkpointer=None)
-"""The compiled auto graph without a checkpointer, for LangGraph Server."""
+graph = build_auto_graph(checkpointer=None, output_schema=WritingOutput)
+"""The compiled auto graph LangGraph Server serves (no checkpointer; public output)."""

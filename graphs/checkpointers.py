@@ -31,7 +31,9 @@ Invoke:
         # in any worker, after the one running request-42 died:
         result = resume_sketch_graph(components, "request-42", graph=graph)
 
-Checkpoints hold each run's private context, so the database belongs on the device or
+Checkpoints hold each run's private context, so they are encrypted at rest when
+``COGENESIS_CHECKPOINT_KEY`` is set (``encryption=True`` requires it; see
+:mod:`~langchain_cogenesis.graphs.encryption`), and the database belongs on the device or
 inside the user's trust boundary, like the Chroma server: a host other than loopback
 or a Unix socket needs ``allow_remote_store`` (or ``COGENESIS_ALLOW_REMOTE_STORE``),
 and opening one is recorded in the audit log.
@@ -44,17 +46,18 @@ import os
 import time
 from typing import TYPE_CHECKING, Any, Literal
 
-from langchain_cogenesis.config import Settings
+from langchain_cogenesis.config import Settings, is_loopback_host
 from langchain_cogenesis.errors import (
     CheckpointerUnavailable,
     MissingExtra,
     RemoteCheckpointsNotAllowed,
 )
-from langchain_cogenesis.retrievers.store import is_loopback_host
+from langchain_cogenesis.graphs.encryption import checkpoint_serde
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.postgres import PostgresSaver
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 
     from langchain_cogenesis.privacy.audit import AuditLog
 
@@ -76,6 +79,7 @@ def postgres_checkpointer(
     connect_timeout: float = 10.0,
     allow_remote_store: bool | None = None,
     audit_log: AuditLog | Literal["default"] | None = "default",
+    encryption: EncryptedSerializer | bool | None = None,
 ) -> PostgresSaver:
     """A LangGraph ``PostgresSaver`` on a connection pool, its tables created.
 
@@ -93,18 +97,26 @@ def postgres_checkpointer(
             a Unix socket; default ``COGENESIS_ALLOW_REMOTE_STORE``.
         audit_log: where the opening of a remote database is recorded; default
             ``$COGENESIS_HOME/audit.sqlite3``.
+        encryption: checkpoints encrypted at rest (:mod:`~langchain_cogenesis.graphs.encryption`),
+            every channel value included: ``None`` (default) when
+            ``COGENESIS_CHECKPOINT_KEY`` is set, ``True`` always (the key is required),
+            ``False`` never, or the serializer to use.
 
     Raises:
         RemoteCheckpointsNotAllowed: a remote database without the opt-in (nothing
             is sent).
         MissingExtra: the ``server`` extra is not installed.
         CheckpointerUnavailable: no connection string, or the database does not answer.
+        CheckpointKeyMissing: ``encryption=True`` and no key is configured.
     """
     with MissingExtra.if_absent("server", _FEATURE):
         import psycopg
         from langgraph.checkpoint.postgres import PostgresSaver
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
+
+        from langchain_cogenesis.graphs._sealed_postgres import EncryptedPostgresSaver
+    serde = _serde(encryption)
     uri = _uri(uri)
     shown = _check_host(uri, allow_remote_store, audit_log)
     pool: ConnectionPool[Any] = ConnectionPool(
@@ -117,7 +129,7 @@ def postgres_checkpointer(
     )
     try:
         pool.open(wait=True, timeout=connect_timeout)
-        saver = PostgresSaver(pool)
+        saver = EncryptedPostgresSaver(pool, serde=serde) if serde else PostgresSaver(pool)
         with psycopg.connect(uri, autocommit=True, connect_timeout=int(connect_timeout)) as lock:
             deadline = time.monotonic() + _SETUP_SECONDS
             while not _first(lock.execute(_TRY_LOCK, (_SETUP_LOCK,)).fetchone()):
@@ -137,6 +149,7 @@ async def async_postgres_checkpointer(
     connect_timeout: float = 10.0,
     allow_remote_store: bool | None = None,
     audit_log: AuditLog | Literal["default"] | None = "default",
+    encryption: EncryptedSerializer | bool | None = None,
 ) -> AsyncPostgresSaver:
     """The asyncio twin of :func:`postgres_checkpointer`, for ``graph.ainvoke`` and
     ``astream`` (a sync ``PostgresSaver`` cannot serve them). Same arguments and
@@ -147,6 +160,9 @@ async def async_postgres_checkpointer(
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
         from psycopg.rows import dict_row
         from psycopg_pool import AsyncConnectionPool
+
+        from langchain_cogenesis.graphs._sealed_postgres import AsyncEncryptedPostgresSaver
+    serde = _serde(encryption)
     uri = _uri(uri)
     shown = _check_host(uri, allow_remote_store, audit_log)
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
@@ -159,7 +175,9 @@ async def async_postgres_checkpointer(
     )
     try:
         await pool.open(wait=True, timeout=connect_timeout)
-        saver = AsyncPostgresSaver(pool)
+        saver = (
+            AsyncEncryptedPostgresSaver(pool, serde=serde) if serde else AsyncPostgresSaver(pool)
+        )
         async with await psycopg.AsyncConnection.connect(
             uri, autocommit=True, connect_timeout=int(connect_timeout)
         ) as lock:
@@ -172,6 +190,12 @@ async def async_postgres_checkpointer(
         await pool.close()
         raise _unreachable(shown, error) from error
     return saver
+
+
+def _serde(encryption: EncryptedSerializer | bool | None) -> EncryptedSerializer | None:
+    if encryption is None or encryption is True:
+        return checkpoint_serde(required=encryption is True)
+    return encryption or None
 
 
 def _uri(uri: str | None) -> str:

@@ -31,7 +31,12 @@ from langchain_cogenesis.graphs.nodes import (
     retrieve,
     scanner_for,
 )
-from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
+from langchain_cogenesis.graphs.state import (
+    Components,
+    WritingInput,
+    WritingOutput,
+    WritingState,
+)
 from langchain_cogenesis.models.templates import chat_template_of
 from langchain_cogenesis.privacy import PrefixGate, restore
 from langchain_cogenesis.privacy.decision import decide
@@ -172,10 +177,15 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
 
 
 def fusion_builder(
-    fuse_node: Any = fuse,
+    fuse_node: Any = fuse, output_schema: type[Any] = WritingState
 ) -> StateGraph[WritingState, Components, WritingInput, WritingState]:
     """prepare ─► retrieve ─► fuse, uncompiled; the router adds its fallback to it."""
-    builder = StateGraph(WritingState, context_schema=Components, input_schema=WritingInput)
+    builder = StateGraph(
+        WritingState,
+        context_schema=Components,
+        input_schema=WritingInput,
+        output_schema=output_schema,
+    )
     builder.add_node("prepare", prepare)
     builder.add_node("retrieve", retrieve)
     builder.add_node("fuse", fuse_node)
@@ -197,13 +207,16 @@ def compile_with(builder: Any, checkpointer: Any, name: str) -> Any:
 
 
 def build_fusion_graph(
-    checkpointer: Any = "memory",
+    checkpointer: Any = "memory", *, output_schema: type[Any] = WritingState
 ) -> CompiledStateGraph[WritingState, Components, WritingInput, WritingState]:
-    """Fusion only: prepare, retrieve, fuse (typed errors when fusion cannot run)."""
-    builder = fusion_builder()
+    """Fusion only: prepare, retrieve, fuse (typed errors when fusion cannot run).
+
+    ``output_schema`` as in :func:`~langchain_cogenesis.graphs.build_sketch_graph`.
+    """
+    builder = fusion_builder(output_schema=output_schema)
     builder.add_edge("fuse", END)
     return compile_with(builder, checkpointer, "cogenesis-fusion")  # type: ignore[no-any-return]
 
 
-graph = build_fusion_graph(checkpointer=None)
-"""The compiled fusion graph without a checkpointer, for LangGraph Server."""
+graph = build_fusion_graph(checkpointer=None, output_schema=WritingOutput)
+"""The compiled fusion graph LangGraph Server serves (no checkpointer; public output)."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from langchain_core.documents import Document
 from langchain_core.messages import BaseMessage
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
@@ -22,10 +23,12 @@ from langchain_cogenesis.errors import (
     InvalidInstruction,
     LocalModelError,
     LocalOnly,
+    NotPermitted,
     PrivacyViolation,
     UnknownUser,
 )
 from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
+from langchain_cogenesis.graphs.tokens import Identity, served_caller
 from langchain_cogenesis.privacy import CloudReply, PrivacyScanner, restore
 from langchain_cogenesis.privacy.detectors import PrivateIndex
 from langchain_cogenesis.privacy.paraphrase import (
@@ -277,14 +280,48 @@ def _split(state: WritingState, parts: Components, user_id: str) -> dict[str, An
     }
 
 
+def served_user(caller: Identity, named: str, context: Components | None) -> str:
+    """The user a served run is for: the caller's own id, or the one an admin names.
+
+    Raises:
+        NotPermitted: the body names another user, or the run's context changes the
+            server's parts, and the caller is not an admin.
+    """
+    if named and named != caller.user_id and not caller.is_admin:
+        raise NotPermitted(
+            f"This caller runs the graphs for {caller.user_id!r} only, not {named!r}; nothing ran."
+        )
+    if context is not None and not caller.is_admin:
+        defaults = Components()
+        changed = [
+            name
+            for name in vars(defaults)
+            if name not in ("store", "local_model")
+            and getattr(context, name) != getattr(defaults, name)
+        ]
+        if changed or context.store is not None or context.local_model is not None:
+            raise NotPermitted(
+                "A served run takes its parts from the server's environment; this run "
+                f"asked to change {', '.join(changed) or 'the store or model'}. Nothing ran."
+            )
+    return named or caller.user_id
+
+
 def prepare(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
-    """Validate the request (and split a one-part instruction) before anything runs."""
+    """Validate the request (and split a one-part instruction) before anything runs.
+
+    A run that LangGraph Server started for an authenticated caller runs for the
+    caller's own user id (:func:`served_user`).
+    """
     started = time.perf_counter()
+    user_id = (state.get("user_id") or "").strip()
+    caller = served_caller(get_config().get("configurable") or {})
+    if caller is not None:
+        user_id = served_user(caller, user_id, runtime.context if runtime else None)
     parts = components(runtime)
     mode = state.get("mode", "sketch")
     if mode not in MODES:
         raise InvalidInstruction(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
-    user_id = (state.get("user_id") or "").strip()
     if not user_id:
         raise InvalidInstruction("A user_id is required: whose private context to use.")
     if mode != "cloud-public" and not parts.store.has_user(user_id):

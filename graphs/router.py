@@ -22,7 +22,12 @@ from langgraph.runtime import Runtime
 from langchain_cogenesis.errors import CloudError, CloudLogprobsUnavailable, TokenizerMismatch
 from langchain_cogenesis.graphs.fusion import compile_with, fuse, fusion_builder
 from langchain_cogenesis.graphs.nodes import components, degraded_reason, sketch, write
-from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
+from langchain_cogenesis.graphs.state import (
+    Components,
+    WritingInput,
+    WritingOutput,
+    WritingState,
+)
 
 
 def fuse_or_fall_back(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
@@ -46,10 +51,13 @@ def route_after_fuse(state: WritingState) -> str:
 
 
 def build_router_graph(
-    checkpointer: Any = "memory",
+    checkpointer: Any = "memory", *, output_schema: type[Any] = WritingState
 ) -> CompiledStateGraph[WritingState, Components, WritingInput, WritingState]:
-    """Fusion with its automatic fallback to sketch-then-write."""
-    builder = fusion_builder(fuse_or_fall_back)
+    """Fusion with its automatic fallback to sketch-then-write.
+
+    ``output_schema`` as in :func:`~langchain_cogenesis.graphs.build_sketch_graph`.
+    """
+    builder = fusion_builder(fuse_or_fall_back, output_schema)
     builder.add_node("sketch", sketch)
     builder.add_node("write", write)
     builder.add_conditional_edges("fuse", route_after_fuse, ["sketch", "write", END])
@@ -58,5 +66,5 @@ def build_router_graph(
     return compile_with(builder, checkpointer, "cogenesis-router")  # type: ignore[no-any-return]
 
 
-graph = build_router_graph(checkpointer=None)
-"""The compiled router graph without a checkpointer, for LangGraph Server."""
+graph = build_router_graph(checkpointer=None, output_schema=WritingOutput)
+"""The compiled router graph LangGraph Server serves (no checkpointer; public output)."""

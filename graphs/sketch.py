@@ -49,7 +49,12 @@ from langchain_cogenesis.graphs.nodes import (
     write,
 )
 from langchain_cogenesis.graphs.router import fuse_or_fall_back, route_after_fuse
-from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
+from langchain_cogenesis.graphs.state import (
+    Components,
+    WritingInput,
+    WritingOutput,
+    WritingState,
+)
 from langchain_cogenesis.privacy.tracing import (
     allow_raw_tracing,
     private_graph,
@@ -68,8 +73,15 @@ def sqlite_checkpointer(path: Path | str) -> BaseCheckpointSaver[Any]:
     return SqliteSaver(sqlite3.connect(str(path), check_same_thread=False))
 
 
-def _builder() -> StateGraph[WritingState, Components, WritingInput, WritingState]:
-    builder = StateGraph(WritingState, context_schema=Components, input_schema=WritingInput)
+def _builder(
+    output_schema: type[Any] = WritingState,
+) -> StateGraph[WritingState, Components, WritingInput, WritingState]:
+    builder = StateGraph(
+        WritingState,
+        context_schema=Components,
+        input_schema=WritingInput,
+        output_schema=output_schema,
+    )
     builder.add_node("prepare", prepare)
     builder.add_node("retrieve", retrieve)
     builder.add_node("sketch", sketch)
@@ -90,6 +102,8 @@ def _builder() -> StateGraph[WritingState, Components, WritingInput, WritingStat
 
 def build_sketch_graph(
     checkpointer: CheckpointerChoice = "memory",
+    *,
+    output_schema: type[Any] = WritingState,
 ) -> CompiledStateGraph[WritingState, Components, WritingInput, WritingState]:
     """Compile the sketch graph.
 
@@ -97,9 +111,13 @@ def build_sketch_graph(
         checkpointer: ``"memory"`` (default) for an in-memory saver, any LangGraph
             checkpointer (e.g. :func:`sqlite_checkpointer`), or ``None`` for none.
             With a checkpointer, pass ``{"configurable": {"thread_id": ...}}``.
+        output_schema: what a run returns: the whole state (default), or
+            :class:`~langchain_cogenesis.graphs.state.WritingOutput`, the answer and
+            the egress record without the retrieved documents (the served graph's).
     """
     saver = InMemorySaver() if checkpointer == "memory" else checkpointer
-    return private_graph(_builder().compile(checkpointer=saver, name="cogenesis-sketch"))
+    compiled = _builder(output_schema).compile(checkpointer=saver, name="cogenesis-sketch")
+    return private_graph(compiled)
 
 
 def result_from_state(state: dict[str, Any]) -> WritingResult:
@@ -195,5 +213,6 @@ def private_run(components: Components) -> Iterator[None]:
     yield
 
 
-graph = build_sketch_graph(checkpointer=None)
-"""The compiled graph without a checkpointer, for LangGraph Server (``langgraph.json``)."""
+graph = build_sketch_graph(checkpointer=None, output_schema=WritingOutput)
+"""The graph LangGraph Server serves (``langgraph.json``): no checkpointer (the server
+brings its own) and only the answer and the egress record as output."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
 
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
+from typing_extensions import TypedDict
 
 from langchain_cogenesis.errors import ConfigurationError
 from langchain_cogenesis.privacy import EgressGuard, PolicyRule
@@ -49,6 +50,26 @@ class WritingState(WritingInput, total=False):
     fusion: dict[str, Any]
     cloud_payloads: Annotated[list[dict[str, Any]], operator.add]
     timings: Annotated[dict[str, float], merge_timings]
+
+
+class WritingOutput(TypedDict, total=False):
+    """What a served run hands back: the answer and the record of what was sent.
+
+    The retrieved documents, the private part and the placeholders' values stay in
+    the thread's state (for resuming), readable by the thread's owner only.
+    """
+
+    user_id: str
+    mode: WritingMode
+    public_instruction: str
+    sketch: str
+    answer: str
+    cloud_skipped: str
+    degraded_reason: str
+    route: str
+    route_reason: str
+    cloud_payloads: list[dict[str, Any]]
+    timings: dict[str, float]
 
 
 @dataclass

@@ -218,3 +218,23 @@ class RemoteCheckpointsNotAllowed(RemoteStoreNotAllowed):
             "COGENESIS_ALLOW_REMOTE_STORE=1 (the opening is recorded in the audit log). "
             "Nothing was sent.",
         )
+
+
+class NotPermitted(CoGenesisError, PermissionError):
+    """The authenticated caller may not do this: run as another user, or change a
+    served run's parts. Nothing ran and nothing was sent."""
+
+
+class InvalidToken(CoGenesisError, PermissionError):
+    """A bearer token is missing, unknown, revoked, expired or forged."""
+
+
+class CheckpointKeyMissing(ConfigurationError):
+    """Encrypted checkpoints were asked for and no key is configured."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} are encrypted at rest and no key is set. Set COGENESIS_CHECKPOINT_KEY "
+            "to a base64 key of 16, 24 or 32 bytes (`cogenesis tokens new-key` prints "
+            "one) and keep it out of the database's backups."
+        )

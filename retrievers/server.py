@@ -8,8 +8,9 @@ on loopback, waits until it answers, and stops it on exit. Point
     with chroma_server(Path("~/.cogenesis/chroma").expanduser()) as url:
         store = PrivateStore(chroma_url=url)
 
-Loopback is the default and needs no opt-in; any other ``host`` serves the store
-to the network, which is the caller's decision (see ``docs/deployment.md``).
+Loopback is the default and the only address it binds: ``chroma run`` has no
+authentication of its own, so a store served beyond this machine must sit behind a
+proxy that authenticates and encrypts (see ``docs/deployment.md``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from langchain_cogenesis.errors import StoreError
+from langchain_cogenesis.config import is_loopback_host
+from langchain_cogenesis.errors import ConfigurationError, StoreError
 from langchain_cogenesis.models.standin import free_port
 
 HEARTBEAT = "/api/v2/heartbeat"
@@ -47,9 +49,17 @@ def chroma_server(
     """Run ``chroma run`` over the database folder ``data``; yields the server's base URL.
 
     Raises:
+        ConfigurationError: ``host`` is not loopback (nothing is started).
         StoreError: the command is missing, exits, or does not answer within
             ``start_timeout`` seconds.
     """
+    if not is_loopback_host(host):
+        raise ConfigurationError(
+            f"chroma run would serve the private store on {host} to anyone who reaches it "
+            "(it has no authentication): bind loopback and put an authenticating TLS "
+            "proxy in front of it, then point COGENESIS_CHROMA_URL and "
+            "COGENESIS_CHROMA_TOKEN at the proxy."
+        )
     port = port or free_port()
     process = subprocess.Popen(
         [chroma_command(), "run", "--path", str(data), "--host", host, "--port", str(port)],

@@ -14,7 +14,6 @@ processes use a Chroma server (``chroma run``, ``COGENESIS_CHROMA_URL``).
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import os
 import shutil
@@ -34,7 +33,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from pydantic import SecretStr
 
 from langchain_cogenesis.caches import BoundedCache
-from langchain_cogenesis.config import Settings
+from langchain_cogenesis.config import Settings, is_loopback_host
 from langchain_cogenesis.errors import (
     CoGenesisError,
     ConfigurationError,
@@ -159,24 +158,6 @@ def _check_store_path(path: Path) -> None:
         )
     if tables and "collections" not in tables:
         raise NotAChromaStore(f"{chroma_file} is an SQLite file but not a Chroma store.")
-
-
-def is_loopback_host(host: str) -> bool:
-    """Whether ``host`` is this machine: ``localhost``, 127.0.0.0/8 or ``::1``.
-
-    Decided from the name alone, with no DNS lookup, so a name that merely resolves to
-    loopback today (and elsewhere tomorrow) counts as remote.
-    """
-    host = host.strip("[]").rstrip(".").lower()
-    if host == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
 
 
 def shown_url(url: str) -> str:

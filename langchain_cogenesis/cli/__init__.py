@@ -5,7 +5,7 @@ Each command family lives in its own module, which registers its sub-command wit
 :mod:`.store` (``ingest``, ``users``), :mod:`.write`, :mod:`.serve`
 (``serve-cloud``), :mod:`.combiner` (``train-combiner``), :mod:`.detector`
 (``train-detector``), :mod:`.evaluate`
-(``eval``), :mod:`.finetune` and :mod:`.audit`.
+(``eval``), :mod:`.finetune`, :mod:`.audit` and :mod:`.tokens`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from langchain_cogenesis.cli import (
     finetune,
     serve,
     store,
+    tokens,
     write,
 )
 from langchain_cogenesis.config import Settings
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_parser(commands)
     finetune.add_parser(commands)
     audit.add_parser(commands)
+    tokens.add_parser(commands)
     return parser
 
 

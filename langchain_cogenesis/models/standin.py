@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
-from langchain_cogenesis.config import Settings
-from langchain_cogenesis.errors import CloudUnavailable, LocalModelError
+from langchain_cogenesis.config import Settings, is_loopback_host
+from langchain_cogenesis.errors import CloudUnavailable, ConfigurationError, LocalModelError
 from langchain_cogenesis.models.loader import bundled_model_path
 from langchain_cogenesis.models.templates import chat_template_for
 
@@ -69,6 +69,14 @@ class StandInCloud:
         log_path: where the server's output goes (default ``$COGENESIS_HOME/logs``).
         logits_all: serve completion log-probabilities (needed for logit fusion;
             costs n_ctx × vocabulary floats of memory, about 1 GB at n_ctx 1,024).
+        host: the address to listen on: loopback (default), so only this machine
+            reaches it. Any other address serves the model to the network and needs
+            ``api_key``.
+        api_key: a key clients must send (``Authorization: Bearer ...``); required
+            for a host other than loopback.
+
+    Raises:
+        ConfigurationError: a host other than loopback without ``api_key``.
     """
 
     def __init__(
@@ -82,7 +90,17 @@ class StandInCloud:
         log_path: Path | None = None,
         logits_all: bool = False,
         chat_template: str | None = None,
+        host: str = "127.0.0.1",
+        api_key: str | None = None,
     ) -> None:
+        if not is_loopback_host(host) and not (api_key or "").strip():
+            raise ConfigurationError(
+                f"The stand-in would listen on {host}, beyond this machine, with no key: "
+                "pass api_key= (`cogenesis serve-cloud --api-key-file FILE`), or keep the "
+                "default loopback host."
+            )
+        self.host = host
+        self.api_key = api_key
         settings = Settings.from_env()
         self.model_path = (
             model_path
@@ -102,8 +120,12 @@ class StandInCloud:
 
     @property
     def base_url(self) -> str:
-        """The OpenAI-compatible base URL (ends in ``/v1``)."""
-        return f"http://127.0.0.1:{self.port}/v1"
+        """The OpenAI-compatible base URL (ends in ``/v1``); this machine's address
+        when the server listens on every interface."""
+        wildcard = self.host in ("0.0.0.0", "::", "")
+        host = "127.0.0.1" if wildcard else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}/v1"
 
     @property
     def running(self) -> bool:
@@ -121,7 +143,7 @@ class StandInCloud:
             "--model_alias",
             self.model,
             "--host",
-            "127.0.0.1",
+            self.host,
             "--port",
             str(self.port),
             "--n_ctx",
@@ -159,8 +181,10 @@ class StandInCloud:
 
     def healthy(self) -> bool:
         """True when ``GET /v1/models`` answers 200."""
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        request = urllib.request.Request(f"{self.base_url}/models", headers=headers)
         try:
-            with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as answer:
+            with urllib.request.urlopen(request, timeout=2) as answer:
                 return bool(answer.status == 200)
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
             return False
@@ -176,7 +200,7 @@ class StandInCloud:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env=self._environment(),
                 preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
         deadline = time.monotonic() + self.startup_timeout
@@ -193,6 +217,15 @@ class StandInCloud:
             f"The stand-in cloud server did not answer within {self.startup_timeout:.0f} s; "
             f"see {self.log_path}."
         )
+
+    def _environment(self) -> dict[str, str]:
+        """The server's environment; the key travels here, not on the command line
+        (which every local user can read in the process list)."""
+        env = {key: value for key, value in os.environ.items() if key != "API_KEY"}
+        env["PYTHONUNBUFFERED"] = "1"
+        if self.api_key:
+            env["API_KEY"] = self.api_key  # llama_cpp.server's setting of that name
+        return env
 
     def stop(self) -> None:
         """Stop the server: SIGTERM, then SIGKILL after five seconds."""

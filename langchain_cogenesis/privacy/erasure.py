@@ -8,7 +8,8 @@
 - the audit logs: the payload text of the user's rows and of any row that carries
   the user's private text, while the hashes stay, so ``cogenesis audit --verify``
   still passes (see :mod:`langchain_cogenesis.privacy.audit`);
-- the checkpoints (``threads.sqlite3``, ``cogenesis write --thread-id``, and any
+- the checkpoints (``threads.sqlite3``, ``cogenesis write --thread-id``, the served
+  graphs' ``served-threads.sqlite3``, read with ``COGENESIS_CHECKPOINT_KEY``, and any
   checkpointer passed in, such as the PostgreSQL one that workers share): every
   thread run for the user or holding the user's private text;
 - the evaluation caches and logs (``*.jsonl``, ``*.log``): the user's lines;
@@ -276,8 +277,18 @@ def _erase_threads(
     """Delete every checkpointed thread of ``user_id`` (or holding the user's text)."""
     from langgraph.checkpoint.sqlite import SqliteSaver
 
+    from langchain_cogenesis.graphs.encryption import checkpoint_serde
+
     with closing(sqlite3.connect(str(path), check_same_thread=False, timeout=30)) as db:
-        deleted = _delete_threads(SqliteSaver(db), user_id, belongs)
+        try:  # encrypted threads (the served graphs') are read with the configured key
+            deleted = _delete_threads(SqliteSaver(db, serde=checkpoint_serde()), user_id, belongs)
+        except Exception as error:  # an encrypted checkpoint without its key
+            report.warnings.append(
+                f"the checkpoints in {path} could not be read ({type(error).__name__}: "
+                f"{error}); set COGENESIS_CHECKPOINT_KEY (and COGENESIS_CHECKPOINT_OLD_KEYS) "
+                "and run the erasure again."
+            )
+            return
         db.commit()
     if deleted:
         report.threads += deleted
@@ -324,7 +335,10 @@ def _delete_threads(
             continue
         values = item.checkpoint.get("channel_values", {})
         writes = [value for _, _, value in item.pending_writes or []]
-        if values.get("user_id") == user_id or belongs(_as_text([values, writes])):
+        metadata = item.metadata or {}
+        # a served run names its owner in the metadata (graphs/auth.py stamps it)
+        owned = user_id in (metadata.get("owner"), metadata.get("langgraph_auth_user_id"))
+        if owned or values.get("user_id") == user_id or belongs(_as_text([values, writes])):
             doomed.add(thread_id)
     for thread_id in sorted(doomed):
         saver.delete_thread(thread_id)

