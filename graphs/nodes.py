@@ -280,6 +280,20 @@ def _split(state: WritingState, parts: Components, user_id: str) -> dict[str, An
     }
 
 
+_JSON = (str, int, float, bool, list, tuple, dict)
+
+
+def _from_the_request(context: Components) -> list[str]:
+    """The fields of ``context`` that differ from a context built from nothing and
+    could have come from a request body (JSON values, not in-process objects)."""
+    defaults = Components()
+    return [
+        name
+        for name, default in vars(defaults).items()
+        if getattr(context, name) != default and isinstance(getattr(context, name), _JSON)
+    ]
+
+
 def served_user(caller: Identity, named: str, context: Components | None) -> str:
     """The user a served run is for: the caller's own id, or the one an admin names.
 
@@ -291,19 +305,12 @@ def served_user(caller: Identity, named: str, context: Components | None) -> str
         raise NotPermitted(
             f"This caller runs the graphs for {caller.user_id!r} only, not {named!r}; nothing ran."
         )
-    if context is not None and not caller.is_admin:
-        defaults = Components()
-        changed = [
-            name
-            for name in vars(defaults)
-            if name not in ("store", "local_model")
-            and getattr(context, name) != getattr(defaults, name)
-        ]
-        if changed or context.store is not None or context.local_model is not None:
-            raise NotPermitted(
-                "A served run takes its parts from the server's environment; this run "
-                f"asked to change {', '.join(changed) or 'the store or model'}. Nothing ran."
-            )
+    changed = _from_the_request(context) if context is not None else []
+    if changed and not caller.is_admin:
+        raise NotPermitted(
+            "A served run takes its parts from the server's environment; this run asked "
+            f"to change {', '.join(changed)}. Nothing ran."
+        )
     return named or caller.user_id
 
 

@@ -330,3 +330,71 @@ def test_erasure_reaches_the_shared_postgres_checkpointer(
         assert _holds(saver, notes["fay-erase"]) > 0
     finally:
         saver.conn.close()
+
+
+def test_encrypted_checkpoints_hold_no_private_string_and_erasure_still_finds_them(
+    postgres_uri: str, chroma_url: str, cloud: RecordingServer, tmp_path: Path
+) -> None:
+    from langchain_cogenesis.errors import ConfigurationError
+    from langchain_cogenesis.graphs.encryption import checkpoint_serde
+    from langchain_cogenesis.graphs.tokens import new_key
+    from langchain_cogenesis.privacy.erasure import erase_user
+
+    notes = {
+        "gus-sealed": "Gus takes lithium every morning since the spring of 2019",
+        "hana-sealed": "Hana's sister Mirela lives at 14 Quarry Lane in Tidewell",
+    }
+    private_part = "Thank Nurse Odalys Brennock for the night shifts"
+    store = PrivateStore(chroma_url=chroma_url, embeddings=HashEmbeddings(), audit_log=None)
+    for user, text in notes.items():
+        store.add_documents(user, [Document(text)])
+    old_key, key = new_key(), new_key()
+    components = Components(
+        store=store,
+        local_model=EchoWriter(worker="sealed"),
+        egress_guard=EgressGuard(base_url=cloud.base_url, model="fake", max_retries=0),
+        entity_detector=EntityDetector.rules_only(),
+    )
+    answers = {}
+    # written with the old key, before a rotation
+    saver = postgres_checkpointer(
+        postgres_uri, audit_log=None, encryption=checkpoint_serde(old_key)
+    )
+    try:
+        graph = build_sketch_graph(checkpointer=saver)
+        for user in notes:
+            request: Any = {"user_id": user, "public_instruction": INSTRUCTION,
+                            "private_instruction": private_part}  # fmt: skip
+            config: Any = {"configurable": {"thread_id": f"thread-{user}"}}
+            state = graph.invoke(request, config, context=components, durability="sync")
+            assert notes[user] in state["answer"]
+            answers[user] = state["answer"]
+        for text in [*notes.values(), private_part, *answers.values(), "Brennock"]:
+            assert _holds(saver, text) == 0, text
+    finally:
+        saver.conn.close()
+
+    # after the rotation: the old threads read with the old key among the previous ones
+    rotated = checkpoint_serde(key, previous=[old_key])
+    saver = postgres_checkpointer(postgres_uri, audit_log=None, encryption=rotated)
+    try:
+        graph = build_sketch_graph(checkpointer=saver)
+        snapshot = graph.get_state({"configurable": {"thread_id": "thread-gus-sealed"}})
+        assert snapshot.values["answer"] == answers["gus-sealed"]
+        assert snapshot.values["private_instruction"] == private_part
+        report = erase_user("gus-sealed", home=tmp_path / "home", store=store,
+                            checkpointers=[saver])  # fmt: skip
+        assert report.threads == 1
+        assert graph.get_state({"configurable": {"thread_id": "thread-gus-sealed"}}).values == {}
+        assert graph.get_state({"configurable": {"thread_id": "thread-hana-sealed"}}).values
+    finally:
+        saver.conn.close()
+
+    # without the old key the thread does not open, and says which key it needs
+    saver = postgres_checkpointer(postgres_uri, audit_log=None, encryption=checkpoint_serde(key))
+    try:
+        graph = build_sketch_graph(checkpointer=saver)
+        with pytest.raises(ConfigurationError, match="COGENESIS_CHECKPOINT_OLD_KEYS"):
+            graph.get_state({"configurable": {"thread_id": "thread-hana-sealed"}})
+    finally:
+        saver.conn.close()
