@@ -23,13 +23,18 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 
 
-def call_server(url: str, body: dict[str, Any] | None = None, timeout: float = 300) -> Any:
+def call_server(
+    url: str, body: dict[str, Any] | None = None, timeout: float = 300, token: str | None = None
+) -> Any:
     """GET ``url`` (or POST ``body`` as JSON) and decode the JSON answer."""
     data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(
         url,
         data=data,
-        headers={"Content-Type": "application/json"},
+        headers=headers,
         method="POST" if data is not None else "GET",
     )
     with urllib.request.urlopen(request, timeout=timeout) as answer:

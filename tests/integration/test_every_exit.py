@@ -56,6 +56,7 @@ from langchain_cogenesis.graphs import (
 from langchain_cogenesis.graphs import fusion as fusion_module
 from langchain_cogenesis.graphs import router as router_module
 from langchain_cogenesis.graphs import sketch as sketch_module
+from langchain_cogenesis.graphs.tokens import TokenFile, new_key
 from langchain_cogenesis.models import ChatLocalLlama, StandInCloud
 from langchain_cogenesis.models.standin import free_port
 from langchain_cogenesis.privacy import EgressGuard
@@ -759,6 +760,9 @@ def test_the_graphs_served_by_langgraph_dev(
         # both. A private deployment switches both off, as here.
         env["LANGGRAPH_CLI_NO_ANALYTICS"] = "1"
         env["LANGGRAPH_NO_VERSION_CHECK"] = "true"
+        # the served graphs need a caller's token and a checkpoint key (graphs/auth.py)
+        env["COGENESIS_CHECKPOINT_KEY"] = new_key()
+        token = TokenFile(home / "tokens.json").issue(USER_ID)
         allowed = [
             cloud_allowed(cloud.server_address[1]),
             tracer_allowed(tracer),
@@ -780,7 +784,7 @@ def test_the_graphs_served_by_langgraph_dev(
                     "mode": "cloud-public",
                 },
             }
-            exits.run(lambda: call_server(f"{url}/runs/wait", request))
+            exits.run(lambda: call_server(f"{url}/runs/wait", request, token=token))
             time.sleep(2.0)  # the server's tracer sends in the background
             tracer.wait_quiet(0.5)
             exits.egress.extend(recording.destinations())

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from langchain_cogenesis.graphs.tokens import TokenFile, new_key
 from langchain_cogenesis.models.standin import StandInCloud, free_port
 from tests.langgraph_dev import call_server, langgraph_dev
 
@@ -18,8 +19,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture()
-def server(tmp_path: Path, standin: StandInCloud, model_path: Path) -> Iterator[str]:
+def server(tmp_path: Path, standin: StandInCloud, model_path: Path) -> Iterator[tuple[str, str]]:
     home = tmp_path / "home"
+    token = TokenFile(home / "tokens.json").issue("maya-okafor")
     env = {
         **os.environ,
         "COGENESIS_HOME": str(home),
@@ -27,6 +29,7 @@ def server(tmp_path: Path, standin: StandInCloud, model_path: Path) -> Iterator[
         "COGENESIS_CLOUD_MODEL": standin.model,
         "COGENESIS_LOCAL_MODEL": str(model_path),
         "HF_HUB_OFFLINE": "1",
+        "COGENESIS_CHECKPOINT_KEY": new_key(),
     }
     ingest = (
         "from langchain_cogenesis.data import load_demo_users\n"
@@ -35,14 +38,15 @@ def server(tmp_path: Path, standin: StandInCloud, model_path: Path) -> Iterator[
     )
     subprocess.run([sys.executable, "-c", ingest], env=env, check=True, timeout=300)
     with langgraph_dev(env, free_port(), tmp_path / "server") as url:
-        yield url
+        yield url, token
 
 
-def test_langgraph_dev_serves_the_graphs_and_runs_one_over_http(server: str) -> None:
-    graphs = {a["graph_id"] for a in call_server(f"{server}/assistants/search", {})}
+def test_langgraph_dev_serves_the_graphs_and_runs_one_over_http(server: tuple[str, str]) -> None:
+    url, token = server
+    graphs = {a["graph_id"] for a in call_server(f"{url}/assistants/search", {}, token=token)}
     assert {"cogenesis_sketch", "cogenesis_fusion", "cogenesis_router"} <= graphs
     state = call_server(
-        f"{server}/runs/wait",
+        f"{url}/runs/wait",
         {
             "assistant_id": "cogenesis_sketch",
             "input": {
@@ -52,6 +56,7 @@ def test_langgraph_dev_serves_the_graphs_and_runs_one_over_http(server: str) -> 
                 "mode": "sketch",
             },
         },
+        token=token,
     )
     assert "answer" in state, state
     assert state["answer"].strip()
