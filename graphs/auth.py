@@ -70,26 +70,40 @@ async def owner_only(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.Filt
     return {OWNER: ctx.user.identity}
 
 
-@auth.on.threads.create_run
-async def own_runs(
-    ctx: Auth.types.AuthContext, value: Auth.types.RunsCreate
-) -> Auth.types.FilterType:
-    """A run is the caller's, in the caller's thread, for the caller's user id."""
+def _check_request(ctx: Auth.types.AuthContext, request: dict[str, Any]) -> None:
+    """A run's input names the caller (or no one), and it brings no parts of its own."""
     identity = ctx.user.identity
     admin = ADMIN in ctx.permissions
-    kwargs = value.get("kwargs") or {}
-    body = kwargs.get("input")
+    body = request.get("input")
     named = body.get("user_id") if isinstance(body, dict) else None
     if named not in (None, "", identity) and not admin:
         raise _refuse(403, f"This token runs the graphs for {identity!r} only.")
-    if kwargs.get("context") and not admin:
+    if request.get("context") and not admin:
         raise _refuse(
             403,
             "A served run takes its parts (store, models, policy) from the server's "
             "environment; send no 'context'.",
         )
-    _stamp(value, identity)  # type: ignore[arg-type]
-    return {OWNER: identity}
+
+
+@auth.on.threads.create_run
+async def own_runs(
+    ctx: Auth.types.AuthContext, value: Auth.types.RunsCreate
+) -> Auth.types.FilterType:
+    """A run is the caller's, in the caller's thread, for the caller's user id."""
+    _check_request(ctx, value.get("kwargs") or {})
+    _stamp(value, ctx.user.identity)  # type: ignore[arg-type]
+    return {OWNER: ctx.user.identity}
+
+
+@auth.on.crons.create
+async def own_crons(
+    ctx: Auth.types.AuthContext, value: Auth.types.CronsCreate
+) -> Auth.types.FilterType:
+    """A scheduled run follows the rules of a run, checked when it is scheduled."""
+    _check_request(ctx, value.get("payload") or {})
+    _stamp(value, ctx.user.identity)  # type: ignore[arg-type]
+    return {OWNER: ctx.user.identity}
 
 
 @auth.on.assistants

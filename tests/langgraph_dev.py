@@ -46,8 +46,8 @@ def scratch_config(folder: Path) -> Path:
     config = json.loads((REPO / "langgraph.json").read_text(encoding="utf-8"))
     config["dependencies"] = [str(REPO / entry) for entry in config["dependencies"]]
     config["graphs"] = {name: str(REPO / spec) for name, spec in config["graphs"].items()}
-    for section in ("auth", "checkpointer"):
-        if section in config:
+    for section in ("auth", "checkpointer"):  # a file path, or a module of the package
+        if section in config and config[section]["path"].startswith("."):
             config[section]["path"] = str(REPO / config[section]["path"])
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "langgraph.json"

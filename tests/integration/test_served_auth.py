@@ -267,3 +267,62 @@ def test_checkpoints_hold_no_private_string_in_clear_text_and_erasure_finds_them
     # Daniel's threads stay
     status, output = served.run(DANIEL, {"public_instruction": "Hello", "mode": "local"})
     assert status == 200, output
+
+
+def test_served_on_postgres_two_users_and_rows_without_private_text(
+    tmp_path: Path, model_path: Path, demo_users: list[DatasetUser]
+) -> None:
+    """The served checkpointer on the scale-out database (``COGENESIS_POSTGRES_URI``)."""
+    import tempfile
+
+    import psycopg
+    from pgserver.postgres_server import get_server
+
+    home = tmp_path / "home"
+    tokens = TokenFile(home / "tokens.json")
+    maya, daniel = tokens.issue(MAYA), tokens.issue(DANIEL)
+    users = {user.context.user_id: user for user in demo_users[:2]}
+    # pgserver runs PostgreSQL as its own user when started by root: not under tmp_path
+    with tempfile.TemporaryDirectory(prefix="cogenesis-pg-") as data:
+        database = get_server(data, cleanup_mode="stop")
+        try:
+            uri = str(database.get_uri())
+            env = {**os.environ, "COGENESIS_HOME": str(home), "HF_HUB_OFFLINE": "1",
+                   "COGENESIS_LOCAL_MODEL": str(model_path), "COGENESIS_POSTGRES_URI": uri,
+                   "COGENESIS_CHECKPOINT_KEY": new_key()}  # fmt: skip
+            env.pop("COGENESIS_CLOUD_BASE_URL", None)
+            ingest = (
+                "from langchain_cogenesis.data import load_demo_users\n"
+                "from langchain_cogenesis.retrievers import PrivateStore\n"
+                "store = PrivateStore()\n"
+                "for user in load_demo_users()[:2]:\n"
+                "    store.add_user_context(user.context)\n"
+            )
+            subprocess.run([sys.executable, "-c", ingest], env=env, check=True, timeout=300)
+            with langgraph_dev(env, free_port(), tmp_path / "server") as url:
+                status, thread = call(url + "/threads", {}, token=maya)
+                assert status == 200
+                thread_id = thread["thread_id"]
+                request = {"public_instruction": "Write a short note", "mode": "local",
+                           "private_instruction": "Mention Aunt Philippa Verhoeven"}  # fmt: skip
+                body = {"assistant_id": "cogenesis_sketch", "input": request}
+                status, output = call(f"{url}/threads/{thread_id}/runs/wait", body, token=maya)
+                assert status == 200 and output.get("user_id") == MAYA, output
+                status, _ = call(f"{url}/threads/{thread_id}/state", token=daniel)
+                assert status == 404
+                status, _ = call(f"{url}/threads/{thread_id}/state", token=maya)
+                assert status == 200
+            with psycopg.connect(uri) as db:
+                counted = db.execute(
+                    "SELECT count(*) FROM checkpoints WHERE thread_id = %s", (str(thread_id),)
+                ).fetchone()
+                assert counted is not None and counted[0] > 0
+                rows = b"".join(
+                    str(row).encode() + b"".join(v for v in row if isinstance(v, bytes))
+                    for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
+                    for row in db.execute(f"SELECT * FROM {table}").fetchall()
+                )
+            secrets_ = [*private_strings(users[MAYA]), "Philippa Verhoeven", output["answer"][:40]]
+            assert not [text for text in secrets_ if text.encode() in rows]
+        finally:
+            database.cleanup()

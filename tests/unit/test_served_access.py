@@ -23,7 +23,13 @@ from langchain_cogenesis.errors import (
     NotPermitted,
 )
 from langchain_cogenesis.graphs import Components, build_sketch_graph
-from langchain_cogenesis.graphs.auth import authenticate, own_namespace, own_runs, owner_only
+from langchain_cogenesis.graphs.auth import (
+    authenticate,
+    own_crons,
+    own_namespace,
+    own_runs,
+    owner_only,
+)
 from langchain_cogenesis.graphs.encryption import checkpoint_serde, key_id, parse_key
 from langchain_cogenesis.graphs.tokens import (
     ADMIN,
@@ -165,6 +171,12 @@ def test_a_run_for_another_user_or_with_a_context_is_refused_unless_admin() -> N
             run("maya", body, **extra)
         assert refused.value.status_code == 403
     assert run("ops", {"user_id": "ben"}, admin=True)[0] == {"owner": "ops"}
+    # a scheduled run is checked when it is scheduled
+    cron: Any = {"payload": {"input": {"user_id": "ben"}}, "schedule": "0 * * * *"}
+    with pytest.raises(HTTPException):
+        asyncio.run(own_crons(context("maya", "create", resource="crons"), cron))
+    cron["payload"]["input"]["user_id"] = "maya"
+    assert asyncio.run(own_crons(context("maya", "create", resource="crons"), cron))
 
 
 def test_store_items_live_under_the_callers_namespace() -> None:
@@ -310,3 +322,19 @@ def test_servers_bind_loopback_unless_told_otherwise_with_a_key(tmp_path: Path) 
     refused = pytest.raises(ConfigurationError, match="no authentication")
     with refused, chroma_server(tmp_path / "chroma", host="0.0.0.0"):
         pass
+
+
+def test_langgraph_json_names_the_auth_and_the_encrypted_checkpointer() -> None:
+    """The paths load the way langgraph-api loads them: ``module:name`` for auth,
+    ``module.name`` for a checkpointer (one module object, so its classes match)."""
+    import importlib
+
+    from langchain_cogenesis.graphs import auth as auth_module
+    from langchain_cogenesis.graphs import encryption
+
+    config = json.loads((Path(__file__).resolve().parents[2] / "langgraph.json").read_text())
+    module, name = config["auth"]["path"].rsplit(":", 1)
+    assert getattr(importlib.import_module(module), name) is auth_module.auth
+    assert config["auth"]["disable_studio_auth"] is True
+    module, name = config["checkpointer"]["path"].rsplit(".", 1)
+    assert getattr(importlib.import_module(module), name) is encryption.served_checkpointer
