@@ -338,3 +338,27 @@ def test_langgraph_json_names_the_auth_and_the_encrypted_checkpointer() -> None:
     assert config["auth"]["disable_studio_auth"] is True
     module, name = config["checkpointer"]["path"].rsplit(".", 1)
     assert getattr(importlib.import_module(module), name) is encryption.served_checkpointer
+
+
+def test_the_tokens_and_serve_cloud_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from langchain_cogenesis.cli import main
+
+    file = str(tmp_path / "tokens.json")
+    assert main(["tokens", "issue", "maya", "--file", file]) == 0
+    token = capsys.readouterr().out.splitlines()[0]
+    assert TokenFile(file).verify(token) == Identity("maya")
+    assert main(["tokens", "issue", "ops", "--admin", "--expires-days", "2", "--file", file]) == 0
+    capsys.readouterr()
+    assert main(["tokens", "list", "--file", file]) == 0
+    listed = capsys.readouterr().out
+    assert "maya\tuser\texpires never" in listed and "ops\tadmin" in listed
+    assert token not in listed
+    assert main(["tokens", "revoke", "maya", "--file", file]) == 0
+    assert main(["tokens", "revoke", "maya", "--file", file]) == 1
+    assert main(["tokens", "new-key"]) == 0
+    assert len(parse_key(capsys.readouterr().out.splitlines()[-1])) == 32
+    # the stand-in beyond loopback needs a key; nothing starts without one
+    assert main(["serve-cloud", "--host", "0.0.0.0"]) == 2
+    assert "api_key" in capsys.readouterr().err
