@@ -86,14 +86,18 @@ def _check_request(ctx: Auth.types.AuthContext, request: dict[str, Any]) -> None
         )
 
 
+def _owned(ctx: Auth.types.AuthContext, value: Any, request: dict[str, Any]) -> dict[str, str]:
+    _check_request(ctx, request)
+    _stamp(value, ctx.user.identity)
+    return {OWNER: ctx.user.identity}
+
+
 @auth.on.threads.create_run
 async def own_runs(
     ctx: Auth.types.AuthContext, value: Auth.types.RunsCreate
 ) -> Auth.types.FilterType:
     """A run is the caller's, in the caller's thread, for the caller's user id."""
-    _check_request(ctx, value.get("kwargs") or {})
-    _stamp(value, ctx.user.identity)  # type: ignore[arg-type]
-    return {OWNER: ctx.user.identity}
+    return _owned(ctx, value, value.get("kwargs") or {})
 
 
 @auth.on.crons.create
@@ -101,9 +105,7 @@ async def own_crons(
     ctx: Auth.types.AuthContext, value: Auth.types.CronsCreate
 ) -> Auth.types.FilterType:
     """A scheduled run follows the rules of a run, checked when it is scheduled."""
-    _check_request(ctx, value.get("payload") or {})
-    _stamp(value, ctx.user.identity)  # type: ignore[arg-type]
-    return {OWNER: ctx.user.identity}
+    return _owned(ctx, value, value.get("payload") or {})
 
 
 @auth.on.assistants

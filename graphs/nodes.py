@@ -23,12 +23,11 @@ from langchain_cogenesis.errors import (
     InvalidInstruction,
     LocalModelError,
     LocalOnly,
-    NotPermitted,
     PrivacyViolation,
     UnknownUser,
 )
+from langchain_cogenesis.graphs.caller import served_caller, served_user
 from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
-from langchain_cogenesis.graphs.tokens import Identity, served_caller
 from langchain_cogenesis.privacy import CloudReply, PrivacyScanner, restore
 from langchain_cogenesis.privacy.detectors import PrivateIndex
 from langchain_cogenesis.privacy.paraphrase import (
@@ -278,40 +277,6 @@ def _split(state: WritingState, parts: Components, user_id: str) -> dict[str, An
         "public_from_user": split.method in ("colon", "clean", "redacted"),
         "redactions": split.redactions,  # to restore the placeholders in the reply
     }
-
-
-_JSON = (str, int, float, bool, list, tuple, dict)
-
-
-def _from_the_request(context: Components) -> list[str]:
-    """The fields of ``context`` that differ from a context built from nothing and
-    could have come from a request body (JSON values, not in-process objects)."""
-    defaults = Components()
-    return [
-        name
-        for name, default in vars(defaults).items()
-        if getattr(context, name) != default and isinstance(getattr(context, name), _JSON)
-    ]
-
-
-def served_user(caller: Identity, named: str, context: Components | None) -> str:
-    """The user a served run is for: the caller's own id, or the one an admin names.
-
-    Raises:
-        NotPermitted: the body names another user, or the run's context changes the
-            server's parts, and the caller is not an admin.
-    """
-    if named and named != caller.user_id and not caller.is_admin:
-        raise NotPermitted(
-            f"This caller runs the graphs for {caller.user_id!r} only, not {named!r}; nothing ran."
-        )
-    changed = _from_the_request(context) if context is not None else []
-    if changed and not caller.is_admin:
-        raise NotPermitted(
-            "A served run takes its parts from the server's environment; this run asked "
-            f"to change {', '.join(changed)}. Nothing ran."
-        )
-    return named or caller.user_id
 
 
 def prepare(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:

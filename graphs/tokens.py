@@ -278,21 +278,6 @@ def verifier_from_env(environ: Mapping[str, str] | None = None) -> TokenVerifier
     return TokenFile(env.get("COGENESIS_TOKEN_FILE") or None)
 
 
-def served_caller(configurable: Mapping[str, Any]) -> Identity | None:
-    """The authenticated caller of a run LangGraph Server started, or ``None`` for a
-    run started in-process (LangGraph Server puts the user in the run's config)."""
-    user_id = configurable.get("langgraph_auth_user_id")
-    user = configurable.get("langgraph_auth_user")
-    if not user_id and user is not None:
-        user_id = getattr(user, "identity", None)
-    if not user_id:
-        return None
-    permissions = configurable.get("langgraph_auth_permissions")
-    if permissions is None and user is not None:
-        permissions = getattr(user, "permissions", ())
-    return Identity(str(user_id), tuple(str(item) for item in permissions or ()))
-
-
 def new_key() -> str:
     """A fresh random key of 32 bytes, base64 (for ``COGENESIS_CHECKPOINT_KEY``)."""
     return base64.b64encode(secrets.token_bytes(32)).decode("ascii")

@@ -71,6 +71,18 @@ class Served:
         return str(thread["thread_id"])
 
 
+def ingest_two_users(env: dict[str, str]) -> None:
+    """Store Maya's and Daniel's private context where ``env`` points the package."""
+    ingest = (
+        "from langchain_cogenesis.data import load_demo_users\n"
+        "from langchain_cogenesis.retrievers import PrivateStore\n"
+        "store = PrivateStore()\n"
+        "for user in load_demo_users()[:2]:\n"
+        "    store.add_user_context(user.context)\n"
+    )
+    subprocess.run([sys.executable, "-c", ingest], env=env, check=True, timeout=300)
+
+
 @pytest.fixture(scope="module")
 def served(
     tmp_path_factory: pytest.TempPathFactory, model_path: Path, demo_users: list[DatasetUser]
@@ -94,14 +106,7 @@ def served(
         "HF_HUB_OFFLINE": "1",
     }
     env.pop("COGENESIS_CLOUD_BASE_URL", None)
-    ingest = (
-        "from langchain_cogenesis.data import load_demo_users\n"
-        "from langchain_cogenesis.retrievers import PrivateStore\n"
-        "store = PrivateStore()\n"
-        "for user in load_demo_users()[:2]:\n"
-        "    store.add_user_context(user.context)\n"
-    )
-    subprocess.run([sys.executable, "-c", ingest], env=env, check=True, timeout=300)
+    ingest_two_users(env)
     with langgraph_dev(env, free_port(), folder / "server") as url:
         yield Served(url, home, folder / "server", key, tokens, users)
 
@@ -291,14 +296,7 @@ def test_served_on_postgres_two_users_and_rows_without_private_text(
                    "COGENESIS_LOCAL_MODEL": str(model_path), "COGENESIS_POSTGRES_URI": uri,
                    "COGENESIS_CHECKPOINT_KEY": new_key()}  # fmt: skip
             env.pop("COGENESIS_CLOUD_BASE_URL", None)
-            ingest = (
-                "from langchain_cogenesis.data import load_demo_users\n"
-                "from langchain_cogenesis.retrievers import PrivateStore\n"
-                "store = PrivateStore()\n"
-                "for user in load_demo_users()[:2]:\n"
-                "    store.add_user_context(user.context)\n"
-            )
-            subprocess.run([sys.executable, "-c", ingest], env=env, check=True, timeout=300)
+            ingest_two_users(env)
             with langgraph_dev(env, free_port(), tmp_path / "server") as url:
                 status, thread = call(url + "/threads", {}, token=maya)
                 assert status == 200

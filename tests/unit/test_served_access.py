@@ -30,6 +30,7 @@ from langchain_cogenesis.graphs.auth import (
     own_runs,
     owner_only,
 )
+from langchain_cogenesis.graphs.caller import served_caller
 from langchain_cogenesis.graphs.encryption import checkpoint_serde, key_id, parse_key
 from langchain_cogenesis.graphs.tokens import (
     ADMIN,
@@ -37,7 +38,6 @@ from langchain_cogenesis.graphs.tokens import (
     JwtVerifier,
     TokenFile,
     new_key,
-    served_caller,
     verifier_from_env,
 )
 from langchain_cogenesis.models.standin import StandInCloud
