@@ -36,7 +36,12 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
 
     The last human message is the instruction. Messages flagged
     ``additional_kwargs={"private": True}`` are its private part; without one, the
-    instruction is split into public and private parts on the device. The user comes
+    instruction is split into public and private parts on the device. System
+    messages and the earlier turns are part of the request as in any chat model: the
+    local model reads them all; the cloud's requests (the sketch, a cloud answer,
+    fusion's public prompt) carry them too, each message screened at the egress guard
+    like the instruction, so a private fact in the history is redacted (or the
+    request blocked) by the policy; a message flagged private never goes. The user comes
     from the call's config (``config={"configurable": {"user_id": ...}}``), a
     ``user_id=`` call argument, or the ``user_id`` field, in that order; their private
     context is retrieved from ``store`` and never leaves the device.
@@ -187,19 +192,26 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
                 "user_id=..., or set the user_id field."
             )
         private = [str(m.text) for m in messages if m.additional_kwargs.get(PRIVATE)]
-        humans = [
-            str(m.text)
-            for m in messages
-            if m.type == "human" and not m.additional_kwargs.get(PRIVATE)
-        ]
-        if not humans:
+        said = [m for m in messages if not m.additional_kwargs.get(PRIVATE)]
+        last = max((i for i, m in enumerate(said) if m.type == "human"), default=None)
+        if last is None:
             raise InvalidInstruction("ChatCoGenesis needs a human message with the instruction.")
         request: WritingInput = {"user_id": user_id, "mode": self.mode}  # type: ignore[typeddict-item]
         if private:
-            request["public_instruction"] = humans[-1]
+            request["public_instruction"] = str(said[last].text)
             request["private_instruction"] = "\n".join(private)
         else:
-            request["instruction"] = humans[-1]
+            request["instruction"] = str(said[last].text)
+        system = "\n\n".join(str(m.text) for m in said if m.type == "system" and m.text)
+        if system:
+            request["system"] = system
+        history = [
+            {"role": "ai" if m.type == "ai" else "human", "content": str(m.text)}
+            for m in said[:last]
+            if m.type in ("human", "ai") and str(m.text).strip()
+        ]
+        if history:
+            request["history"] = history  # type: ignore[typeddict-item]
         if kwargs.get("release_thread"):  # mode="auto": a sensitive thread may use the cloud
             request["release_thread"] = True  # type: ignore[typeddict-unknown-key]
         return request

@@ -30,6 +30,7 @@ from langchain_cogenesis.graphs.nodes import (
     prepare,
     retrieve,
     scanner_for,
+    with_conversation,
 )
 from langchain_cogenesis.graphs.state import (
     Components,
@@ -127,7 +128,9 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     )
     if dropped:
         update.update(context=context, context_dropped=dropped)
-    public_messages = prompts.without_context_prompt(kind).format_messages(task=public)
+    public_messages = with_conversation(
+        state, prompts.without_context_prompt(kind).format_messages(task=public)
+    )
     # the fusion package's loop (fusion.decoding), as ChatCoGenesisFusion runs it
     steps = fused_chat(
         local,

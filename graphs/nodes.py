@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from langchain_core.documents import Document
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
@@ -343,8 +343,11 @@ def sketch(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     started = time.perf_counter()
     parts = components(runtime)
     kind = state.get("kind", "context-aware")
-    messages = prompts.sketch_prompt(kind).format_messages(
-        question=prompts.sketch_question(kind, state["public_instruction"])
+    messages = with_conversation(
+        state,
+        prompts.sketch_prompt(kind).format_messages(
+            question=prompts.sketch_question(kind, state["public_instruction"])
+        ),
     )
     try:
         reply = ask_cloud(
@@ -383,13 +386,39 @@ def degraded_reason(step: str, failure: CloudError) -> str:
     return f"the cloud failed during {step}, so the local model wrote alone: {failure}"
 
 
+def with_conversation(state: WritingInput, messages: list[BaseMessage]) -> list[BaseMessage]:
+    """``messages`` (a prompt ending in the request) inside the caller's conversation:
+    the caller's system prompt joins the prompt's own system message (one system
+    message: some chat templates take no second one), and the earlier turns come
+    before the request."""
+    system = (state.get("system") or "").strip()
+    history: list[BaseMessage] = [
+        AIMessage(turn["content"]) if turn.get("role") == "ai" else HumanMessage(turn["content"])
+        for turn in state.get("history") or []
+        if str(turn.get("content") or "").strip()
+    ]
+    if not system and not history:
+        return messages
+    head, request = messages[:-1], messages[-1:]
+    if system:
+        if head and head[0].type == "system":
+            head = [SystemMessage(f"{head[0].text}\n\n{system}"), *head[1:]]
+        else:
+            head = [SystemMessage(system), *head]
+    return [*head, *history, *request]
+
+
 def local_messages(state: WritingState) -> list[BaseMessage]:
-    """Table 7's with-context prompt, plus the spotlighted sketch when there is one."""
-    return prompts.writer_messages(
-        state.get("kind", "context-aware"),
-        instruction_of(state).full_instruction,
-        state.get("context", []),
-        state.get("sketch", ""),
+    """Table 7's with-context prompt, plus the spotlighted sketch when there is one,
+    in the caller's conversation (:func:`with_conversation`)."""
+    return with_conversation(
+        state,
+        prompts.writer_messages(
+            state.get("kind", "context-aware"),
+            instruction_of(state).full_instruction,
+            state.get("context", []),
+            state.get("sketch", ""),
+        ),
     )
 
 
@@ -462,8 +491,9 @@ def cloud_answer(state: WritingState, runtime: Runtime[Components]) -> dict[str,
     if with_context:
         messages = local_messages(state)
     else:
-        messages = prompts.without_context_prompt(kind).format_messages(
-            task=state["public_instruction"]
+        messages = with_conversation(
+            state,
+            prompts.without_context_prompt(kind).format_messages(task=state["public_instruction"]),
         )
     try:
         reply = ask_cloud(

@@ -25,8 +25,22 @@ def merge_timings(left: dict[str, float], right: dict[str, float]) -> dict[str, 
     return merged
 
 
+class Turn(TypedDict):
+    """An earlier turn of the conversation: ``role`` is ``human`` or ``ai``."""
+
+    role: str
+    content: str
+
+
 class WritingInput(TypedDict, total=False):
-    """What a caller passes in: the two parts, or one ``instruction`` to split locally."""
+    """What a caller passes in: the two parts, or one ``instruction`` to split locally.
+
+    ``system`` (the caller's system prompt) and ``history`` (the conversation's
+    earlier turns) are part of the request: the local model reads both; the cloud
+    requests carry them too, each message decided on by the egress guard like the
+    instruction (a private fact in them is redacted, or the request blocked, by the
+    run's policy).
+    """
 
     user_id: str
     public_instruction: str
@@ -34,6 +48,8 @@ class WritingInput(TypedDict, total=False):
     instruction: str
     kind: TaskKind
     mode: WritingMode
+    system: str
+    history: list[Turn]
 
 
 class WritingState(WritingInput, total=False):

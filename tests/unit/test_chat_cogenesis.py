@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from langchain_core.messages import AIMessageChunk, HumanMessage
 
@@ -58,3 +60,65 @@ def test_no_user_is_a_typed_error_and_nothing_is_sent() -> None:
         with pytest.raises(InvalidInstruction, match="needs a user"):
             model.invoke("Write a speech")
         assert server.requests == []
+
+
+def test_system_prompt_and_history_reach_both_sides_private_facts_stay_local() -> None:
+    from langchain_core.language_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage, BaseMessage
+    from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+
+    seen: list[list[BaseMessage]] = []
+
+    class RecordingLocal(GenericFakeChatModel):
+        def _generate(self, messages: list[BaseMessage], *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+            seen.append(list(messages))
+            return super()._generate(messages, *args, **kwargs)  # type: ignore[arg-type]
+
+    prompt = ChatPromptTemplate.from_messages(
+        [
+            ("system", "Always answer in French."),
+            MessagesPlaceholder("history"),
+            ("human", "{request}"),
+        ]
+    )
+    history = [
+        HumanMessage("We are planning the harvest festival on the green."),
+        AIMessage("Lovely, the green suits a festival."),
+        # a private fact from the store, said earlier in the conversation
+        HumanMessage("Remember Maya owes 1,840 dollars on the garden's shared credit card."),
+        AIMessage("Noted."),
+    ]
+    with RecordingServer(reply="1. Bienvenue\n2. Merci") as server:
+        parts = make_components(server)
+        local = RecordingLocal(messages=iter([AIMessage("Chers voisins, bienvenue.")] * 3))
+        model = ChatCoGenesis(store=parts.store, local_model=local, egress_guard=parts.egress_guard)
+        chain = prompt | model
+        reply = chain.invoke(
+            {"history": history, "request": "Write a welcome speech for the festival"},
+            config={"configurable": {"user_id": "maya"}},
+        )
+        [request] = server.chat_requests
+    assert reply.content == "Chers voisins, bienvenue."
+    # the local model read the system prompt and every earlier turn, then the request
+    [local_prompt] = seen
+    assert local_prompt[0].type == "system" and "Always answer in French." in local_prompt[0].text
+    texts = [m.text for m in local_prompt]
+    assert all(turn.text in texts for turn in history)
+    assert "Write a welcome speech for the festival" in texts[-1]
+    # the cloud's sketch request carries them too, screened message by message
+    sent = request["body"]["messages"]
+    assert sent[0]["role"] == "system" and "Always answer in French." in sent[0]["content"]
+    wire = json.dumps(sent)
+    assert "planning the harvest festival on the green" in wire
+    assert "Lovely, the green suits a festival." in wire
+    assert "1,840" not in wire and "credit card" not in wire  # the private fact: redacted
+    assert "Remember" in wire  # in a message that went, with the fact taken out
+    assert "Write a welcome speech for the festival" in sent[-1]["content"]
+
+
+def test_without_system_or_history_the_requests_are_the_papers() -> None:
+    with RecordingServer(reply="1. Welcome") as server:
+        model = model_for(server, user_id="maya")
+        model.invoke("Write a welcome speech for a harvest festival")
+        [request] = server.chat_requests
+    assert [m["role"] for m in request["body"]["messages"]] == ["user"]
