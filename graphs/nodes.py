@@ -37,7 +37,7 @@ from langchain_cogenesis.privacy.paraphrase import (
 )
 from langchain_cogenesis.privacy.splitter import general_part, split_request
 from langchain_cogenesis.retrievers import LocalEmbeddings, PrivateStore
-from langchain_cogenesis.schema import MAX_INSTRUCTION_CHARS, ContextAwareInstruction
+from langchain_cogenesis.schema import ContextAwareInstruction, check_length
 
 MODES = ("sketch", "fusion", "local", "cloud-public", "cloud-private", "auto")
 TRUSTED_PROMPT_TEXT = prompts.TRUSTED_TEXT
@@ -249,11 +249,7 @@ def _split(state: WritingState, parts: Components, user_id: str) -> dict[str, An
         raise InvalidInstruction(
             "Invalid instruction: the instruction is empty. Pass a non-empty instruction."
         )
-    if len(text) > 2 * MAX_INSTRUCTION_CHARS:  # refused before it is scanned
-        raise InvalidInstruction(
-            f"Invalid instruction: it has {len(text):,} characters; the limit is "
-            f"{2 * MAX_INSTRUCTION_CHARS:,} (public and private part together)."
-        )
+    check_length(text)  # refused before it is scanned
     index = private_index(parts.store, user_id) if parts.store.has_user(user_id) else None
     scanner = PrivacyScanner(
         index=index, canaries=parts.canaries, entity_detector=parts.entity_detector
@@ -286,6 +282,8 @@ def prepare(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]
     caller's own user id (:func:`served_user`).
     """
     started = time.perf_counter()
+    for part in ("instruction", "public_instruction", "private_instruction"):
+        check_length(str(state.get(part) or ""), part.replace("_", " "))  # before any lookup
     user_id = (state.get("user_id") or "").strip()
     caller = served_caller(get_config().get("configurable") or {})
     if caller is not None:

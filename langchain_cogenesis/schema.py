@@ -22,6 +22,20 @@ LLM w/o context, LLM with context (upper bound; sends private context, so it mus
 allowed). ``auto`` chooses one per request (docs/auto-router.md)."""
 
 MAX_INSTRUCTION_CHARS = 20_000
+
+
+def check_length(text: str, part: str = "instruction") -> None:
+    """Refuse a part of an instruction longer than :data:`MAX_INSTRUCTION_CHARS`
+    (every entry point uses the one limit, and says it)."""
+    if len(text) > MAX_INSTRUCTION_CHARS:
+        from langchain_cogenesis.errors import InvalidInstruction
+
+        raise InvalidInstruction(
+            f"Invalid instruction: the {part} has {len(text):,} characters; the limit is "
+            f"{MAX_INSTRUCTION_CHARS:,}."
+        )
+
+
 """Longer instructions are refused: they would not fit the local model's window."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

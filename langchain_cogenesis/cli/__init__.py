@@ -11,9 +11,11 @@ Each command family lives in its own module, which registers its sub-command wit
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
+from langchain_cogenesis import __version__
 from langchain_cogenesis.cli import (
     audit,
     combiner,
@@ -49,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="let COGENESIS_CHROMA_URL name a Chroma server on another host: the private "
         "store then leaves this device (recorded in the audit log)",
     )  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     # the order of `cogenesis --help`
     demo.add_parser(commands)
@@ -79,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `cogenesis ... | head`: the reader left; so do we, quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush goes nowhere
+        return 141
 
 
 if __name__ == "__main__":

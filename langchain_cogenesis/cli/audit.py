@@ -12,7 +12,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     """Register ``audit``."""
     audit = commands.add_parser("audit", help="show or verify the egress audit log")
     audit.add_argument("--user", default=None, help="only this user's attempts")
-    audit.add_argument("--json", action="store_true")
+    audit.add_argument("--json", action="store_true", help="print one JSON object per row")
     audit.add_argument("--verify", action="store_true", help="check the hash chain")
     audit.set_defaults(handler=cmd_audit)
 

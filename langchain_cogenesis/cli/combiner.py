@@ -19,11 +19,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     train.add_argument("--limit", type=int, default=None, help="at most this many train users")
     train.add_argument("--cloud-model", type=Path, default=None, help="GGUF of the cloud side")
-    train.add_argument("--max-target-tokens", type=int, default=48)
-    train.add_argument("--max-epochs", type=int, default=20)
-    train.add_argument("--learning-rate", type=float, default=2e-3)
-    train.add_argument("--batch-size", type=int, default=2)
-    train.add_argument("--dev-share", type=float, default=0.1)
+    train.add_argument(
+        "--max-target-tokens", type=int, default=48, help="answer tokens per example"
+    )
+    train.add_argument("--max-epochs", type=int, default=20, help="training epochs at most")
+    train.add_argument("--learning-rate", type=float, default=2e-3, help="Adam's learning rate")
+    train.add_argument("--batch-size", type=int, default=2, help="examples per step")
+    train.add_argument(
+        "--dev-share", type=float, default=0.1, help="share of examples held out for early stopping"
+    )
     train.set_defaults(handler=cmd_train_combiner)
 
 

@@ -13,8 +13,8 @@ from langchain_cogenesis.config import Settings
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``demo``."""
     demo = commands.add_parser("demo", help="run sketch-based CoGenesis for a demo user")
-    demo.add_argument("--user", default="maya-okafor")
-    demo.add_argument("--task", type=int, default=0)
+    demo.add_argument("--user", default="maya-okafor", help="the demo user to write for")
+    demo.add_argument("--task", type=int, default=0, help="which of the user's demo tasks")
     generation_options(demo, 320)
     demo.set_defaults(handler=cmd_demo)
 

@@ -17,10 +17,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--dataset", default="bundled", help="bundled, demo, the paper's dev.json, a LaMP "
         "folder, or a JSONL file",
     )  # fmt: skip
-    parser.add_argument("--split", default="test", choices=["train", "dev", "test", "all"])
+    parser.add_argument(
+        "--split", default="test", choices=["train", "dev", "test", "all"], help="which samples"
+    )
     parser.add_argument("--limit", type=int, default=None, help="at most this many samples")
     parser.add_argument(
-        "--settings", default="cloud-private,cloud-public,local,sketch,fusion,fusion-first-k=32"
+        "--settings",
+        default="cloud-private,cloud-public,local,sketch,fusion,fusion-first-k=32",
+        help="comma-separated settings to compare",
     )
     parser.add_argument("--baseline", default=None, help="win/tie/lose against (default: first)")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
@@ -35,8 +39,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "judge (the paper's judge prompts need them); recorded in the audit log as "
         "sent_with_private_context. For synthetic users or users who agreed",
     )  # fmt: skip
-    parser.add_argument("--max-tokens", type=int, default=256)
-    parser.add_argument("--judge-tokens", type=int, default=256)
+    parser.add_argument("--max-tokens", type=int, default=256, help="bound on each answer's tokens")
+    parser.add_argument(
+        "--judge-tokens", type=int, default=256, help="bound on each judge reply's tokens"
+    )
     parser.add_argument(
         "--judge-attempts", type=int, default=3, help="tries per rating while no [[N]] is given"
     )

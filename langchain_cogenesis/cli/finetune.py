@@ -43,18 +43,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--learning-rates", type=_rates, default=(1e-4, 2e-4, 5e-4),
         help="comma-separated; each is tried and the best on the dev split is kept",
     )  # fmt: skip
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3, help="training epochs")
     parser.add_argument("--patience", type=int, default=1, help="dev evaluations without gain")
-    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=4, help="examples per step")
     parser.add_argument("--max-steps", type=int, default=None, help="per learning rate")
     parser.add_argument("--eval-every", type=int, default=None, help="steps (default: epoch)")
     parser.add_argument("--max-length", type=int, default=1024, help="prompt + answer tokens")
-    parser.add_argument("--rank", type=int, default=8)
-    parser.add_argument("--alpha", type=int, default=16)
+    parser.add_argument("--rank", type=int, default=8, help="LoRA rank")
+    parser.add_argument("--alpha", type=int, default=16, help="LoRA alpha")
     parser.add_argument("--k", type=int, default=4, help="private chunks per prompt")
     parser.add_argument("--limit", type=int, default=None, help="at most this many train users")
-    parser.add_argument("--dev-share", type=float, default=0.1)
-    parser.add_argument("--sketch-tokens", type=int, default=256)
+    parser.add_argument("--dev-share", type=float, default=0.1, help="share of examples held out")
+    parser.add_argument(
+        "--sketch-tokens", type=int, default=256, help="bound on the cloud sketches' tokens"
+    )
     parser.set_defaults(handler=cmd_finetune)
 
 

@@ -14,8 +14,8 @@ from langchain_cogenesis.errors import ConfigurationError
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``serve-cloud``."""
     serve = commands.add_parser("serve-cloud", help="run the stand-in cloud model")
-    serve.add_argument("--port", type=int, default=None)
-    serve.add_argument("--n-ctx", type=int, default=4096)
+    serve.add_argument("--port", type=int, default=None, help="port (default: a free one)")
+    serve.add_argument("--n-ctx", type=int, default=4096, help="the model's context window")
     serve.add_argument(
         "--host", default="127.0.0.1",
         help="address to listen on (default loopback: this machine only); any other "

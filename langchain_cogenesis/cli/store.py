@@ -27,7 +27,7 @@ def open_store(settings: Settings) -> Any:
 def add_ingest_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``ingest``."""
     ingest = commands.add_parser("ingest", help="store private sources for a user")
-    ingest.add_argument("--user", required=True)
+    ingest.add_argument("--user", required=True, help="the user the sources belong to")
     ingest.add_argument("paths", nargs="+", help="files or folders")
     ingest.set_defaults(handler=cmd_ingest)
 
@@ -36,15 +36,33 @@ def add_users_parser(commands: argparse._SubParsersAction) -> None:  # type: ign
     """Register ``users list`` and ``users delete``."""
     users = commands.add_parser("users", help="list or delete stored users")
     users_commands = users.add_subparsers(dest="users_command", required=True)
-    users_list = users_commands.add_parser("list")
-    users_list.add_argument("--json", action="store_true")
+    users_list = users_commands.add_parser("list", help="the stored users and their chunks")
+    users_list.add_argument("--json", action="store_true", help="print the list as JSON")
     users_delete = users_commands.add_parser(
         "delete",
         help="erase the user's text everywhere under COGENESIS_HOME, and from the "
         "PostgreSQL checkpointer when COGENESIS_POSTGRES_URI is set",
     )
-    users_delete.add_argument("user_id")
+    users_delete.add_argument("user_id", help="the user to erase")
+    users_delete.add_argument(
+        "--yes", action="store_true", help="erase without asking (needed when not at a terminal)"
+    )
     users.set_defaults(handler=cmd_users)
+
+
+def _confirmed(user_id: str) -> bool:
+    """Ask before erasing; refuse when nobody is at a terminal to answer."""
+    if not sys.stdin.isatty():
+        print(
+            f"error: `users delete {user_id}` erases for good; run it at a terminal to "
+            "confirm, or pass --yes.",
+            file=sys.stderr,
+        )
+        return False
+    answer = input(
+        f"Erase every trace of {user_id!r} under this home? This cannot be undone [y/N] "
+    )
+    return answer.strip().lower() in ("y", "yes")
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -67,8 +85,14 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps([{"user_id": u, "chunks": store.count(u)} for u in users]))
         for user_id in [] if args.json else users:
             print(f"{user_id}\t{store.count(user_id)} chunks")
+        if not users and not args.json:
+            print(f"No users are stored in {store.location}.", file=sys.stderr)
         return 0
     from langchain_cogenesis.privacy.erasure import erase_user
+
+    if not args.yes and not _confirmed(args.user_id):
+        print("Nothing was erased.", file=sys.stderr)
+        return 1
 
     savers = []
     if os.environ.get("COGENESIS_POSTGRES_URI"):  # the workers' shared threads

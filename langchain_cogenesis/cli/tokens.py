@@ -15,13 +15,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     actions = tokens.add_subparsers(dest="tokens_command", required=True)
     issue = actions.add_parser("issue", help="issue a token for a user (shown once)")
-    issue.add_argument("user_id")
+    issue.add_argument("user_id", help="the user the token stands for")
     issue.add_argument(
         "--admin", action="store_true", help="the token may run the graphs for any user"
     )
-    issue.add_argument("--expires-days", type=float, default=None)
+    issue.add_argument(
+        "--expires-days",
+        type=float,
+        default=None,
+        help="days until it stops working (default never)",
+    )
     revoke = actions.add_parser("revoke", help="revoke every token of a user")
-    revoke.add_argument("user_id")
+    revoke.add_argument("user_id", help="the user whose tokens to revoke")
     actions.add_parser("list", help="the issued tokens (never the tokens themselves)")
     actions.add_parser("new-key", help="print a new key for COGENESIS_CHECKPOINT_KEY")
     for action in actions.choices.values():

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from langchain_cogenesis.cli.store import open_store
 from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import InvalidInstruction, UnknownUser
-from langchain_cogenesis.schema import WritingResult
+from langchain_cogenesis.schema import WritingResult, check_length
 
 if TYPE_CHECKING:
     from langgraph.graph.state import CompiledStateGraph
@@ -28,20 +28,25 @@ RULE = "─" * 72
 
 def generation_options(command: argparse.ArgumentParser, answer_tokens: int) -> None:
     """The options of every command that writes: lengths, retrieval, seed."""
-    command.add_argument("--max-tokens", type=int, default=answer_tokens)
-    command.add_argument("--sketch-tokens", type=int, default=200)
+    command.add_argument(
+        "--max-tokens", type=int, default=answer_tokens, help="bound on the answer's tokens"
+    )
+    command.add_argument(
+        "--sketch-tokens", type=int, default=200, help="bound on the cloud sketch's tokens"
+    )
     command.add_argument("--k", type=int, default=4, help="private chunks to retrieve")
-    command.add_argument("--seed", type=int, default=None)
+    command.add_argument("--seed", type=int, default=None, help="sampling seed (repeatable runs)")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``write``."""
     write = commands.add_parser("write", help="write for a user")
-    write.add_argument("--user", required=True)
+    write.add_argument("--user", required=True, help="whose private context to use")
     write.add_argument(
         "--mode",
         choices=["sketch", "fusion", "local", "cloud-public", "cloud-private", "auto"],
         default="sketch",
+        help="how the cloud takes part (default sketch; see docs/concepts.md)",
     )
     write.add_argument(
         "--first-k", type=int, default=None, help="fusion: the cloud takes part in k tokens only"
@@ -69,7 +74,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="what to do when a cloud payload carries private context (default: redact)",
     )
     write.add_argument(
-        "--kind", choices=["context-aware", "email", "paper"], default="context-aware"
+        "--kind",
+        choices=["context-aware", "email", "paper"],
+        default="context-aware",
+        help="the paper's task kind (its prompts differ)",
     )
     write.add_argument("--json", action="store_true", help="print the result as JSON")
     write.add_argument(
@@ -98,17 +106,26 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         action="store_true",
         help="required by --mode cloud-private, which sends private context to the cloud",
     )
-    write.add_argument("instruction", help="the public instruction")
+    write.add_argument(
+        "--show-payloads",
+        action="store_true",
+        help="print every cloud request in full (default: the last lines of each message)",
+    )
+    write.add_argument(
+        "instruction",
+        help="the public instruction; '-' reads it from standard input (e.g. `- < file`)",
+    )
     generation_options(write, 512)
     write.set_defaults(handler=cmd_write)
 
 
 def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
     """Write for a user in the chosen mode."""
+    instruction = sys.stdin.read() if args.instruction == "-" else args.instruction
     result = run_writing(
         settings,
         user_id=args.user,
-        public_instruction=args.instruction,
+        public_instruction=instruction,
         private_instruction=args.private,
         kind=args.kind,
         mode=args.mode,
@@ -129,7 +146,7 @@ def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(result.model_dump_json(indent=2))
     else:
-        print_payloads(result)
+        print_payloads(result, full=args.show_payloads)
     if args.html:
         if result.fusion is None:
             print("error: --html needs --mode fusion (no fused tokens to show)", file=sys.stderr)
@@ -142,8 +159,14 @@ def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def print_payloads(result: WritingResult) -> None:
-    """What each cloud request carried, as sent (the user sees exactly what left)."""
+SHOWN_LINES = 3
+"""Lines of each message ``print_payloads`` shows without ``full``: the last ones,
+where the instruction sits (the lines before are the paper's fixed prompt)."""
+
+
+def print_payloads(result: WritingResult, *, full: bool = False) -> None:
+    """What each cloud request carried, as sent (the user sees what left); without
+    ``full``, each message's last lines only, with the count of those left out."""
     fusion_prompts = (result.fusion or {}).get("cloud_prompts", [])
     total = len(result.cloud_payloads) + len(fusion_prompts)
     print(f"\n{RULE}\nSent to the cloud ({total} request(s)):")
@@ -159,8 +182,12 @@ def print_payloads(result: WritingResult) -> None:
     for number, payload in enumerate(result.cloud_payloads, 1):
         print(f"\n[{number}] {payload.purpose} → {payload.destination} (model {payload.model})")
         for message in payload.messages:
+            lines = message["content"].splitlines()
+            hidden = 0 if full else max(0, len(lines) - SHOWN_LINES)
             print(f"  <{message['role']}>")
-            for line in message["content"].splitlines():
+            if hidden:
+                print(f"    … {hidden} earlier line(s) (--show-payloads prints them)")
+            for line in lines[hidden:]:
                 print(f"    {line}")
 
 
@@ -316,6 +343,8 @@ def run_writing(
         return result
 
     # Refuse bad requests before a stand-in is started for them.
+    check_length(public_instruction)
+    check_length(private_instruction or "", "private instruction")
     if request is None:
         pass  # a resumed thread was validated when it started
     elif private_instruction is not None:

@@ -142,7 +142,7 @@ def test_ingest_write_users_and_delete(
     assert "Thread ooo-1 has finished" in again.stdout
     assert json.loads(local.stdout)["answer"] in again.stdout
 
-    deleted = cogenesis(home, "users", "delete", "ana")
+    deleted = cogenesis(home, "users", "delete", "ana", "--yes")
     assert deleted.returncode == 0
     assert json.loads(cogenesis(home, "users", "list", "--json").stdout) == []
 

@@ -69,7 +69,7 @@ def test_users_delete_leaves_no_private_string_under_home(tmp_path: Path, model_
     # checkpoints hold the private strings before the deletion
     assert {"store/chroma.sqlite3", "audit.sqlite3", "threads.sqlite3"} <= set(before), before
 
-    deleted = cogenesis(home, "users", "delete", "isolde")
+    deleted = cogenesis(home, "users", "delete", "isolde", "--yes")
     assert deleted.returncode == 0, deleted.stderr
     assert "Erased isolde" in deleted.stdout and "warning" not in deleted.stderr
 
@@ -87,4 +87,4 @@ def test_users_delete_leaves_no_private_string_under_home(tmp_path: Path, model_
     isolde_rows = AuditLog(home / "audit.sqlite3").entries("isolde")
     assert isolde_rows and all(row.payload is None for row in isolde_rows)
     # deleting again finds nothing left
-    assert cogenesis(home, "users", "delete", "isolde").returncode == 2
+    assert cogenesis(home, "users", "delete", "isolde", "--yes").returncode == 2

@@ -311,7 +311,8 @@ def test_erasure_reaches_the_shared_postgres_checkpointer(
 
         # the command line, with the workers' database named the way they name it
         done = subprocess.run(
-            [sys.executable, "-m", "langchain_cogenesis.cli", "users", "delete", "eli-erase"],
+            [sys.executable, "-m", "langchain_cogenesis.cli", "users", "delete", "eli-erase",
+             "--yes"],
             capture_output=True, text=True, timeout=300,
             env={**os.environ, "COGENESIS_HOME": str(tmp_path / "cli-home"),
                  "COGENESIS_POSTGRES_URI": postgres_uri},
@@ -322,7 +323,8 @@ def test_erasure_reaches_the_shared_postgres_checkpointer(
         assert _holds(saver, notes["fay-erase"]) > 0
         # without the variable the command does not touch the database
         done = subprocess.run(
-            [sys.executable, "-m", "langchain_cogenesis.cli", "users", "delete", "fay-erase"],
+            [sys.executable, "-m", "langchain_cogenesis.cli", "users", "delete", "fay-erase",
+             "--yes"],
             capture_output=True, text=True, timeout=300,
             env={**os.environ, "COGENESIS_HOME": str(tmp_path / "cli-home")},
         )  # fmt: skip
