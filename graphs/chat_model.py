@@ -10,11 +10,11 @@ from langchain_core.language_models import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables.config import ensure_config
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 
 from langchain_cogenesis.caches import BoundedCache
-from langchain_cogenesis.config import Settings
-from langchain_cogenesis.errors import InvalidInstruction
+from langchain_cogenesis.config import Settings, check_arguments
+from langchain_cogenesis.errors import ConfigurationError, InvalidInstruction
 from langchain_cogenesis.graphs.auto import build_auto_graph
 from langchain_cogenesis.graphs.sketch import (
     build_sketch_graph,
@@ -47,6 +47,10 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
     context is retrieved from ``store`` and never leaves the device.
 
     Key init args:
+        model, base_url, api_key, timeout, max_retries: the cloud, as for ``ChatOpenAI``
+            (defaults ``COGENESIS_CLOUD_MODEL``, ``COGENESIS_CLOUD_BASE_URL``,
+            ``COGENESIS_CLOUD_API_KEY``); or pass ``egress_guard`` instead.
+        max_tokens, temperature: bound and sampling of the answer (the local writer's).
         store: the private store (default: ``PrivateStore()`` under ``COGENESIS_HOME``).
         local_model: the local chat model (default ``ChatLocalLlama``).
         egress_guard: the door to the cloud (default from ``COGENESIS_CLOUD_BASE_URL``).
@@ -93,7 +97,12 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
 
-    model_name: str = Field(default="cogenesis-sketch", alias="model")
+    model_name: str | None = Field(default=None, alias="model")
+    """The cloud model, as ``ChatOpenAI(model=...)``; default ``COGENESIS_CLOUD_MODEL``."""
+    base_url: str | None = None
+    """The cloud's OpenAI-compatible endpoint; default ``COGENESIS_CLOUD_BASE_URL``."""
+    api_key: SecretStr | None = None
+    """The cloud's key; default ``COGENESIS_CLOUD_API_KEY`` or ``OPENAI_API_KEY``."""
     store: Any = None
     local_model: Any = None
     egress_guard: Any = None
@@ -117,6 +126,19 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
         default_factory=lambda: BoundedCache(max_size=8, max_age=3600.0)
     )
 
+    def __init__(self, **kwargs: Any) -> None:
+        check_arguments(type(self), kwargs)
+        cloud = [
+            name for name in ("model", "model_name", "base_url", "api_key") if kwargs.get(name)
+        ]
+        if cloud and kwargs.get("egress_guard") is not None:
+            raise ConfigurationError(
+                f"ChatCoGenesis got egress_guard= and {', '.join(cloud)}=: the guard already "
+                "names its cloud. Pass the cloud's model, base_url and api_key to the guard, "
+                "or leave egress_guard out."
+            )
+        super().__init__(**kwargs)
+
     @property
     def _llm_type(self) -> str:
         return "cogenesis-sketch"
@@ -128,7 +150,7 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         return ls_params(
             "cogenesis",
-            self.model_name,
+            self.model_name or Settings.from_env().cloud_model,
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             stop=stop or self.stop,
@@ -176,10 +198,19 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
         from langchain_cogenesis.privacy import EgressGuard
 
         settings = Settings.from_env()
-        key = ("guard", settings.cloud_base_url, settings.cloud_model, settings.cloud_api_key)
+        base_url = self.base_url or settings.cloud_base_url
+        model = self.model_name or settings.cloud_model
+        key = self.api_key.get_secret_value() if self.api_key else None
+        cache_key = ("guard", base_url, model, key or settings.cloud_api_key, str(settings.home))
         return self._defaults.get_or_create(
-            (*key, str(settings.home)),
-            lambda: EgressGuard(timeout=self.timeout or 60.0, max_retries=self.max_retries),
+            cache_key,
+            lambda: EgressGuard(
+                base_url=base_url,
+                model=model,
+                api_key=key,
+                timeout=self.timeout or 60.0,
+                max_retries=self.max_retries,
+            ),
         )
 
     def request(self, messages: Sequence[BaseMessage], **kwargs: Any) -> WritingInput:
@@ -321,7 +352,7 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
 
     def _metadata(self, result: WritingResult) -> dict[str, Any]:
         return {
-            "model_name": self.model_name,
+            "model_name": self.model_name or Settings.from_env().cloud_model,
             "model_provider": "cogenesis",
             "mode": result.mode,
             "user_id": result.user_id,

@@ -301,6 +301,10 @@ def prepare(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]
             "mode='cloud-private' sends the user's private context to the cloud. It "
             "runs only with allow_private_egress=True; nothing was sent."
         )
+    if mode != "cloud-public":  # a local model that cannot load fails before the cloud is asked
+        check = getattr(parts.local_model, "check_model_file", None)
+        if callable(check):
+            check()
     in_process_fusion = mode == "fusion" and parts.cloud_scorer is not None
     # auto routes to the local model when no cloud is configured (graphs/auto.py)
     if mode not in ("local", "auto") and parts.egress_guard is None and not in_process_fusion:

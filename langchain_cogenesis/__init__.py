@@ -52,6 +52,14 @@ from langchain_cogenesis.schema import (
 
 if TYPE_CHECKING:
     from langchain_cogenesis.fusion import ChatCoGenesisFusion
+    from langchain_cogenesis.graphs import (
+        ChatCoGenesis,
+        Components,
+        PrivacyMiddleware,
+        build_sketch_graph,
+        cogenesis_tool,
+    )
+    from langchain_cogenesis.retrievers import PrivateContextRetriever, PrivateStore
 
 try:
     # one source of truth: the version in the installed package's metadata
@@ -59,8 +67,18 @@ try:
 except PackageNotFoundError:  # pragma: no cover - run from a source tree never installed
     __version__ = "0.0.0"
 
-# public names whose modules need an extra, imported on first use (PEP 562)
-_LAZY = {"ChatCoGenesisFusion": "langchain_cogenesis.fusion"}
+# public names imported on first use (PEP 562): the fusion module needs an extra, and
+# the graphs and retrievers import this package's modules (no import circle this way)
+_LAZY = {
+    "ChatCoGenesisFusion": "langchain_cogenesis.fusion",
+    "ChatCoGenesis": "langchain_cogenesis.graphs",
+    "Components": "langchain_cogenesis.graphs",
+    "PrivacyMiddleware": "langchain_cogenesis.graphs",
+    "build_sketch_graph": "langchain_cogenesis.graphs",
+    "cogenesis_tool": "langchain_cogenesis.graphs",
+    "PrivateContextRetriever": "langchain_cogenesis.retrievers",
+    "PrivateStore": "langchain_cogenesis.retrievers",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -78,6 +96,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ChatCoGenesis",
     "ChatCoGenesisFusion",
     "ChatLocalLlama",
     "CloudError",
@@ -86,6 +105,7 @@ __all__ = [
     "CloudResponseError",
     "CloudUnavailable",
     "CoGenesisError",
+    "Components",
     "ConfigurationError",
     "ContextAwareInstruction",
     "ContextAwareTask",
@@ -95,8 +115,11 @@ __all__ = [
     "LocalOnly",
     "MissingExtra",
     "NotAChromaStore",
+    "PrivacyMiddleware",
     "PrivacyViolation",
+    "PrivateContextRetriever",
     "PrivateJudgeRefused",
+    "PrivateStore",
     "RemoteStoreNotAllowed",
     "Settings",
     "Sketch",
@@ -113,6 +136,8 @@ __all__ = [
     "Writing",
     "WritingResult",
     "__version__",
+    "build_sketch_graph",
     "cloud_endpoint",
+    "cogenesis_tool",
     "with_private_tracing",
 ]

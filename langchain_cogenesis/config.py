@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_data_dir
 from pydantic import BaseModel, Field, SecretStr
@@ -31,6 +34,30 @@ def is_loopback_host(host: str) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return address.is_loopback
+
+
+def check_arguments(model: type[Any], given: Mapping[str, Any]) -> None:
+    """Refuse keyword arguments ``model`` (a pydantic model) has no field for, naming
+    the close match: a misspelled ``max_token=5`` would otherwise be ignored."""
+    from langchain_cogenesis.errors import ConfigurationError
+
+    known = {
+        name
+        for field_name, info in model.model_fields.items()
+        for name in (field_name, info.alias)
+        if name
+    }
+    unknown = [name for name in given if name not in known]
+    if not unknown:
+        return
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise ConfigurationError(
+        f"{model.__name__} has no argument {', '.join(hints)}. Its arguments: "
+        f"{', '.join(sorted(name for name in known if not name.startswith('_')))}."
+    )
 
 
 def _env_flag(name: str) -> bool:

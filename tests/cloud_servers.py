@@ -109,7 +109,9 @@ class _Handler(BaseHTTPRequestHandler):
             parsed = json.loads(raw)
         except ValueError:
             parsed = {}
-        self.server.requests.append({"path": self.path, "body": parsed})
+        self.server.requests.append(
+            {"path": self.path, "body": parsed, "headers": dict(self.headers.items())}
+        )
         behaviour = self.server.behaviour
         if self.server.faults is not None and behaviour not in ("ok", "endless"):
             if self.server.faults <= 0:

@@ -20,7 +20,7 @@ from langchain_core.utils import secret_from_env
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 
 from langchain_cogenesis.caches import BoundedCache
-from langchain_cogenesis.config import Settings
+from langchain_cogenesis.config import Settings, check_arguments
 from langchain_cogenesis.fusion.combiners import Combiner, load_combiner
 from langchain_cogenesis.fusion.decoding import fused_chat
 from langchain_cogenesis.fusion.sampling import FusionResult, Sampling
@@ -103,6 +103,10 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        check_arguments(type(self), kwargs)  # a misspelled argument is refused, not ignored
+        super().__init__(**kwargs)
 
     model_name: str = Field(default="cogenesis-fusion", alias="model")
     local_model_path: Path | None = None

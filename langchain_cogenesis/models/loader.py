@@ -140,11 +140,30 @@ class LoadedModel:
 _loaded: dict[ModelKey, LoadedModel] = {}
 
 
-def _check_files(model_path: Path, lora_path: Path | None) -> None:
+GGUF_MAGIC = b"GGUF"
+
+
+def check_files(model_path: Path, lora_path: Path | None = None) -> None:
+    """Refuse a model path that is missing, a folder, or not a GGUF file, by name."""
+    if model_path.is_dir():
+        raise LocalModelError(
+            f"Local model path {model_path} is a folder, not a GGUF file. Set "
+            "COGENESIS_LOCAL_MODEL (or model_path) to the .gguf file inside it."
+        )
     if not model_path.is_file():
         raise LocalModelError(
             f"Local model file {model_path} does not exist. Set "
             "COGENESIS_LOCAL_MODEL (or model_path) to a GGUF file."
+        )
+    try:
+        with model_path.open("rb") as handle:
+            magic = handle.read(len(GGUF_MAGIC))
+    except OSError as error:
+        raise LocalModelError(f"Local model file {model_path} cannot be read: {error}") from None
+    if magic != GGUF_MAGIC:
+        raise LocalModelError(
+            f"Local model file {model_path} is not a GGUF file (llama.cpp reads GGUF only; "
+            "convert the model with llama.cpp's convert_hf_to_gguf.py)."
         )
     if lora_path is not None and not lora_path.is_file():
         raise LocalModelError(
@@ -178,7 +197,7 @@ def load_model(
     key = ModelKey(str(path.resolve()), n_ctx, n_threads, str(lora or ""), logits_all, slot)
     with _load_lock:
         if key not in _loaded:
-            _check_files(path, lora)
+            check_files(path, lora)
             with MissingExtra.if_absent("local", "A local GGUF model (llama.cpp)"):
                 from llama_cpp import Llama
 
@@ -203,7 +222,7 @@ def load_model(
 @lru_cache(maxsize=16)
 def read_vocabulary(model_path: Path) -> Llama:
     """The vocabulary and metadata of a GGUF, without its weights (for templates)."""
-    _check_files(model_path, None)
+    check_files(model_path, None)
     with MissingExtra.if_absent("local", "A local GGUF model (llama.cpp)"):
         from llama_cpp import Llama
 

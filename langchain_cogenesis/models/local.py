@@ -14,11 +14,13 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
-from langchain_cogenesis.config import Settings
+from langchain_cogenesis.config import Settings, check_arguments
+from langchain_cogenesis.errors import ConfigurationError
 from langchain_cogenesis.models.generation import Generation, Sampling, generate_text
 from langchain_cogenesis.models.loader import (
     LoadedModel,
     bundled_model_path,
+    check_files,
     load_model,
     route_llama_logs,
     smollm2_model_path,
@@ -69,6 +71,10 @@ def _env_model_path() -> Path | None:
 def _env_lora_path() -> Path | None:
     value = os.environ.get("COGENESIS_LOCAL_LORA", "").strip()
     return Path(value).expanduser() if value else None
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.lower().endswith(".gguf") or "/" in name or os.sep in name
 
 
 class ChatLocalLlama(BaseChatModel):
@@ -132,6 +138,24 @@ class ChatLocalLlama(BaseChatModel):
     seed: int | None = None
     stop: list[str] | None = None
     repeat_penalty: float = Field(default=1.15, ge=0.0)
+    streaming: bool = False
+    """``invoke`` streams under the hood (callbacks see each token), as in ``ChatOpenAI``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        check_arguments(type(self), kwargs)
+        named = kwargs.get("model", kwargs.get("model_name"))
+        if isinstance(named, Path) or (isinstance(named, str) and _looks_like_path(named)):
+            # model="/models/x.gguf" selects the file, as model= selects a model elsewhere
+            if kwargs.get("model_path") not in (None, named):
+                raise ConfigurationError(
+                    f"ChatLocalLlama got model={named!r} and model_path="
+                    f"{kwargs['model_path']!r}; pass the GGUF once, as model_path=."
+                )
+            kwargs.pop("model", None)
+            kwargs.pop("model_name", None)
+            kwargs["model_path"] = Path(named)
+            kwargs["model"] = Path(named).stem
+        super().__init__(**kwargs)
 
     @property
     def _llm_type(self) -> str:
@@ -159,6 +183,11 @@ class ChatLocalLlama(BaseChatModel):
             "temperature": self.temperature,
             "top_p": self.top_p,
         }
+
+    def check_model_file(self) -> None:
+        """Refuse, before any work starts, a model file that cannot load: missing, a
+        folder, or not GGUF (the graphs call it before the cloud is asked anything)."""
+        check_files(self.resolved_model_path(), Path(self.lora_path) if self.lora_path else None)
 
     def resolved_model_path(self) -> Path:
         """The GGUF file this instance runs."""

@@ -1,0 +1,87 @@
+"""Arguments a langchain-openai user recognizes, misspellings refused, and a local
+model that cannot load refused before the cloud is asked anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import langchain_cogenesis
+from langchain_cogenesis.errors import ConfigurationError, LocalModelError
+from langchain_cogenesis.graphs import ChatCoGenesis, run_sketch_graph
+from langchain_cogenesis.models import ChatLocalLlama
+from tests.cloud_servers import RecordingServer
+from tests.unit.test_sketch_graph import REQUEST, make_components
+
+
+@pytest.mark.parametrize(
+    ("make", "typo", "hint"),
+    [
+        (ChatCoGenesis, {"max_token": 5}, "did you mean 'max_tokens'?"),
+        (ChatLocalLlama, {"local_modle": 1}, "has no argument 'local_modle'"),
+        (ChatLocalLlama, {"temprature": 0.1}, "did you mean 'temperature'?"),
+    ],
+)
+def test_a_misspelled_argument_is_refused_with_the_close_match(
+    make: type, typo: dict[str, object], hint: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=hint.replace("?", r"\?")):
+        make(**typo)
+
+
+def test_fusion_model_refuses_misspellings_too() -> None:
+    fusion = pytest.importorskip("langchain_cogenesis.fusion")
+    with pytest.raises(ConfigurationError, match="did you mean 'first_k'"):
+        fusion.ChatCoGenesisFusion(first_kk=3)
+
+
+def test_the_cloud_is_chosen_the_way_chat_openai_chooses_it() -> None:
+    with RecordingServer(reply="1. Welcome") as server:
+        parts = make_components(server)
+        model = ChatCoGenesis(
+            model="gpt-4o", base_url=server.base_url, api_key="sk-test", timeout=5,
+            store=parts.store, local_model=parts.local_model, user_id="maya",
+        )  # fmt: skip
+        model.invoke("Write a welcome speech for a harvest festival")
+        [request] = server.chat_requests
+    assert request["body"]["model"] == "gpt-4o"
+    assert {k.lower(): v for k, v in request["headers"].items()}[
+        "authorization"
+    ] == "Bearer sk-test"
+    assert model.api_key is not None and "sk-test" not in repr(model)
+    with pytest.raises(ConfigurationError, match="egress_guard"):
+        ChatCoGenesis(model="gpt-4o", egress_guard=parts.egress_guard)
+
+
+def test_model_names_the_local_gguf_and_a_bad_file_is_named(tmp_path: Path) -> None:
+    chosen = ChatLocalLlama(model=str(tmp_path / "writer.gguf"))
+    assert chosen.resolved_model_path() == tmp_path / "writer.gguf"
+    assert chosen.model_name == "writer"
+    assert ChatLocalLlama(model="gemma-3-270m").model_name == "gemma-3-270m"  # a label
+    with pytest.raises(ConfigurationError, match="once"):
+        ChatLocalLlama(model=str(tmp_path / "a.gguf"), model_path=tmp_path / "b.gguf")
+    with pytest.raises(LocalModelError, match="does not exist"):
+        chosen.check_model_file()
+    with pytest.raises(LocalModelError, match="is a folder"):
+        ChatLocalLlama(model_path=tmp_path).check_model_file()
+    (tmp_path / "notes.gguf").write_text("not a model")
+    with pytest.raises(LocalModelError, match="not a GGUF file"):
+        ChatLocalLlama(model_path=tmp_path / "notes.gguf").check_model_file()
+
+
+def test_a_local_model_that_cannot_load_fails_before_the_cloud_is_asked(tmp_path: Path) -> None:
+    with RecordingServer(reply="1. Welcome") as server:
+        parts = make_components(server)
+        parts.local_model = ChatLocalLlama(model_path=tmp_path)  # a folder
+        with pytest.raises(LocalModelError, match="is a folder"):
+            run_sketch_graph(parts, {**REQUEST, "mode": "sketch"})
+        assert server.requests == []
+
+
+def test_what_users_import_comes_from_the_top_level() -> None:
+    for name in ("ChatCoGenesis", "ChatLocalLlama", "PrivacyMiddleware", "cogenesis_tool",
+                 "PrivateStore", "PrivateContextRetriever", "EgressGuard", "Components",
+                 "build_sketch_graph"):  # fmt: skip
+        assert getattr(langchain_cogenesis, name) is not None
+        assert name in langchain_cogenesis.__all__
