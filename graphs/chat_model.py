@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManager, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables.config import ensure_config
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
@@ -299,7 +300,11 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
             state = graph.invoke(request, config=config, context=parts)
         result = result_from_state(state)
         text = _cut(result.answer, stop or self.stop)
-        message = AIMessage(content=text, response_metadata=self._metadata(result))
+        message = AIMessage(
+            content=text,
+            response_metadata=self._metadata(result),
+            usage_metadata=usage_of(result),
+        )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(
@@ -346,7 +351,10 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
             yield ChatGenerationChunk(message=AIMessageChunk(content=rest))
         yield ChatGenerationChunk(
             message=AIMessageChunk(
-                content="", response_metadata=self._metadata(result), chunk_position="last"
+                content="",
+                response_metadata=self._metadata(result),
+                usage_metadata=usage_of(result),
+                chunk_position="last",
             )
         )
 
@@ -363,7 +371,33 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
             "route": result.route,
             "route_reason": result.route_reason,
             "sketch": result.sketch.text if result.sketch else "",
+            "local_usage": dict(result.local_usage),
+            "cloud_usage": _sum(payload.usage for payload in result.cloud_payloads),
         }
+
+
+_COUNTS = ("input_tokens", "output_tokens", "total_tokens")
+
+
+def _sum(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    total = dict.fromkeys(_COUNTS, 0)
+    for each in counts:
+        for key in _COUNTS:
+            total[key] += int(each.get(key, 0))
+    return total
+
+
+def usage_of(result: WritingResult) -> UsageMetadata:
+    """The tokens both models read and wrote for one reply (local and cloud added up;
+    ``response_metadata`` keeps them apart as ``local_usage`` and ``cloud_usage``)."""
+    both = _sum([result.local_usage, *(payload.usage for payload in result.cloud_payloads)])
+    if not both["total_tokens"]:
+        both["total_tokens"] = both["input_tokens"] + both["output_tokens"]
+    return UsageMetadata(
+        input_tokens=both["input_tokens"],
+        output_tokens=both["output_tokens"],
+        total_tokens=both["total_tokens"],
+    )
 
 
 def _children_of(run_manager: CallbackManagerForLLMRun) -> CallbackManager:

@@ -477,11 +477,20 @@ def write(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     update: dict[str, Any] = {
         "answer": prompts.clean_answer(reply.text),
         "timings": {"local_generate": time.perf_counter() - started},
+        "local_usage": token_counts(reply),
     }
     if dropped:
         update["context"] = context
         update["context_dropped"] = dropped
     return update
+
+
+def token_counts(reply: BaseMessage) -> dict[str, float]:
+    """The input, output and total tokens a reply's model reported (none: empty)."""
+    usage = getattr(reply, "usage_metadata", None) or {}
+    return {
+        key: usage[key] for key in ("input_tokens", "output_tokens", "total_tokens") if key in usage
+    }
 
 
 def cloud_answer(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:

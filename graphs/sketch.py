@@ -139,6 +139,7 @@ def result_from_state(state: dict[str, Any]) -> WritingResult:
         route_reason=state.get("route_reason", ""),
         fusion=state.get("fusion"),
         timings=dict(state.get("timings", {})),
+        local_usage={key: int(value) for key, value in state.get("local_usage", {}).items()},
     )
 
 

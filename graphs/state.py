@@ -66,6 +66,8 @@ class WritingState(WritingInput, total=False):
     fusion: dict[str, Any]
     cloud_payloads: Annotated[list[dict[str, Any]], operator.add]
     timings: Annotated[dict[str, float], merge_timings]
+    local_usage: Annotated[dict[str, float], merge_timings]
+    """Tokens the local model read and wrote (``input_tokens``, ``output_tokens``)."""
 
 
 class WritingOutput(TypedDict, total=False):

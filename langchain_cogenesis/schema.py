@@ -167,6 +167,9 @@ class CloudPayload(BaseModel):
     response: str = ""
     attempts: int = 1
     """How many times this same payload was sent (retries after transient failures)."""
+    usage: dict[str, int] = Field(default_factory=dict)
+    """Tokens the cloud counted (``input_tokens``, ``output_tokens``, ``total_tokens``),
+    when it reports them."""
 
 
 class Sketch(BaseModel):
@@ -214,4 +217,6 @@ class WritingResult(BaseModel):
     fusion: dict[str, Any] | None = None
     """For ``mode="fusion"``: cloud tokens, requests, where the prefix gate closed, and
     the per-token trace (token, weight ``w``, both models' top choices)."""
+    local_usage: dict[str, int] = Field(default_factory=dict)
+    """Tokens the local model read and wrote for the answer."""
     timings: dict[str, float] = Field(default_factory=dict)

@@ -201,6 +201,17 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.write(_chunk(word + " "))
                     self.server.chunks_sent += 1
                 self.wfile.write(_chunk("", finish="stop"))
+                if (parsed.get("stream_options") or {}).get("include_usage"):
+                    # as OpenAI does: a last chunk with no choices and the token counts
+                    prompt = sum(len(str(m.get("content", "")).split())
+                                 for m in parsed.get("messages", []))  # fmt: skip
+                    answer = len(self.server.reply.split(" "))
+                    usage = {"prompt_tokens": prompt, "completion_tokens": answer,
+                             "total_tokens": prompt + answer}  # fmt: skip
+                    body = {"id": "chatcmpl-test", "object": "chat.completion.chunk",
+                            "created": 0, "model": "fake", "choices": [],
+                            "usage": usage}  # fmt: skip
+                    self.wfile.write(f"data: {json.dumps(body)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
         except (BrokenPipeError, ConnectionResetError):
             return

@@ -225,6 +225,7 @@ class EgressGuard:
                     timeout=self.timeout,
                     max_retries=0,  # the guard retries, so every attempt is audited
                     streaming=True,
+                    stream_usage=True,  # the token counts come in the stream's last chunk
                 )
             return self._clients["chat"]
 
@@ -330,8 +331,9 @@ class EgressGuard:
 
         def send(attempt: int) -> str:
             payload.attempts = attempt
+            payload.usage = {}  # the attempt that succeeds is the one counted
             self.audit_decision(verdict, user_id, purpose, attempt)
-            return self._stream_bounded(outgoing, max_tokens, call_args)
+            return self._stream_bounded(outgoing, max_tokens, call_args, payload.usage)
 
         mark_public(text for _, text in outbound)
         text = with_retries(
@@ -452,19 +454,35 @@ class EgressGuard:
         )
 
     def _stream_bounded(
-        self, messages: list[BaseMessage], max_tokens: int, call_args: dict[str, Any]
+        self,
+        messages: list[BaseMessage],
+        max_tokens: int,
+        call_args: dict[str, Any],
+        usage: dict[str, int] | None = None,
     ) -> str:
+        """The streamed answer, at most ``max_tokens`` chunks of text.
+
+        Each streamed chunk carries one token on llama.cpp, vLLM and OpenAI. A server
+        that honours the bound ends the stream itself, with a finish reason (and the
+        usage, added to ``usage``), which is read to the end so the child run closes
+        as a success. A server that goes on past the bound is cut off there: closing
+        the connection stops it.
+        """
         parts: list[str] = []
         finished = False
-        # Each streamed chunk carries one token on llama.cpp, vLLM and OpenAI;
-        # stopping at max_tokens closes the connection, which stops the server.
         stream = self._cloud_client().stream(messages, **call_args)
-        for count, chunk in enumerate(stream, 1):
-            parts.append(chunk.text)
+        for chunk in stream:
+            if chunk.text:
+                if len(parts) >= max_tokens:
+                    stream.close()
+                    return "".join(parts)
+                parts.append(chunk.text)
             finished = finished or bool(chunk.response_metadata.get("finish_reason"))
-            if count >= max_tokens:
-                return "".join(parts)
-        if not finished:
+            counted = getattr(chunk, "usage_metadata", None)
+            if counted and usage is not None:
+                for key in ("input_tokens", "output_tokens", "total_tokens"):
+                    usage[key] = usage.get(key, 0) + int(counted.get(key, 0))
+        if not finished and len(parts) < max_tokens:
             # the connection closed before the server said the answer was complete
             raise CloudUnavailable(
                 f"The cloud model at {self.base_url} broke off its answer mid-stream "

@@ -122,3 +122,48 @@ def test_without_system_or_history_the_requests_are_the_papers() -> None:
         model.invoke("Write a welcome speech for a harvest festival")
         [request] = server.chat_requests
     assert [m["role"] for m in request["body"]["messages"]] == ["user"]
+
+
+def test_usage_adds_both_models_and_callbacks_see_no_error_for_a_good_run() -> None:
+    from typing import Any
+
+    from langchain_core.callbacks import BaseCallbackHandler
+    from langchain_core.language_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+    from langchain_core.outputs import ChatGeneration, ChatResult
+
+    class CountingLocal(GenericFakeChatModel):
+        def _generate(self, messages: Any, *args: Any, **kwargs: Any) -> ChatResult:
+            usage = {"input_tokens": 120, "output_tokens": 9, "total_tokens": 129}
+            message = AIMessage("Dear neighbors, welcome.", usage_metadata=usage)  # type: ignore[arg-type]
+            return ChatResult(generations=[ChatGeneration(message=message)])
+
+    class Errors(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.errors: list[BaseException] = []
+            self.ends = 0
+
+        def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
+            self.errors.append(error)
+
+        def on_llm_end(self, response: Any, **kwargs: Any) -> None:
+            self.ends += 1
+
+    with RecordingServer(reply="1. Welcome 2. Thanks") as server:
+        parts = make_components(server)
+        # the sketch's bound is its length: the stream ends at the bound, with its finish
+        model = ChatCoGenesis(store=parts.store, local_model=CountingLocal(messages=iter([])),
+                              egress_guard=parts.egress_guard, user_id="maya",
+                              sketch_max_tokens=4)  # fmt: skip
+        seen = Errors()
+        reply = model.invoke("Write a welcome speech for a harvest festival",
+                             config={"callbacks": [seen]})  # fmt: skip
+    cloud = reply.response_metadata["cloud_usage"]
+    assert cloud["output_tokens"] == 4 and cloud["input_tokens"] > 0
+    assert reply.response_metadata["local_usage"] == {
+        "input_tokens": 120, "output_tokens": 9, "total_tokens": 129}  # fmt: skip
+    assert reply.usage_metadata is not None
+    assert reply.usage_metadata["output_tokens"] == 9 + 4
+    assert reply.usage_metadata["input_tokens"] == 120 + cloud["input_tokens"]
+    # the model's run, the cloud's child run and the local model's run all end well
+    assert seen.errors == [] and seen.ends >= 3
