@@ -6,16 +6,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManager, CallbackManagerForLLMRun
-from langchain_core.language_models import LangSmithParams
+from langchain_core.language_models import LangSmithParams, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
 from langchain_core.runnables.config import ensure_config
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 
 from langchain_cogenesis.caches import BoundedCache
 from langchain_cogenesis.config import Settings, check_arguments
-from langchain_cogenesis.errors import ConfigurationError, InvalidInstruction
+from langchain_cogenesis.errors import ConfigurationError, InvalidInstruction, ToolsNotSupported
 from langchain_cogenesis.graphs.auto import build_auto_graph
 from langchain_cogenesis.graphs.sketch import (
     build_sketch_graph,
@@ -23,6 +24,12 @@ from langchain_cogenesis.graphs.sketch import (
     result_from_state,
 )
 from langchain_cogenesis.graphs.state import Components, WritingInput
+from langchain_cogenesis.models.structured import (
+    check_options,
+    json_grammar,
+    json_schema_of,
+    with_parser,
+)
 from langchain_cogenesis.models.tracing import ls_params
 from langchain_cogenesis.privacy.restoration import RestoredValues
 from langchain_cogenesis.privacy.tracing import PrivatelyTracedChatModel
@@ -158,16 +165,64 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
             overrides=kwargs,
         )
 
+    def with_structured_output(
+        self,
+        schema: Any = None,
+        *,
+        method: str | None = None,
+        include_raw: bool = False,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Replies that parse as ``schema`` (a pydantic model, a TypedDict or a JSON
+        schema). The local model writes the reply under a JSON-schema grammar, with the
+        private context, on the device; the cloud's part (the sketch) is as in any call.
+        Needs a llama.cpp local model (:class:`~langchain_cogenesis.models.ChatLocalLlama`,
+        the default)."""
+        chosen = check_options("ChatCoGenesis", method, kwargs)
+        if chosen == "json_mode" or schema is None:
+            schema = {"type": "object"}  # any JSON object
+        found = json_schema_of(schema)
+        bound = self.bind(
+            structured_schema=found,
+            ls_structured_output_format={"kwargs": {"method": "json_schema"}, "schema": found},
+        )
+        return with_parser(bound, schema, include_raw=include_raw)
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[LanguageModelInput, Any]:
+        """Not offered: see :class:`~langchain_cogenesis.errors.ToolsNotSupported`."""
+        raise ToolsNotSupported("ChatCoGenesis")
+
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens of ``text`` by the local model's own tokenizer (offline)."""
+        return int(self._local(self.max_tokens).get_num_tokens(text))
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Tokens of ``messages`` as the local model reads them (its chat template)."""
+        return int(self._local(self.max_tokens).get_num_tokens_from_messages(messages))
+
+    def _local(self, max_tokens: int) -> Any:
+        if self.local_model is not None:
+            return self.local_model
+        return self._defaults.get_or_create(
+            ("local", max_tokens, self.temperature), lambda: self._default_local(max_tokens)
+        )
+
     def components(self, **kwargs: Any) -> Components:
         """The graph's run-time context for one call (defaults reused across calls)."""
         from langchain_cogenesis.graphs.nodes import default_store
 
         max_tokens = int(kwargs.get("max_tokens", self.max_tokens))
-        local = self.local_model
-        if local is None:
-            local = self._defaults.get_or_create(
-                ("local", max_tokens, self.temperature), lambda: self._default_local(max_tokens)
-            )
+        local = self._local(max_tokens)
+        schema = kwargs.get("structured_schema")
+        if schema is not None:
+            if not hasattr(local, "check_model_file"):  # grammars are llama.cpp's
+                raise ConfigurationError(
+                    "Structured output needs a llama.cpp local model (ChatLocalLlama): the "
+                    f"JSON-schema grammar runs in its sampler, and {type(local).__name__} has none."
+                )
+            local = local.bind(grammar=json_grammar(schema))
         guard = self.egress_guard
         if guard is None and self.mode != "local":
             guard = self._default_guard()

@@ -238,3 +238,17 @@ class CheckpointKeyMissing(ConfigurationError):
             "to a base64 key of 16, 24 or 32 bytes (`cogenesis tokens new-key` prints "
             "one) and keep it out of the database's backups."
         )
+
+
+class ToolsNotSupported(CoGenesisError, NotImplementedError):
+    """The package's chat models take no tools: the writer sees private context, and a
+    tool call is a way out of the device that no door checks."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(
+            f"{model} does not call tools: the model that writes sees the user's private "
+            "context, and a tool call would carry it past the egress guard. For JSON "
+            "answers use with_structured_output(schema) (a grammar on the local model); "
+            "to use the writer inside an agent, give the agent cogenesis_tool(...), or "
+            "put PrivacyMiddleware in front of the agent's own model."
+        )

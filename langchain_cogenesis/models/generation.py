@@ -57,6 +57,8 @@ class Sampling:
     top_p: float = 0.9
     repeat_penalty: float = 1.0
     seed: int | None = None
+    grammar: Any = None
+    """A ``llama_cpp.LlamaGrammar`` every token must follow (structured output)."""
 
 
 @dataclass
@@ -123,6 +125,7 @@ def generate_text(
                     temp=sampling.temperature,
                     top_p=sampling.top_p,
                     repeat_penalty=sampling.repeat_penalty,
+                    grammar=sampling.grammar,
                 )
             sync_context(model, tokens, owner)
             token = int(sampler.sample(llama._ctx, -1))

@@ -8,14 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
 from pydantic import ConfigDict, Field
 
 from langchain_cogenesis.config import Settings, check_arguments
-from langchain_cogenesis.errors import ConfigurationError
+from langchain_cogenesis.errors import ConfigurationError, ToolsNotSupported
 from langchain_cogenesis.models.generation import Generation, Sampling, generate_text
 from langchain_cogenesis.models.loader import (
     LoadedModel,
@@ -26,6 +27,12 @@ from langchain_cogenesis.models.loader import (
     smollm2_model_path,
 )
 from langchain_cogenesis.models.loader import _loaded as _shared
+from langchain_cogenesis.models.structured import (
+    check_options,
+    json_grammar,
+    json_schema_of,
+    with_parser,
+)
 from langchain_cogenesis.models.templates import ChatTemplate, fold_system, role_messages
 from langchain_cogenesis.models.tracing import ls_params
 
@@ -184,6 +191,40 @@ class ChatLocalLlama(BaseChatModel):
             "top_p": self.top_p,
         }
 
+    def with_structured_output(
+        self,
+        schema: Any = None,
+        *,
+        method: str | None = None,
+        include_raw: bool = False,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Replies that parse as ``schema`` (a pydantic model, a TypedDict or a JSON
+        schema): a JSON-schema grammar constrains every sampled token.
+
+        Example:
+            .. code-block:: python
+
+                class Invitation(BaseModel):
+                    title: str
+                    date: str
+
+                ChatLocalLlama().with_structured_output(Invitation).invoke("Plan a picnic")
+        """
+        chosen = check_options("ChatLocalLlama", method, kwargs)
+        if chosen == "json_mode" or schema is None:
+            schema = {"type": "object"}  # any JSON object
+        found = json_schema_of(schema)
+        bound = self.bind(
+            grammar=json_grammar(found),
+            ls_structured_output_format={"kwargs": {"method": "json_schema"}, "schema": found},
+        )
+        return with_parser(bound, schema, include_raw=include_raw)
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[LanguageModelInput, Any]:
+        """Not offered: see :class:`~langchain_cogenesis.errors.ToolsNotSupported`."""
+        raise ToolsNotSupported("ChatLocalLlama")
+
     def check_model_file(self) -> None:
         """Refuse, before any work starts, a model file that cannot load: missing, a
         folder, or not GGUF (the graphs call it before the cloud is asked anything)."""
@@ -236,6 +277,7 @@ class ChatLocalLlama(BaseChatModel):
             top_p=kwargs.get("top_p", self.top_p),
             repeat_penalty=kwargs.get("repeat_penalty", self.repeat_penalty),
             seed=seed,
+            grammar=kwargs.get("grammar"),
         )
         return generate_text(
             model,

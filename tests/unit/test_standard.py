@@ -37,6 +37,10 @@ class TestChatCoGenesisFusionUnit(TextOnly, ChatModelUnitTests):
 
 class TestChatLocalLlamaUnit(TextOnly, ChatModelUnitTests):
     @property
+    def has_structured_output(self) -> bool:
+        return True  # a JSON-schema grammar on the local model
+
+    @property
     def chat_model_class(self) -> type[ChatLocalLlama]:
         return ChatLocalLlama
 
@@ -63,6 +67,10 @@ class TestChatLocalLlamaUnit(TextOnly, ChatModelUnitTests):
 
 
 class TestChatCoGenesisUnit(TextOnly, ChatModelUnitTests):
+    @property
+    def has_structured_output(self) -> bool:
+        return True  # a JSON-schema grammar on the local model
+
     @property
     def chat_model_class(self) -> type[ChatCoGenesis]:
         return ChatCoGenesis

@@ -1,0 +1,79 @@
+"""Structured output from a local llama.cpp model: a JSON-schema grammar on sampling.
+
+Every token the model samples must keep the text a prefix of a JSON value that the
+schema accepts (llama.cpp's grammar sampler), so the reply parses, even from a small
+model. Nothing about it involves the cloud: the schema, the prompt and the reply stay
+on the device.
+"""
+
+from __future__ import annotations
+
+import json
+from operator import itemgetter
+from typing import Any
+
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.utils.function_calling import convert_to_json_schema
+from pydantic import BaseModel
+
+from langchain_cogenesis.errors import MissingExtra
+
+
+def json_schema_of(schema: Any) -> dict[str, Any]:
+    """The JSON schema of a pydantic model, a TypedDict or a JSON-schema dict."""
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        return schema.model_json_schema()
+    if isinstance(schema, dict):
+        return dict(schema)  # a JSON schema already
+    return dict(convert_to_json_schema(schema))
+
+
+METHODS = ("json_schema", "function_calling", "json_mode")
+"""``function_calling`` is served as ``json_schema``: no tool is called, the grammar
+gives the same parsed value (so code written for ChatOpenAI runs unchanged)."""
+
+
+def check_options(model: str, method: str | None, options: dict[str, Any]) -> str:
+    """The method of a ``with_structured_output`` call (``json_schema`` by default;
+    ``strict`` is accepted: a grammar is always strict)."""
+    from langchain_cogenesis.errors import ConfigurationError
+
+    options.pop("strict", None)
+    if options:
+        raise ConfigurationError(
+            f"{model}.with_structured_output got {', '.join(options)}: it takes the schema, "
+            "method, strict and include_raw."
+        )
+    chosen = method or "json_schema"
+    if chosen not in METHODS:
+        raise ConfigurationError(
+            f"{model}.with_structured_output(method={chosen!r}): use method='json_schema' "
+            "(a grammar on the local model), 'function_calling' (served the same way) or "
+            "'json_mode'."
+        )
+    return chosen
+
+
+def json_grammar(schema: dict[str, Any]) -> Any:
+    """A ``llama_cpp.LlamaGrammar`` accepting exactly the JSON values ``schema`` allows."""
+    with MissingExtra.if_absent("local", "Structured output from a local model"):
+        from llama_cpp.llama_grammar import LlamaGrammar
+    return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+
+
+def with_parser(model: Runnable[Any, Any], schema: Any, *, include_raw: bool) -> Runnable[Any, Any]:
+    """``model`` followed by the parser of ``schema``; with ``include_raw``, a dict of
+    the raw message, the parsed value and the parsing error (``None`` when it parsed)."""
+    parser: Runnable[Any, Any]
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        parser = PydanticOutputParser(pydantic_object=schema)
+    else:
+        parser = JsonOutputParser()
+    if not include_raw:
+        return model | parser
+    parsed = RunnablePassthrough.assign(
+        parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+    )
+    unparsed = RunnablePassthrough.assign(parsed=lambda _: None)
+    return RunnableMap(raw=model) | parsed.with_fallbacks([unparsed], exception_key="parsing_error")
