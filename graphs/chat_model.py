@@ -127,6 +127,8 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
     streaming: bool = False
     checkpointer: Any = None
     restored_values: RestoredValues | None = None
+    allow_remote_local_model: bool = False
+    """Accept a ``local_model`` whose endpoint is another host (refused by default)."""
     _graph: Any = PrivateAttr(default=None)
     # default parts built at the first call and reused (a guard holds a connection
     # pool, a store an open database); rebuilt when the environment changes
@@ -240,6 +242,7 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
             answer_max_tokens=max_tokens,
             fusion_max_tokens=max_tokens,
             policy=self.policy,  # type: ignore[arg-type]
+            allow_remote_local_model=self.allow_remote_local_model,
         )
 
     def _default_local(self, max_tokens: int) -> Any:

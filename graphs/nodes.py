@@ -28,6 +28,7 @@ from langchain_cogenesis.errors import (
 )
 from langchain_cogenesis.graphs.caller import served_caller, served_user
 from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
+from langchain_cogenesis.models.locality import check_runs_here
 from langchain_cogenesis.privacy import CloudReply, PrivacyScanner, restore
 from langchain_cogenesis.privacy.detectors import PrivateIndex
 from langchain_cogenesis.privacy.paraphrase import (
@@ -301,7 +302,9 @@ def prepare(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]
             "mode='cloud-private' sends the user's private context to the cloud. It "
             "runs only with allow_private_egress=True; nothing was sent."
         )
-    if mode != "cloud-public":  # a local model that cannot load fails before the cloud is asked
+    if mode != "cloud-public":  # the local model: on this device, and loadable, before
+        # it reads private context and before the cloud is asked anything
+        check_runs_here(parts.local_model, allow_remote=parts.allow_remote_local_model)
         check = getattr(parts.local_model, "check_model_file", None)
         if callable(check):
             check()

@@ -125,6 +125,9 @@ class Components:
         entity_detector: the detector of private facts typed into a request that every
             scanner of the run uses (default: the process's, with the spaCy engine;
             ``EntityDetector(engine=None)`` for the rules alone).
+        allow_remote_local_model: accept a local model whose endpoint is another host
+            (:mod:`~langchain_cogenesis.models.locality`); by default a run refuses it
+            before the model reads anything.
         degrade_on_cloud_error: when the cloud fails (after the guard's retries) in
             the sketch or fusion modes, the local model writes the answer alone and
             the result says ``degraded=True`` and why; ``False`` raises the typed
@@ -151,6 +154,7 @@ class Components:
     fusion_draft: int = 0
     degrade_on_cloud_error: bool = True
     entity_detector: Detector | None = None
+    allow_remote_local_model: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

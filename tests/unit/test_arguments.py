@@ -85,3 +85,32 @@ def test_what_users_import_comes_from_the_top_level() -> None:
                  "build_sketch_graph"):  # fmt: skip
         assert getattr(langchain_cogenesis, name) is not None
         assert name in langchain_cogenesis.__all__
+
+
+def test_a_local_model_that_sends_its_prompts_elsewhere_is_refused_before_it_reads() -> None:
+    from langchain_openai import ChatOpenAI
+
+    from langchain_cogenesis.models.locality import RemoteLocalModel, endpoints, is_on_this_device
+
+    parts = make_components(None)
+    hosted = ChatOpenAI(api_key="sk-x", timeout=2, max_retries=0)  # api.openai.com
+    elsewhere = ChatOpenAI(api_key="sk-x", base_url="http://192.0.2.7:8000/v1", timeout=2)
+    for remote in (hosted, elsewhere, elsewhere.bind(temperature=0)):
+        parts.local_model = remote
+        with pytest.raises(RemoteLocalModel, match="allow_remote_local_model"):
+            run_sketch_graph(parts, {**REQUEST, "mode": "local"})
+    # the explicit opt-in lets it through (here the unreachable host then fails)
+    parts.local_model = elsewhere
+    parts.allow_remote_local_model = True
+    with pytest.raises(Exception) as failed:
+        run_sketch_graph(parts, {**REQUEST, "mode": "local"})
+    assert not isinstance(failed.value, RemoteLocalModel)
+    # on this device: loopback servers, Unix sockets, in-process models
+    here = ChatOpenAI(api_key="sk-x", base_url="http://127.0.0.1:8080/v1")
+    assert endpoints(here) and all(is_on_this_device(each) for each in endpoints(here))
+    assert is_on_this_device("http://localhost:11434") and is_on_this_device("unix:/run/x.sock")
+    assert not is_on_this_device("https://ollama.example.com")
+    assert endpoints(make_components(None).local_model) == []
+    model = ChatCoGenesis(store=parts.store, local_model=hosted, user_id="maya", mode="local")
+    with pytest.raises(RemoteLocalModel):
+        model.invoke("Write a welcome speech")
