@@ -70,6 +70,7 @@ def run_load(
         ]
         with StandInCloud(model_path, n_ctx=2048) as standin:
             components = Components(
+                degrade_on_cloud_error=True,  # a degraded answer is an outcome counted here
                 store=store,
                 local_model=ChatLocalLlama(
                     model_path=model_path, max_tokens=answer_tokens, n_ctx=2048, seed=0

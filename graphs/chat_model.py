@@ -129,6 +129,9 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
     restored_values: RestoredValues | None = None
     allow_remote_local_model: bool = False
     """Accept a ``local_model`` whose endpoint is another host (refused by default)."""
+    degrade_on_cloud_error: bool = False
+    """When the cloud fails, write locally alone (``response_metadata["degraded"]``)
+    instead of raising the typed ``CloudError``."""
     _graph: Any = PrivateAttr(default=None)
     # default parts built at the first call and reused (a guard holds a connection
     # pool, a store an open database); rebuilt when the environment changes
@@ -243,6 +246,7 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
             fusion_max_tokens=max_tokens,
             policy=self.policy,  # type: ignore[arg-type]
             allow_remote_local_model=self.allow_remote_local_model,
+            degrade_on_cloud_error=self.degrade_on_cloud_error,
         )
 
     def _default_local(self, max_tokens: int) -> Any:

@@ -129,9 +129,10 @@ class Components:
             (:mod:`~langchain_cogenesis.models.locality`); by default a run refuses it
             before the model reads anything.
         degrade_on_cloud_error: when the cloud fails (after the guard's retries) in
-            the sketch or fusion modes, the local model writes the answer alone and
-            the result says ``degraded=True`` and why; ``False`` raises the typed
-            :class:`CloudError` instead. The cloud-only modes always raise.
+            the sketch or fusion modes, raise the typed :class:`CloudError` (default:
+            a failing cloud is never hidden), or, with ``True``, let the local model
+            write the answer alone, the result saying ``degraded=True`` and why. The
+            cloud-only modes always raise.
     """
 
     # None only in a context built from nothing (LangGraph Server); the nodes then
@@ -152,7 +153,7 @@ class Components:
     first_k: int | None = None
     fusion_max_tokens: int = 256
     fusion_draft: int = 0
-    degrade_on_cloud_error: bool = True
+    degrade_on_cloud_error: bool = False
     entity_detector: Detector | None = None
     allow_remote_local_model: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

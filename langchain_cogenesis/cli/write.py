@@ -88,9 +88,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "default COGENESIS_LOCAL_LORA",
     )
     write.add_argument(
-        "--no-degrade",
+        "--allow-degraded",
         action="store_true",
-        help="fail when the cloud fails (after retries) instead of writing locally alone",
+        help="when the cloud fails (after retries), write locally alone and exit 0 "
+        "(default: the failure is an error, exit 2)",
     )
     write.add_argument(
         "--thread-id",
@@ -140,7 +141,7 @@ def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
         combiner=_load_combiner(args.combiner),
         draft=args.draft,
         thread_id=args.thread_id,
-        degrade=not args.no_degrade,
+        degrade=args.allow_degraded,
         lora=args.lora,
     )
     if args.json:
@@ -210,7 +211,7 @@ def run_writing(
     combiner: Any = None,
     draft: int = 0,
     thread_id: str | None = None,
-    degrade: bool = True,
+    degrade: bool = False,
     lora: Path | None = None,
 ) -> WritingResult:
     """Run the sketch graph; ``private_instruction=None`` splits the instruction locally.

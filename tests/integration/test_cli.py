@@ -168,7 +168,7 @@ def test_bad_input_exits_with_a_clear_message_and_keeps_the_store(tmp_path: Path
 
     # a cloud that cannot be reached: retried, then the local model writes alone
     down = cogenesis(
-        home, "write", "--user", "ana", "--max-tokens", "8", "Write a note",
+        home, "write", "--user", "ana", "--max-tokens", "8", "--allow-degraded", "Write a note",
         cloud="http://127.0.0.1:9/v1",
     )  # fmt: skip
     assert down.returncode == 0, down.stderr
@@ -176,7 +176,7 @@ def test_bad_input_exits_with_a_clear_message_and_keeps_the_store(tmp_path: Path
     assert "Cannot reach the cloud model" in down.stdout and "attempt 2 of 3" in down.stderr
     assert "Keep this note" not in down.stderr
     strict = cogenesis(
-        home, "write", "--user", "ana", "--no-degrade", "Write a note",
+        home, "write", "--user", "ana", "Write a note",
         cloud="http://127.0.0.1:9/v1",
     )  # fmt: skip
     assert strict.returncode == 2

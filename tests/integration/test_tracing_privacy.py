@@ -473,6 +473,7 @@ def test_cloud_unreachable_degrades_and_the_trace_stays_clean(tracing: TraceReco
         closed = cloud.base_url
     parts = components(None)
     parts.egress_guard = EgressGuard(base_url=closed, model="fake", max_retries=0, timeout=2)
+    parts.degrade_on_cloud_error = True
     result = run_sketch_graph(parts, {**REQUEST, "mode": "sketch"})
     assert result.degraded and result.answer == ANSWER
     assert_nothing_private(tracing)

@@ -120,7 +120,9 @@ def test_completions_are_retried_like_chat(tmp_path: Path) -> None:
 def test_the_sketch_graph_degrades_to_local_writing(fault: str, tmp_path: Path) -> None:
     with RecordingServer(fault) as server:
         server.delay = 1.0
-        components = make_components(server, answer="Dear neighbors, welcome.")
+        components = make_components(
+            server, answer="Dear neighbors, welcome.", degrade_on_cloud_error=True
+        )
         components.egress_guard = guard_for(server.base_url, tmp_path)
         result = run_sketch_graph(components, {**REQUEST, "mode": "sketch"})
     assert result.answer == "Dear neighbors, welcome."
@@ -132,18 +134,33 @@ def test_the_sketch_graph_degrades_to_local_writing(fault: str, tmp_path: Path) 
 
 
 def test_a_refused_connection_degrades_too(tmp_path: Path) -> None:
-    components = make_components(None)
+    components = make_components(None, degrade_on_cloud_error=True)
     components.egress_guard = guard_for(f"http://127.0.0.1:{free_port()}/v1", tmp_path)
     result = run_sketch_graph(components, {**REQUEST, "mode": "sketch"})
     assert result.degraded and "Cannot reach" in result.degraded_reason
     assert result.answer == "Dear neighbors, welcome."
 
 
-def test_degradation_can_be_turned_off(tmp_path: Path) -> None:
+def test_a_failing_cloud_is_an_error_unless_degrading_is_asked_for(tmp_path: Path) -> None:
     with RecordingServer("error500") as server:
-        components = make_components(server, degrade_on_cloud_error=False)
+        components = make_components(server)  # the default: never hidden
         with pytest.raises(CloudResponseError, match="HTTP 500"):
             run_sketch_graph(components, {**REQUEST, "mode": "sketch"})
+    with RecordingServer("error500") as server:
+        with pytest.raises(CloudResponseError, match="HTTP 500"):
+            make_chat(server).invoke("Write a welcome speech for a harvest festival")
+        reply = make_chat(server, degrade_on_cloud_error=True).invoke(
+            "Write a welcome speech for a harvest festival"
+        )
+    assert reply.response_metadata["degraded"] is True
+
+
+def make_chat(server: RecordingServer, **kwargs: Any) -> Any:
+    from langchain_cogenesis.graphs import ChatCoGenesis
+
+    parts = make_components(server)  # its guard sends once (max_retries=0)
+    return ChatCoGenesis(store=parts.store, local_model=parts.local_model,
+                         egress_guard=parts.egress_guard, user_id="maya", **kwargs)  # fmt: skip
 
 
 def test_a_healthy_run_is_not_degraded() -> None:
@@ -155,6 +172,7 @@ def test_a_healthy_run_is_not_degraded() -> None:
 def test_fusion_finishes_locally_when_the_cloud_fails_mid_answer(tmp_path: Path) -> None:
     with RecordingServer() as server:
         components = fusion_components(server)
+        components.degrade_on_cloud_error = True
         components.egress_guard = guard_for(server.base_url, tmp_path, max_retries=1)
         healthy = 3
 
@@ -174,6 +192,7 @@ def test_fusion_finishes_locally_when_the_cloud_fails_mid_answer(tmp_path: Path)
 def test_the_router_writes_locally_when_the_cloud_is_down(tmp_path: Path) -> None:
     with RecordingServer("error500") as server:
         components = fusion_components(server)
+        components.degrade_on_cloud_error = True
         components.egress_guard = guard_for(server.base_url, tmp_path, max_retries=1)
         result = run_sketch_graph(components, {**REQUEST, "mode": "fusion"})
     assert result.degraded
