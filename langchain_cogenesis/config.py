@@ -60,8 +60,23 @@ def check_arguments(model: type[Any], given: Mapping[str, Any]) -> None:
     )
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
 def _env_flag(name: str) -> bool:
-    return (_env(name) or "").strip().lower() in ("1", "true", "yes", "on")
+    """A boolean variable; a value that is neither (``maybe``) is an error naming it."""
+    value = (os.environ.get(name) or "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    from langchain_cogenesis.errors import ConfigurationError
+
+    raise ConfigurationError(
+        f"{name}={os.environ.get(name)!r} is not a boolean: use one of "
+        f"{', '.join(_TRUE)} or {', '.join(v for v in _FALSE if v)}."
+    )
 
 
 def default_home() -> Path:

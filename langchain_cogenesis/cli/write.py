@@ -178,7 +178,12 @@ def print_payloads(result: WritingResult, *, full: bool = False) -> None:
         )
         for line in fusion_prompts[-1].splitlines():
             print(f"    {line}")
-    if not total:
+    if not total and result.degraded:
+        print(
+            "  no request was answered: the ones sent failed (each attempt is a row of the "
+            f"audit log: `cogenesis audit --user {result.user_id}`)."
+        )
+    elif not total:
         print("  nothing: this answer was written on the device only.")
     for number, payload in enumerate(result.cloud_payloads, 1):
         print(f"\n[{number}] {payload.purpose} → {payload.destination} (model {payload.model})")

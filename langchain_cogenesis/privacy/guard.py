@@ -71,6 +71,25 @@ class CloudReply(NamedTuple):
     """Placeholder → private value; stays on the device (for :func:`restore`)."""
 
 
+def checked_url(url: str, source: str) -> str:
+    """``url`` without its trailing slash, once it is an http(s) URL with a host.
+
+    Raises:
+        ConfigurationError: anything else, named with where it came from.
+    """
+    from urllib.parse import urlparse
+
+    from langchain_cogenesis.errors import ConfigurationError
+
+    parsed = urlparse(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigurationError(
+            f"{source}={url!r} is not a cloud endpoint: give an http(s) URL with a host, "
+            "e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1."
+        )
+    return url.strip().rstrip("/")
+
+
 class EgressGuard:
     """The one door to the cloud: scans, decides, records and sends chat requests.
 
@@ -144,7 +163,9 @@ class EgressGuard:
                 "OpenAI-compatible base URL, or start the stand-in with `cogenesis serve-cloud`.",
                 retryable=False,
             )
-        self.base_url = resolved_url.rstrip("/")
+        self.base_url = checked_url(
+            resolved_url, "base_url" if base_url else "COGENESIS_CLOUD_BASE_URL"
+        )
         self.model = model or settings.cloud_model
         self.policy: PolicyRule = check_policy(policy)
         self.audit_log = (

@@ -100,6 +100,26 @@ def with_retries(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _advice(status: int, endpoint: str, transient: bool) -> str:
+    """What to check for an HTTP error status, by what the status means."""
+    if transient:
+        return "The server is overloaded or failing; try again later."
+    if status in (401, 403):
+        return "The key was refused: check COGENESIS_CLOUD_API_KEY (or api_key=)."
+    if status == 404:
+        missing_v1 = not endpoint.rstrip("/").endswith("/v1")
+        return (
+            "There is no such path or model there: "
+            + (
+                "the base URL usually ends in /v1 (e.g. http://host:8000/v1); "
+                if missing_v1
+                else ""
+            )
+            + "check COGENESIS_CLOUD_BASE_URL and the model name (COGENESIS_CLOUD_MODEL)."
+        )
+    return "Check the model name (COGENESIS_CLOUD_MODEL) and the request's settings."
+
+
 @contextmanager
 def cloud_errors(endpoint: str, what: str) -> Iterator[None]:
     """Turn the client's failures into typed errors without payload text."""
@@ -117,11 +137,7 @@ def cloud_errors(endpoint: str, what: str) -> Iterator[None]:
     except openai.APIStatusError as error:
         status = error.status_code
         transient = status in (408, 409, 429) or status >= 500
-        hint = (
-            "The server is overloaded or failing; try again later."
-            if transient
-            else "Check the model name and COGENESIS_CLOUD_API_KEY."
-        )
+        hint = _advice(status, endpoint, transient)
         raise CloudResponseError(
             f"The cloud model at {endpoint} answered HTTP {status} to a {what} request. {hint}",
             retryable=transient,

@@ -114,3 +114,24 @@ def test_a_local_model_that_sends_its_prompts_elsewhere_is_refused_before_it_rea
     model = ChatCoGenesis(store=parts.store, local_model=hosted, user_id="maya", mode="local")
     with pytest.raises(RemoteLocalModel):
         model.invoke("Write a welcome speech")
+
+
+def test_bad_configuration_is_an_error_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from langchain_cogenesis.config import Settings
+    from langchain_cogenesis.privacy import EgressGuard
+    from langchain_cogenesis.privacy.retries import _advice
+
+    with pytest.raises(ConfigurationError, match="base_url='notaurl' is not a cloud endpoint"):
+        EgressGuard(base_url="notaurl", model="m", audit_log=None)
+    monkeypatch.setenv("COGENESIS_CLOUD_BASE_URL", "localhost:8000")
+    with pytest.raises(ConfigurationError, match="COGENESIS_CLOUD_BASE_URL='localhost:8000'"):
+        EgressGuard(model="m", audit_log=None)
+    monkeypatch.setenv("COGENESIS_ALLOW_REMOTE_STORE", "maybe")
+    with pytest.raises(ConfigurationError, match="COGENESIS_ALLOW_REMOTE_STORE='maybe'"):
+        Settings.from_env()
+    monkeypatch.setenv("COGENESIS_ALLOW_REMOTE_STORE", "off")
+    assert Settings.from_env().allow_remote_store is False
+    # advice that matches the failure
+    assert "/v1" in _advice(404, "http://127.0.0.1:8000", transient=False)
+    assert "/v1" not in _advice(404, "http://127.0.0.1:8000/v1", transient=False)
+    assert "COGENESIS_CLOUD_API_KEY" in _advice(401, "http://x/v1", transient=False)
