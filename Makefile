@@ -10,9 +10,9 @@ TORCH := torch==2.13.0
 # equal to pyproject.toml's.
 LLAMA := llama-cpp-python[server]==0.3.36
 # `make demo` needs these extras; the benchmarks and the tests need every one
-# (bench/finetune.py: train, bench/quality.py: smollm2, bench/scale_out.py: server).
-DEMO_EXTRAS := local,fusion,eval,privacy
-ALL_EXTRAS := $(DEMO_EXTRAS),train,smollm2,server
+# (bench/finetune.py: train, bench/scale_out.py: server); the demo writes with SmolLM2.
+DEMO_EXTRAS := local,fusion,eval,privacy,smollm2
+ALL_EXTRAS := $(DEMO_EXTRAS),train,server
 
 .PHONY: demo test test-fast lint format bench docs view clean
 

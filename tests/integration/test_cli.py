@@ -65,6 +65,7 @@ def test_demo_prints_instruction_sketch_answer_and_egress(tmp_path: Path, model_
     assert "Sketch from the cloud:" in out
     assert "Personalized answer (local model):" in out
     assert "Sent to the cloud (1 request(s)):" in out
+    assert "Private facts the answer drew on (shown here, never sent):" in out
     sent = out.split("Sent to the cloud")[1]
     assert "Write a welcome speech for a community garden's summer harvest festival" in sent
     assert "Halvorsen" not in sent and "celiac" not in sent

@@ -92,3 +92,26 @@ def test_stdin_instruction_empty_listing_and_confirmed_erasure(
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     assert main([*home, "users", "delete", "ana"]) == 1
     assert "--yes" in capsys.readouterr().err
+
+
+def test_the_demo_names_what_the_answer_drew_on_and_writes_with_smollm2(
+    tmp_path: Path,
+) -> None:
+    from langchain_cogenesis.cli.demo import demo_models, drawn_on
+    from langchain_cogenesis.config import Settings
+
+    chunks = [
+        "Mr. Halvorsen built the accessible raised beds.",
+        "Maya is allergic to gluten.",
+        "The festival opens in June.",
+    ]
+    answer = "Thank you, Mr. Halvorsen, for the beds. The festival opens soon."
+    found = drawn_on(answer, chunks, ["Write a welcome speech for the festival"])
+    assert found == [(chunks[0], ["Halvorsen"])]  # 'festival' is public, 'gluten' unsaid
+    assert drawn_on("Hello everyone.", chunks, []) == []
+    named = Settings.from_env(home=tmp_path, local_model_path=tmp_path / "mine.gguf")
+    assert demo_models(named) is named  # a named model is kept
+    chosen = demo_models(Settings.from_env(home=tmp_path))  # `make demo` installs smollm2
+    assert chosen.local_model_path is not None
+    assert chosen.local_model_path.name.startswith("SmolLM2")
+    assert chosen.standin_model_path == chosen.local_model_path
