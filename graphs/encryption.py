@@ -6,9 +6,11 @@ savers of this module write none of it in clear text:
 - :func:`checkpoint_serde` is LangGraph's ``EncryptedSerializer`` over
   :class:`CheckpointCipher` (AES-GCM, key from ``COGENESIS_CHECKPOINT_KEY``);
 - LangGraph's PostgreSQL savers keep short values (strings, numbers) of a checkpoint
-  in a plain JSONB column, outside the serializer; :class:`EncryptedPostgresSaver`
-  and :class:`AsyncEncryptedPostgresSaver` hand those to the serializer too, so the
-  answer and the private instruction are encrypted like every other value;
+  in a plain JSONB column, outside the serializer; the savers of
+  :mod:`~langchain_cogenesis.graphs._sealed_postgres` (which
+  :func:`~langchain_cogenesis.graphs.postgres_checkpointer` builds when encrypting)
+  hand those to the serializer too, so the answer and the private instruction are
+  encrypted like every other value;
 - :func:`served_checkpointer` is the checkpointer ``langgraph.json`` gives LangGraph
   Server: PostgreSQL when ``COGENESIS_POSTGRES_URI`` is set, else SQLite at
   ``$COGENESIS_HOME/served-threads.sqlite3``; it refuses to start without a key.
