@@ -24,12 +24,7 @@ from langchain_cogenesis.graphs.sketch import (
     result_from_state,
 )
 from langchain_cogenesis.graphs.state import Components, WritingInput
-from langchain_cogenesis.models.structured import (
-    check_options,
-    json_grammar,
-    json_schema_of,
-    with_parser,
-)
+from langchain_cogenesis.models.structured import json_grammar, structured
 from langchain_cogenesis.models.tracing import ls_params
 from langchain_cogenesis.privacy.restoration import RestoredValues
 from langchain_cogenesis.privacy.tracing import PrivatelyTracedChatModel
@@ -183,15 +178,15 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
         private context, on the device; the cloud's part (the sketch) is as in any call.
         Needs a llama.cpp local model (:class:`~langchain_cogenesis.models.ChatLocalLlama`,
         the default)."""
-        chosen = check_options("ChatCoGenesis", method, kwargs)
-        if chosen == "json_mode" or schema is None:
-            schema = {"type": "object"}  # any JSON object
-        found = json_schema_of(schema)
-        bound = self.bind(
-            structured_schema=found,
-            ls_structured_output_format={"kwargs": {"method": "json_schema"}, "schema": found},
+        return structured(
+            self,
+            "ChatCoGenesis",
+            schema,
+            method=method,
+            include_raw=include_raw,
+            options=kwargs,
+            grammar_in_call=False,
         )
-        return with_parser(bound, schema, include_raw=include_raw)
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[LanguageModelInput, Any]:
         """Not offered: see :class:`~langchain_cogenesis.errors.ToolsNotSupported`."""

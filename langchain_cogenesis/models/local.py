@@ -27,12 +27,7 @@ from langchain_cogenesis.models.loader import (
     smollm2_model_path,
 )
 from langchain_cogenesis.models.loader import _loaded as _shared
-from langchain_cogenesis.models.structured import (
-    check_options,
-    json_grammar,
-    json_schema_of,
-    with_parser,
-)
+from langchain_cogenesis.models.structured import structured
 from langchain_cogenesis.models.templates import ChatTemplate, fold_system, role_messages
 from langchain_cogenesis.models.tracing import ls_params
 
@@ -211,15 +206,15 @@ class ChatLocalLlama(BaseChatModel):
 
                 ChatLocalLlama().with_structured_output(Invitation).invoke("Plan a picnic")
         """
-        chosen = check_options("ChatLocalLlama", method, kwargs)
-        if chosen == "json_mode" or schema is None:
-            schema = {"type": "object"}  # any JSON object
-        found = json_schema_of(schema)
-        bound = self.bind(
-            grammar=json_grammar(found),
-            ls_structured_output_format={"kwargs": {"method": "json_schema"}, "schema": found},
+        return structured(
+            self,
+            "ChatLocalLlama",
+            schema,
+            method=method,
+            include_raw=include_raw,
+            options=kwargs,
+            grammar_in_call=True,
         )
-        return with_parser(bound, schema, include_raw=include_raw)
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[LanguageModelInput, Any]:
         """Not offered: see :class:`~langchain_cogenesis.errors.ToolsNotSupported`."""

@@ -77,3 +77,27 @@ def with_parser(model: Runnable[Any, Any], schema: Any, *, include_raw: bool) ->
     )
     unparsed = RunnablePassthrough.assign(parsed=lambda _: None)
     return RunnableMap(raw=model) | parsed.with_fallbacks([unparsed], exception_key="parsing_error")
+
+
+def structured(
+    model: Runnable[Any, Any],
+    name: str,
+    schema: Any,
+    *,
+    method: str | None,
+    include_raw: bool,
+    options: dict[str, Any],
+    grammar_in_call: bool,
+) -> Runnable[Any, Any]:
+    """``with_structured_output`` of the package's chat models: ``model`` bound to the
+    schema's grammar (``grammar=``, or ``structured_schema=`` for a model that passes
+    the schema on to its local writer), then the parser."""
+    chosen = check_options(name, method, options)
+    if chosen == "json_mode" or schema is None:
+        schema = {"type": "object"}  # any JSON object
+    found = json_schema_of(schema)
+    bound = model.bind(
+        **({"grammar": json_grammar(found)} if grammar_in_call else {"structured_schema": found}),
+        ls_structured_output_format={"kwargs": {"method": chosen}, "schema": found},
+    )
+    return with_parser(bound, schema, include_raw=include_raw)
