@@ -8,9 +8,10 @@ on loopback, waits until it answers, and stops it on exit. Point
     with chroma_server(Path("~/.cogenesis/chroma").expanduser()) as url:
         store = PrivateStore(chroma_url=url)
 
-Loopback is the default and the only address it binds: ``chroma run`` has no
-authentication of its own, so a store served beyond this machine must sit behind a
-proxy that authenticates and encrypts (see ``docs/deployment.md``).
+Loopback is the default; any other address needs ``allow_network=True``:
+``chroma run`` has no authentication of its own, so a store served beyond this
+machine must sit on an isolated network or behind a proxy that authenticates and
+encrypts (see ``docs/deployment.md``).
 """
 
 from __future__ import annotations
@@ -44,21 +45,34 @@ def chroma_command() -> str:
 
 @contextmanager
 def chroma_server(
-    data: Path, *, host: str = "127.0.0.1", port: int | None = None, start_timeout: float = 60.0
+    data: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    start_timeout: float = 60.0,
+    allow_network: bool = False,
 ) -> Iterator[str]:
     """Run ``chroma run`` over the database folder ``data``; yields the server's base URL.
 
+    Args:
+        allow_network: serve on a ``host`` other than loopback. ``chroma run`` has no
+            authentication, so everyone who reaches that address reads the store:
+            only for an isolated network (a test namespace, a host-only link), or
+            behind a proxy that checks ``COGENESIS_CHROMA_TOKEN``.
+
     Raises:
-        ConfigurationError: ``host`` is not loopback (nothing is started).
+        ConfigurationError: ``host`` is not loopback and ``allow_network`` is not set
+            (nothing is started).
         StoreError: the command is missing, exits, or does not answer within
             ``start_timeout`` seconds.
     """
-    if not is_loopback_host(host):
+    if not is_loopback_host(host) and not allow_network:
         raise ConfigurationError(
             f"chroma run would serve the private store on {host} to anyone who reaches it "
             "(it has no authentication): bind loopback and put an authenticating TLS "
             "proxy in front of it, then point COGENESIS_CHROMA_URL and "
-            "COGENESIS_CHROMA_TOKEN at the proxy."
+            "COGENESIS_CHROMA_TOKEN at the proxy (or pass allow_network=True on an "
+            "isolated network)."
         )
     port = port or free_port()
     process = subprocess.Popen(

@@ -550,10 +550,11 @@ def test_the_command_line_sends_nothing_private(
         with watched(tracer, [cloud], [cloud_allowed(port), tracer_allowed(tracer)]) as exits:
             ingested = cogenesis_command(home, env, "ingest", "--user", USER_ID,
                                          str(write_notes(tmp_path)))  # fmt: skip
+            degraded = ["--allow-degraded"] if mode.endswith("unreachable") else []
             written = cogenesis_command(
                 home, env, "write", "--user", USER_ID, "--mode", mode.split("-")[0],
                 "--private", PRIVATE_INSTRUCTION, "--max-tokens", "16", "--sketch-tokens",
-                "24", "--json", PUBLIC_INSTRUCTION,
+                "24", "--json", *degraded, PUBLIC_INSTRUCTION,
             )  # fmt: skip
             exits.egress.extend(recording.destinations())
             exits.cli_output = [ingested.stderr, written.stderr]

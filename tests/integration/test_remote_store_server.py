@@ -35,7 +35,9 @@ def remote_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # Without a routed address, 0.0.0.0: not loopback by its name (so the opt-in is
     # required), and on Linux a connection to it reaches this host's own server.
     address = network_address() or "0.0.0.0"
-    with chroma_server(tmp_path_factory.mktemp("remote-chroma"), host=address) as url:
+    # served off loopback for this test only: chroma_server needs the opt-in for that
+    folder = tmp_path_factory.mktemp("remote-chroma")
+    with chroma_server(folder, host=address, allow_network=True) as url:
         yield url
 
 

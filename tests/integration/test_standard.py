@@ -104,9 +104,8 @@ class TestChatCoGenesisIntegration(TextOnly, ChatModelIntegrationTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return {
-            "model": "cogenesis-sketch",
             "store": self.store,
-            "egress_guard": self.guard,
+            "egress_guard": self.guard,  # names the cloud (so no model= here)
             "local_model": ChatLocalLlama(max_tokens=24, seed=2, n_ctx=2048),
             "user_id": "maya-okafor",
             "max_tokens": 24,
