@@ -364,12 +364,15 @@ PROMPT_HEADINGS = frozenset(
         "history paper abstracts",
         "task",
         "sketch",
+        "title",  # the writing history's entries have titles; a bare "## Title" is copied
     }
 )
 """The section headings of the writer prompts above (lower case, without ``#``)."""
 _SCAFFOLDING = re.compile(
-    r"<</?sketch>>"  # the sketch's fence
+    r"<</?sketch>>"  # the sketch's fence, in any case (``<<Sketch>>`` seen from SmolLM2)
     r"|<\|[A-Za-z0-9_]+\|>|</?[a-z]+_of_turn>|\[/?INST\]|<</?SYS>>"  # template markers
+    r"|<<|>>",  # the fence's marks around words of the answer's own (``<<My title>>``)
+    re.IGNORECASE,
 )
 
 

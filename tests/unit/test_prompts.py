@@ -90,3 +90,7 @@ def test_clean_answer_drops_scaffolding_and_keeps_the_words() -> None:
     assert find_echo(copied) != []  # the control: the checker sees what was removed
     # words that merely contain a heading stay
     assert prompts.clean_answer("The task ahead: plant garlic.") == "The task ahead: plant garlic."
+    # what SmolLM2 copied in the dev split: the fence in capitals, a bare "Title"
+    # heading, the fence's marks around a title of its own (the words stay)
+    smol = "<<Sketch>>\nTask1: Plan the day\n## Title\n<<Mindful Mornings: A Guide>>\nBreathe."
+    assert prompts.clean_answer(smol) == "Task1: Plan the day\nMindful Mornings: A Guide\nBreathe."
