@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import CallbackManager, CallbackManagerForLLMRun
-from langchain_core.language_models import LangSmithParams, LanguageModelInput
+from langchain_core.language_models import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
 from langchain_core.runnables.config import ensure_config
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 
 from langchain_cogenesis.caches import BoundedCache
 from langchain_cogenesis.config import Settings, check_arguments
-from langchain_cogenesis.errors import ConfigurationError, InvalidInstruction, ToolsNotSupported
+from langchain_cogenesis.errors import ConfigurationError, InvalidInstruction
 from langchain_cogenesis.graphs.auto import build_auto_graph
 from langchain_cogenesis.graphs.sketch import (
     build_sketch_graph,
@@ -24,7 +23,7 @@ from langchain_cogenesis.graphs.sketch import (
     result_from_state,
 )
 from langchain_cogenesis.graphs.state import Components, WritingInput
-from langchain_cogenesis.models.structured import json_grammar, structured
+from langchain_cogenesis.models.structured import GrammarStructuredOutput, json_grammar
 from langchain_cogenesis.models.tracing import ls_params
 from langchain_cogenesis.privacy.restoration import RestoredValues
 from langchain_cogenesis.privacy.tracing import PrivatelyTracedChatModel
@@ -34,7 +33,7 @@ PRIVATE = "private"
 """``additional_kwargs`` flag of a message that holds the private part of the request."""
 
 
-class ChatCoGenesis(PrivatelyTracedChatModel):
+class ChatCoGenesis(GrammarStructuredOutput, PrivatelyTracedChatModel):
     """CoGenesis (sketch-based by default) behind LangChain's chat-model interface.
 
     The last human message is the instruction. Messages flagged
@@ -99,6 +98,7 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
+    grammar_in_call: ClassVar[bool] = False  # the schema goes on to the local writer
 
     model_name: str | None = Field(default=None, alias="model")
     """The cloud model, as ``ChatOpenAI(model=...)``; default ``COGENESIS_CLOUD_MODEL``."""
@@ -164,33 +164,6 @@ class ChatCoGenesis(PrivatelyTracedChatModel):
             stop=stop or self.stop,
             overrides=kwargs,
         )
-
-    def with_structured_output(
-        self,
-        schema: Any = None,
-        *,
-        method: str | None = None,
-        include_raw: bool = False,
-        **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, Any]:
-        """Replies that parse as ``schema`` (a pydantic model, a TypedDict or a JSON
-        schema). The local model writes the reply under a JSON-schema grammar, with the
-        private context, on the device; the cloud's part (the sketch) is as in any call.
-        Needs a llama.cpp local model (:class:`~langchain_cogenesis.models.ChatLocalLlama`,
-        the default)."""
-        return structured(
-            self,
-            "ChatCoGenesis",
-            schema,
-            method=method,
-            include_raw=include_raw,
-            options=kwargs,
-            grammar_in_call=False,
-        )
-
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[LanguageModelInput, Any]:
-        """Not offered: see :class:`~langchain_cogenesis.errors.ToolsNotSupported`."""
-        raise ToolsNotSupported("ChatCoGenesis")
 
     def get_num_tokens(self, text: str) -> int:
         """Tokens of ``text`` by the local model's own tokenizer (offline)."""

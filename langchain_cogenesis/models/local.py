@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.language_models import BaseChatModel, LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
 from pydantic import ConfigDict, Field
 
 from langchain_cogenesis.config import Settings, check_arguments
-from langchain_cogenesis.errors import ConfigurationError, ToolsNotSupported
+from langchain_cogenesis.errors import ConfigurationError
 from langchain_cogenesis.models.generation import Generation, Sampling, generate_text
 from langchain_cogenesis.models.loader import (
     LoadedModel,
@@ -27,7 +26,7 @@ from langchain_cogenesis.models.loader import (
     smollm2_model_path,
 )
 from langchain_cogenesis.models.loader import _loaded as _shared
-from langchain_cogenesis.models.structured import structured
+from langchain_cogenesis.models.structured import GrammarStructuredOutput
 from langchain_cogenesis.models.templates import ChatTemplate, fold_system, role_messages
 from langchain_cogenesis.models.tracing import ls_params
 
@@ -79,7 +78,7 @@ def _looks_like_path(name: str) -> bool:
     return name.lower().endswith(".gguf") or "/" in name or os.sep in name
 
 
-class ChatLocalLlama(BaseChatModel):
+class ChatLocalLlama(GrammarStructuredOutput, BaseChatModel):
     """A chat model that runs a GGUF in-process with llama.cpp. Nothing leaves the device.
 
     Setup:
@@ -185,40 +184,6 @@ class ChatLocalLlama(BaseChatModel):
             "temperature": self.temperature,
             "top_p": self.top_p,
         }
-
-    def with_structured_output(
-        self,
-        schema: Any = None,
-        *,
-        method: str | None = None,
-        include_raw: bool = False,
-        **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, Any]:
-        """Replies that parse as ``schema`` (a pydantic model, a TypedDict or a JSON
-        schema): a JSON-schema grammar constrains every sampled token.
-
-        Example:
-            .. code-block:: python
-
-                class Invitation(BaseModel):
-                    title: str
-                    date: str
-
-                ChatLocalLlama().with_structured_output(Invitation).invoke("Plan a picnic")
-        """
-        return structured(
-            self,
-            "ChatLocalLlama",
-            schema,
-            method=method,
-            include_raw=include_raw,
-            options=kwargs,
-            grammar_in_call=True,
-        )
-
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[LanguageModelInput, Any]:
-        """Not offered: see :class:`~langchain_cogenesis.errors.ToolsNotSupported`."""
-        raise ToolsNotSupported("ChatLocalLlama")
 
     def check_model_file(self) -> None:
         """Refuse, before any work starts, a model file that cannot load: missing, a

@@ -9,8 +9,9 @@ on the device.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from operator import itemgetter
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
@@ -101,3 +102,43 @@ def structured(
         ls_structured_output_format={"kwargs": {"method": chosen}, "schema": found},
     )
     return with_parser(bound, schema, include_raw=include_raw)
+
+
+class GrammarStructuredOutput:
+    """``with_structured_output`` and ``bind_tools`` of the package's chat models.
+
+    Structured output: replies parse as ``schema`` (a pydantic model, a TypedDict or a
+    JSON schema; ``include_raw``; ``method="json_mode"`` for any JSON object;
+    ``"function_calling"`` is served the same way), written by a local llama.cpp model
+    under a JSON-schema grammar. Tools: refused with
+    :class:`~langchain_cogenesis.errors.ToolsNotSupported`, which says what to use.
+    """
+
+    grammar_in_call: ClassVar[bool] = True
+    """The model's own sampler runs the grammar (``grammar=``); ``False``: the model
+    hands the schema on to its local writer (``structured_schema=``)."""
+
+    def with_structured_output(
+        self,
+        schema: Any = None,
+        *,
+        method: str | None = None,
+        include_raw: bool = False,
+        **kwargs: Any,
+    ) -> Runnable[Any, Any]:
+        """Replies that parse as ``schema``, under a JSON-schema grammar (see the class)."""
+        return structured(
+            self,  # type: ignore[arg-type]
+            type(self).__name__,
+            schema,
+            method=method,
+            include_raw=include_raw,
+            options=kwargs,
+            grammar_in_call=self.grammar_in_call,
+        )
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[Any, Any]:
+        """Not offered: see :class:`~langchain_cogenesis.errors.ToolsNotSupported`."""
+        from langchain_cogenesis.errors import ToolsNotSupported
+
+        raise ToolsNotSupported(type(self).__name__)
