@@ -117,7 +117,7 @@ class ChatCoGenesis(GrammarStructuredOutput, PrivatelyTracedChatModel):
     temperature: float | None = None
     stop: list[str] | None = None
     timeout: float | None = None
-    max_retries: int = 2
+    max_retries: int | None = None
     policy: str | None = None
     streaming: bool = False
     checkpointer: Any = None
@@ -232,14 +232,20 @@ class ChatCoGenesis(GrammarStructuredOutput, PrivatelyTracedChatModel):
         base_url = self.base_url or settings.cloud_base_url
         model = self.model_name or settings.cloud_model
         key = self.api_key.get_secret_value() if self.api_key else None
-        cache_key = ("guard", base_url, model, key or settings.cloud_api_key, str(settings.home))
+        cache_key = (
+            "guard",
+            base_url,
+            model,
+            key or settings.secret("cloud_api_key"),
+            str(settings.home),
+        )
         return self._defaults.get_or_create(
             cache_key,
             lambda: EgressGuard(
                 base_url=base_url,
                 model=model,
                 api_key=key,
-                timeout=self.timeout or 60.0,
+                timeout=self.timeout,
                 max_retries=self.max_retries,
             ),
         )

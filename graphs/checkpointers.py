@@ -199,7 +199,8 @@ def _serde(encryption: EncryptedSerializer | bool | None) -> EncryptedSerializer
 
 
 def _uri(uri: str | None) -> str:
-    found = uri or os.environ.get("COGENESIS_POSTGRES_URI") or os.environ.get("DATABASE_URI")
+    # DATABASE_URI: the variable LangGraph's own server sets for its database
+    found = uri or Settings.from_env().secret("postgres_uri") or os.environ.get("DATABASE_URI")
     if not found:
         raise CheckpointerUnavailable(
             "No PostgreSQL connection string: pass uri=, or set COGENESIS_POSTGRES_URI "

@@ -35,7 +35,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 import secrets
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -151,11 +150,14 @@ def checkpoint_serde(
         CheckpointKeyMissing: ``required`` and no key.
         ConfigurationError: a key that is not base64 of 16, 24 or 32 bytes.
     """
-    env = os.environ if environ is None else environ
     if key is None:
-        key = env.get(KEY_VARIABLE) or None
+        from langchain_cogenesis.config import Settings
+
+        settings = Settings.from_env(environ)
+        key = settings.secret("checkpoint_key")
         if not previous:
-            previous = [part for part in env.get(OLD_KEYS_VARIABLE, "").split(",") if part.strip()]
+            old = settings.secret("checkpoint_old_keys") or ""
+            previous = [part for part in old.split(",") if part.strip()]
     if key is None:
         if required:
             raise CheckpointKeyMissing("Checkpoints")
@@ -179,7 +181,10 @@ async def served_checkpointer() -> AsyncIterator[BaseCheckpointSaver[Any]]:
         CheckpointKeyMissing: ``COGENESIS_CHECKPOINT_KEY`` is not set.
     """
     serde = checkpoint_serde(required=True)
-    uri = os.environ.get("COGENESIS_POSTGRES_URI")
+    from langchain_cogenesis.config import Settings
+
+    settings = Settings.from_env()
+    uri = settings.secret("postgres_uri")
     if uri:
         from langchain_cogenesis.graphs.checkpointers import async_postgres_checkpointer
 
@@ -192,9 +197,7 @@ async def served_checkpointer() -> AsyncIterator[BaseCheckpointSaver[Any]]:
     import aiosqlite
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    from langchain_cogenesis.config import Settings
-
-    path = Path(Settings.from_env().home) / SERVED_SQLITE
+    path = Path(settings.home) / SERVED_SQLITE
     path.parent.mkdir(parents=True, exist_ok=True)
     async with aiosqlite.connect(str(path)) as connection:
         saver = AsyncSqliteSaver(connection, serde=serde)

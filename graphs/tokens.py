@@ -92,9 +92,8 @@ class TokenFile:
         if path is None:
             from langchain_cogenesis.config import Settings
 
-            path = (
-                os.environ.get("COGENESIS_TOKEN_FILE") or Settings.from_env().home / "tokens.json"
-            )
+            settings = Settings.from_env()
+            path = settings.token_file or settings.home / "tokens.json"
         self.path = Path(path).expanduser()
 
     def issue(self, user_id: str, *, admin: bool = False, expires_in: float | None = None) -> str:
@@ -255,9 +254,11 @@ def _permissions(claims: Mapping[str, Any]) -> tuple[str, ...]:
 
 def verifier_from_env(environ: Mapping[str, str] | None = None) -> TokenVerifier:
     """The verifier the environment names: JWT when a key is set, else the token file."""
-    env = os.environ if environ is None else environ
-    key: str | None = env.get("COGENESIS_JWT_KEY")
-    key_file = env.get("COGENESIS_JWT_KEY_FILE")
+    from langchain_cogenesis.config import Settings
+
+    settings = Settings.from_env(environ)
+    key = settings.secret("jwt_key")
+    key_file = settings.jwt_key_file
     if key_file:
         try:
             key = Path(key_file).expanduser().read_text(encoding="utf-8")
@@ -266,16 +267,14 @@ def verifier_from_env(environ: Mapping[str, str] | None = None) -> TokenVerifier
                 f"COGENESIS_JWT_KEY_FILE={key_file} cannot be read: {error}"
             ) from None
     if key:
-        algorithms = tuple(
-            name.strip() for name in env.get("COGENESIS_JWT_ALGORITHMS", "HS256").split(",")
-        )
+        algorithms = tuple(name.strip() for name in settings.jwt_algorithms.split(","))
         return JwtVerifier(
             key,
             algorithms=tuple(name for name in algorithms if name),
-            issuer=env.get("COGENESIS_JWT_ISSUER") or None,
-            audience=env.get("COGENESIS_JWT_AUDIENCE") or None,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
         )
-    return TokenFile(env.get("COGENESIS_TOKEN_FILE") or None)
+    return TokenFile(settings.token_file)
 
 
 def new_key() -> str:

@@ -1,21 +1,34 @@
-"""Settings: explicit arguments first, then ``COGENESIS_*`` environment variables."""
+"""Settings: explicit arguments first, then ``COGENESIS_*`` environment variables.
+
+Every variable the package reads is a field of :class:`Settings`, read and validated
+here (pydantic-settings): a malformed URL, boolean or number is a
+:class:`~langchain_cogenesis.errors.ConfigurationError` that names the variable, raised
+where the settings are first read rather than deep inside a run.
+"""
 
 from __future__ import annotations
 
 import difflib
 import ipaddress
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from platformdirs import user_data_dir
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import (
+    AliasChoices,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
+from langchain_cogenesis.errors import ConfigurationError
 
 
 def is_loopback_host(host: str) -> bool:
@@ -39,8 +52,6 @@ def is_loopback_host(host: str) -> bool:
 def check_arguments(model: type[Any], given: Mapping[str, Any]) -> None:
     """Refuse keyword arguments ``model`` (a pydantic model) has no field for, naming
     the close match: a misspelled ``max_token=5`` would otherwise be ignored."""
-    from langchain_cogenesis.errors import ConfigurationError
-
     known = {
         name
         for field_name, info in model.model_fields.items()
@@ -60,76 +71,176 @@ def check_arguments(model: type[Any], given: Mapping[str, Any]) -> None:
     )
 
 
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("", "0", "false", "no", "off")
+def url_problem(url: str) -> str | None:
+    """Why ``url`` is not an http(s) URL with a host, or ``None`` when it is."""
+    parsed = urlparse(url.strip())
+    if parsed.scheme not in ("http", "https"):
+        return "the scheme must be http or https"
+    if not parsed.hostname:
+        return "it has no host"
+    try:
+        parsed.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return "its port is not a number"
+    return None
 
 
-def _env_flag(name: str) -> bool:
-    """A boolean variable; a value that is neither (``maybe``) is an error naming it."""
-    value = (os.environ.get(name) or "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    from langchain_cogenesis.errors import ConfigurationError
+def checked_url(url: str, source: str) -> str:
+    """``url`` without its trailing slash, once it is an http(s) URL with a host.
 
-    raise ConfigurationError(
-        f"{name}={os.environ.get(name)!r} is not a boolean: use one of "
-        f"{', '.join(_TRUE)} or {', '.join(v for v in _FALSE if v)}."
-    )
-
-
-def default_home() -> Path:
-    """``COGENESIS_HOME``, or the platform's user data dir."""
-    home = _env("COGENESIS_HOME")
-    return Path(home).expanduser() if home else Path(user_data_dir("langchain-cogenesis"))
+    Raises:
+        ConfigurationError: anything else, named with where it came from.
+    """
+    problem = url_problem(url)
+    if problem:
+        raise ConfigurationError(
+            f"{source}={shown_url(url)!r} is not a usable endpoint ({problem}): give an http(s) "
+            "URL with a host, e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1."
+        )
+    return url.strip().rstrip("/")
 
 
-class Settings(BaseModel):
-    """Where things live and which endpoints to use.
+def shown_url(url: str) -> str:
+    """``url`` without any ``user:password@`` part (for messages, logs and the audit log)."""
+    parsed = urlparse(url)
+    if parsed.username is None and parsed.password is None:
+        return url
+    return parsed._replace(netloc=parsed.netloc.rpartition("@")[2]).geturl()
 
-    Every field can be passed explicitly; :meth:`from_env` fills the rest from
-    ``COGENESIS_HOME``, ``COGENESIS_CHROMA_URL``, ``COGENESIS_CHROMA_TOKEN`` (Chroma's
-    token auth), ``COGENESIS_ALLOW_REMOTE_STORE`` (``1``: a Chroma server on another
-    host may hold the store, which moves it off the device), ``COGENESIS_LOCAL_MODEL``,
-    ``COGENESIS_LOCAL_LORA`` (a fine-tuned adapter, ``cogenesis finetune``),
-    ``COGENESIS_STANDIN_MODEL`` (the GGUF the embedded stand-in cloud serves; default
-    the local model, so both sides may be different families),
-    ``COGENESIS_CLOUD_BASE_URL``, ``COGENESIS_CLOUD_MODEL`` and
-    ``COGENESIS_CLOUD_API_KEY`` (falling back to ``OPENAI_API_KEY``).
+
+def _platform_home() -> Path:
+    return Path(user_data_dir("langchain-cogenesis"))
+
+
+def _variable(name: str, *fallbacks: str) -> Any:
+    """The field reads the environment variable ``name`` (then ``fallbacks``); an
+    explicit keyword argument uses the field's own name."""
+    return AliasChoices(name, *fallbacks)
+
+
+class Settings(BaseSettings):
+    """Where things live, which endpoints to use and how patiently.
+
+    Every field can be passed explicitly (``Settings.from_env(home=...)``); the rest
+    come from the environment. The variables:
+
+    - ``COGENESIS_HOME``: the folder of the store, the audit log, keys and tokens
+      (default: the platform's user data folder).
+    - ``COGENESIS_CHROMA_URL``, ``COGENESIS_CHROMA_TOKEN``: a Chroma server holding the
+      store, and its token; ``COGENESIS_ALLOW_REMOTE_STORE`` (a boolean) lets that
+      server be on another host, which moves the private context off the device.
+    - ``COGENESIS_LOCAL_MODEL``: the local GGUF; ``COGENESIS_LOCAL_LORA``: a fine-tuned
+      adapter (``cogenesis finetune``); ``COGENESIS_LOCAL_THREADS``: llama.cpp threads.
+    - ``COGENESIS_STANDIN_MODEL``: the GGUF the embedded stand-in cloud serves (default
+      the local model).
+    - ``COGENESIS_CLOUD_BASE_URL``, ``COGENESIS_CLOUD_MODEL``, ``COGENESIS_CLOUD_API_KEY``
+      (else ``OPENAI_API_KEY``), ``COGENESIS_CLOUD_TIMEOUT`` (seconds, > 0) and
+      ``COGENESIS_CLOUD_MAX_RETRIES`` (>= 0): the cloud endpoint.
+    - ``COGENESIS_TAGGER``: a folder of detector weights (``cogenesis train-detector``).
+    - Served graphs: ``COGENESIS_POSTGRES_URI``, ``COGENESIS_CHECKPOINT_KEY``,
+      ``COGENESIS_CHECKPOINT_OLD_KEYS``, ``COGENESIS_TOKEN_FILE``, ``COGENESIS_JWT_KEY``
+      or ``COGENESIS_JWT_KEY_FILE``, ``COGENESIS_JWT_ALGORITHMS``,
+      ``COGENESIS_JWT_ISSUER``, ``COGENESIS_JWT_AUDIENCE``.
+
+    An empty variable counts as unset. A malformed value is a
+    :class:`~langchain_cogenesis.errors.ConfigurationError` naming the variable.
     """
 
-    home: Path = Field(default_factory=default_home)
-    chroma_url: str | None = None
-    chroma_token: SecretStr | None = None
-    allow_remote_store: bool = False
-    local_model_path: Path | None = None
-    local_lora_path: Path | None = None
-    standin_model_path: Path | None = None
-    cloud_base_url: str | None = None
-    cloud_model: str = "gpt-4o-mini"
-    cloud_api_key: str | None = None
+    model_config = SettingsConfigDict(
+        env_ignore_empty=True,
+        populate_by_name=True,
+        extra="ignore",
+        case_sensitive=True,
+    )
+
+    home: Path = Field(default_factory=_platform_home, validation_alias=_variable("COGENESIS_HOME"))
+    chroma_url: str | None = Field(None, validation_alias=_variable("COGENESIS_CHROMA_URL"))
+    chroma_token: SecretStr | None = Field(
+        None, validation_alias=_variable("COGENESIS_CHROMA_TOKEN")
+    )
+    allow_remote_store: bool = Field(
+        False, validation_alias=_variable("COGENESIS_ALLOW_REMOTE_STORE")
+    )
+    local_model_path: Path | None = Field(None, validation_alias=_variable("COGENESIS_LOCAL_MODEL"))
+    local_lora_path: Path | None = Field(None, validation_alias=_variable("COGENESIS_LOCAL_LORA"))
+    local_threads: PositiveInt | None = Field(
+        None, validation_alias=_variable("COGENESIS_LOCAL_THREADS")
+    )
+    standin_model_path: Path | None = Field(
+        None, validation_alias=_variable("COGENESIS_STANDIN_MODEL")
+    )
+    cloud_base_url: str | None = Field(None, validation_alias=_variable("COGENESIS_CLOUD_BASE_URL"))
+    cloud_model: str = Field("gpt-4o-mini", validation_alias=_variable("COGENESIS_CLOUD_MODEL"))
+    cloud_api_key: SecretStr | None = Field(
+        None, validation_alias=_variable("COGENESIS_CLOUD_API_KEY", "OPENAI_API_KEY")
+    )
+    cloud_timeout: PositiveFloat = Field(
+        60.0, validation_alias=_variable("COGENESIS_CLOUD_TIMEOUT")
+    )
+    cloud_max_retries: NonNegativeInt = Field(
+        2, validation_alias=_variable("COGENESIS_CLOUD_MAX_RETRIES")
+    )
+    tagger_path: Path | None = Field(None, validation_alias=_variable("COGENESIS_TAGGER"))
+    postgres_uri: SecretStr | None = Field(
+        None, validation_alias=_variable("COGENESIS_POSTGRES_URI")
+    )
+    checkpoint_key: SecretStr | None = Field(
+        None, validation_alias=_variable("COGENESIS_CHECKPOINT_KEY")
+    )
+    checkpoint_old_keys: SecretStr | None = Field(
+        None, validation_alias=_variable("COGENESIS_CHECKPOINT_OLD_KEYS")
+    )
+    token_file: Path | None = Field(None, validation_alias=_variable("COGENESIS_TOKEN_FILE"))
+    jwt_key: SecretStr | None = Field(None, validation_alias=_variable("COGENESIS_JWT_KEY"))
+    jwt_key_file: Path | None = Field(None, validation_alias=_variable("COGENESIS_JWT_KEY_FILE"))
+    jwt_algorithms: str = Field("HS256", validation_alias=_variable("COGENESIS_JWT_ALGORITHMS"))
+    jwt_issuer: str | None = Field(None, validation_alias=_variable("COGENESIS_JWT_ISSUER"))
+    jwt_audience: str | None = Field(None, validation_alias=_variable("COGENESIS_JWT_AUDIENCE"))
+
+    @field_validator(
+        "home",
+        "local_model_path",
+        "local_lora_path",
+        "standin_model_path",
+        "tagger_path",
+        "token_file",
+        "jwt_key_file",
+    )
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @field_validator("chroma_url", "cloud_base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        problem = url_problem(value)
+        if problem:
+            raise ValueError(f"not a usable endpoint ({problem}); give an http(s) URL with a host")
+        return value.strip().rstrip("/")
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
-        """Build settings from the environment; keyword arguments win."""
-        local = _env("COGENESIS_LOCAL_MODEL")
-        lora = _env("COGENESIS_LOCAL_LORA")
-        standin = _env("COGENESIS_STANDIN_MODEL")
-        values: dict[str, object] = {
-            "home": default_home(),
-            "chroma_url": _env("COGENESIS_CHROMA_URL"),
-            "chroma_token": _env("COGENESIS_CHROMA_TOKEN"),
-            "allow_remote_store": _env_flag("COGENESIS_ALLOW_REMOTE_STORE"),
-            "local_model_path": Path(local).expanduser() if local else None,
-            "local_lora_path": Path(lora).expanduser() if lora else None,
-            "standin_model_path": Path(standin).expanduser() if standin else None,
-            "cloud_base_url": _env("COGENESIS_CLOUD_BASE_URL"),
-            "cloud_model": _env("COGENESIS_CLOUD_MODEL", "gpt-4o-mini"),
-            "cloud_api_key": _env("COGENESIS_CLOUD_API_KEY", _env("OPENAI_API_KEY")),
-        }
-        values.update({key: value for key, value in overrides.items() if value is not None})
-        return cls.model_validate(values)
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from the environment (or the mapping ``environ``); keyword
+        arguments that are not ``None`` win.
+
+        Raises:
+            ConfigurationError: a malformed value, naming the variable (or argument).
+        """
+        given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+        try:
+            if environ is None:
+                return cls(**given)
+            values: dict[str, object] = {k: v for k, v in environ.items() if v != ""}
+            return cls.model_validate({**values, **given})
+        except ValidationError as error:
+            raise ConfigurationError(_describe(error, given)) from None
+
+    def secret(self, name: str) -> str | None:
+        """The plain text of the secret field ``name`` (``cloud_api_key``, ...), or ``None``."""
+        value = getattr(self, name)
+        return value.get_secret_value() if value is not None else None
 
     @property
     def store_path(self) -> Path:
@@ -140,3 +251,28 @@ class Settings(BaseModel):
     def model_cache(self) -> Path:
         """Folder where the bundled GGUF is assembled once."""
         return self.home / "models"
+
+
+def _describe(error: ValidationError, given: Mapping[str, object]) -> str:
+    """One line per bad value, naming the variable or argument; secrets are not shown."""
+    variables = {}
+    for name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        env = alias.choices[0] if isinstance(alias, AliasChoices) else name
+        variables[name] = str(env)
+    lines = []
+    for problem in error.errors():
+        key = str(problem["loc"][0]) if problem["loc"] else "?"
+        field = next((n for n, env in variables.items() if key in (n, env)), key)
+        source = f"argument {field}" if field in given else variables.get(field, key)
+        found = Settings.model_fields.get(field)
+        secret = found is None or "SecretStr" in str(found.annotation)
+        shown = "" if secret else f"={shown_url(str(problem.get('input')))!r}"
+        reason = str(problem["msg"]).removeprefix("Value error, ")
+        lines.append(f"{source}{shown}: {reason}")
+    return "Invalid configuration: " + "; ".join(lines) + "."
+
+
+def default_home() -> Path:
+    """``COGENESIS_HOME``, or the platform's user data dir."""
+    return Settings.from_env().home

@@ -33,7 +33,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from pydantic import SecretStr
 
 from langchain_cogenesis.caches import BoundedCache
-from langchain_cogenesis.config import Settings, is_loopback_host
+from langchain_cogenesis.config import Settings, is_loopback_host, shown_url
 from langchain_cogenesis.errors import (
     CoGenesisError,
     ConfigurationError,
@@ -158,14 +158,6 @@ def _check_store_path(path: Path) -> None:
         )
     if tables and "collections" not in tables:
         raise NotAChromaStore(f"{chroma_file} is an SQLite file but not a Chroma store.")
-
-
-def shown_url(url: str) -> str:
-    """``url`` without any ``user:password@`` part (for messages, logs and the audit log)."""
-    parsed = urlparse(url)
-    if parsed.username is None and parsed.password is None:
-        return url
-    return parsed._replace(netloc=parsed.netloc.rpartition("@")[2]).geturl()
 
 
 def _http_client(

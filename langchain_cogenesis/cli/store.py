@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
@@ -95,7 +94,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
         return 1
 
     savers = []
-    if os.environ.get("COGENESIS_POSTGRES_URI"):  # the workers' shared threads
+    if settings.postgres_uri:  # the workers' shared threads
         from langchain_cogenesis.graphs import postgres_checkpointer
 
         savers.append(postgres_checkpointer())

@@ -65,13 +65,11 @@ def _to_llama_messages(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
 
 
 def _env_model_path() -> Path | None:
-    value = os.environ.get("COGENESIS_LOCAL_MODEL", "").strip()
-    return Path(value).expanduser() if value else None
+    return Settings.from_env().local_model_path
 
 
 def _env_lora_path() -> Path | None:
-    value = os.environ.get("COGENESIS_LOCAL_LORA", "").strip()
-    return Path(value).expanduser() if value else None
+    return Settings.from_env().local_lora_path
 
 
 def _looks_like_path(name: str) -> bool:

@@ -24,7 +24,7 @@ from typing import Any, Literal, NamedTuple
 from langchain_core.messages import BaseMessage
 from pydantic import SecretStr
 
-from langchain_cogenesis.config import Settings
+from langchain_cogenesis.config import Settings, checked_url
 from langchain_cogenesis.errors import CloudResponseError, CloudUnavailable
 from langchain_cogenesis.privacy.audit import AuditLog
 from langchain_cogenesis.privacy.completions import (
@@ -71,25 +71,6 @@ class CloudReply(NamedTuple):
     """Placeholder → private value; stays on the device (for :func:`restore`)."""
 
 
-def checked_url(url: str, source: str) -> str:
-    """``url`` without its trailing slash, once it is an http(s) URL with a host.
-
-    Raises:
-        ConfigurationError: anything else, named with where it came from.
-    """
-    from urllib.parse import urlparse
-
-    from langchain_cogenesis.errors import ConfigurationError
-
-    parsed = urlparse(url.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ConfigurationError(
-            f"{source}={url!r} is not a cloud endpoint: give an http(s) URL with a host, "
-            "e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1."
-        )
-    return url.strip().rstrip("/")
-
-
 class EgressGuard:
     """The one door to the cloud: scans, decides, records and sends chat requests.
 
@@ -103,9 +84,11 @@ class EgressGuard:
             :class:`LocalOnly`; the graph then writes without the cloud).
         audit_log: where attempts are recorded; default ``$COGENESIS_HOME/audit.sqlite3``;
             ``None`` records nothing.
-        timeout: seconds per request (connect, and between streamed chunks).
+        timeout: seconds per request (connect, and between streamed chunks); default
+            ``COGENESIS_CLOUD_TIMEOUT`` or 60.
         max_retries: how many times a failed request is sent again: refused
-            connections, timeouts, HTTP 429 and 5xx, malformed or cut-off answers.
+            connections, timeouts, HTTP 429 and 5xx, malformed or cut-off answers;
+            default ``COGENESIS_CLOUD_MAX_RETRIES`` or 2.
             A retry sends the very same payload and is audited as its own attempt.
         backoff: seconds before the first retry; doubled each time (with jitter),
             at most ``max_backoff``. A ``Retry-After`` header replaces it.
@@ -148,8 +131,8 @@ class EgressGuard:
         api_key: str | None = None,
         policy: PolicyRule = "redact",
         audit_log: AuditLog | Literal["default"] | None = "default",
-        timeout: float = 60.0,
-        max_retries: int = 2,
+        timeout: float | None = None,
+        max_retries: int | None = None,
         backoff: float = 0.5,
         max_backoff: float = 8.0,
         max_retry_after: float = 30.0,
@@ -171,10 +154,12 @@ class EgressGuard:
         self.audit_log = (
             AuditLog(settings.home / "audit.sqlite3") if audit_log == "default" else audit_log
         )
+        if max_retries is None:
+            max_retries = settings.cloud_max_retries
         self.retry_schedule = RetrySchedule(max_retries, backoff, max_backoff, max_retry_after)
-        self.timeout = timeout
+        self.timeout = timeout = settings.cloud_timeout if timeout is None else timeout
         self.send_max_tokens = send_max_tokens
-        self._api_key = api_key or settings.cloud_api_key or "no-key"
+        self._api_key = api_key or settings.secret("cloud_api_key") or "no-key"
         # the chat client, built at first use; shared with the views of with_detectors
         self._clients: dict[str, Any] = {}
         self._client_lock = threading.Lock()

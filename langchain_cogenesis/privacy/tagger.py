@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 import unicodedata
@@ -309,7 +308,10 @@ def shipped_tagger() -> SpanTagger | None:
     The weights are the shipped ones, or those of the folder ``COGENESIS_TAGGER``
     names (written by ``cogenesis train-detector``).
     """
-    folder = os.environ.get("COGENESIS_TAGGER", "").strip()
+    from langchain_cogenesis.config import Settings
+
+    configured = Settings.from_env().tagger_path
+    folder = str(configured) if configured else ""
     if folder and not (Path(folder) / "head.safetensors").is_file():
         # a configured detector that cannot load must not quietly protect less
         raise ConfigurationError(

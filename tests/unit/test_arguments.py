@@ -121,17 +121,82 @@ def test_bad_configuration_is_an_error_naming_the_variable(monkeypatch: pytest.M
     from langchain_cogenesis.privacy import EgressGuard
     from langchain_cogenesis.privacy.retries import _advice
 
-    with pytest.raises(ConfigurationError, match="base_url='notaurl' is not a cloud endpoint"):
+    with pytest.raises(ConfigurationError, match="base_url='notaurl' is not a usable endpoint"):
         EgressGuard(base_url="notaurl", model="m", audit_log=None)
     monkeypatch.setenv("COGENESIS_CLOUD_BASE_URL", "localhost:8000")
     with pytest.raises(ConfigurationError, match="COGENESIS_CLOUD_BASE_URL='localhost:8000'"):
         EgressGuard(model="m", audit_log=None)
+    monkeypatch.delenv("COGENESIS_CLOUD_BASE_URL")
     monkeypatch.setenv("COGENESIS_ALLOW_REMOTE_STORE", "maybe")
     with pytest.raises(ConfigurationError, match="COGENESIS_ALLOW_REMOTE_STORE='maybe'"):
         Settings.from_env()
     monkeypatch.setenv("COGENESIS_ALLOW_REMOTE_STORE", "off")
     assert Settings.from_env().allow_remote_store is False
+    # numbers: the guard's timeout and retries come from the same settings
+    monkeypatch.setenv("COGENESIS_CLOUD_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("COGENESIS_CLOUD_TIMEOUT", "soon")
+    with pytest.raises(ConfigurationError, match="COGENESIS_CLOUD_TIMEOUT='soon'"):
+        EgressGuard(model="m", audit_log=None)
+    monkeypatch.setenv("COGENESIS_CLOUD_TIMEOUT", "0")
+    with pytest.raises(ConfigurationError, match="COGENESIS_CLOUD_TIMEOUT='0': .*greater than 0"):
+        EgressGuard(model="m", audit_log=None)
+    monkeypatch.setenv("COGENESIS_CLOUD_TIMEOUT", "2.5")
+    monkeypatch.setenv("COGENESIS_CLOUD_MAX_RETRIES", "5")
+    guard = EgressGuard(model="m", audit_log=None)
+    assert (guard.timeout, guard.max_retries) == (2.5, 5)
+    assert EgressGuard(model="m", audit_log=None, timeout=9, max_retries=0).timeout == 9
+    monkeypatch.setenv("COGENESIS_CLOUD_MAX_RETRIES", "-1")
+    with pytest.raises(ConfigurationError, match="COGENESIS_CLOUD_MAX_RETRIES='-1'"):
+        Settings.from_env()
     # advice that matches the failure
     assert "/v1" in _advice(404, "http://127.0.0.1:8000", transient=False)
     assert "/v1" not in _advice(404, "http://127.0.0.1:8000/v1", transient=False)
     assert "COGENESIS_CLOUD_API_KEY" in _advice(401, "http://x/v1", transient=False)
+
+
+def test_every_variable_is_read_in_one_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each ``COGENESIS_*`` variable is a validated field of ``Settings``; no other
+    module reads one from the environment by itself."""
+    import re
+    from pathlib import Path
+
+    import langchain_cogenesis
+    from langchain_cogenesis.config import Settings
+
+    root = Path(langchain_cogenesis.__file__).parent
+    named = set()
+    for source in root.rglob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        named |= set(re.findall(r"COGENESIS_[A-Z_]+[A-Z]", text))
+        if source.name != "config.py":
+            reads = re.findall(r"(?:environ(?:\.get)?[\[(]|getenv\()\s*[\"']COGENESIS_", text)
+            assert not reads, f"{source.relative_to(root)} reads a COGENESIS_ variable itself"
+    fields = {
+        str(info.validation_alias.choices[0])  # type: ignore[union-attr]
+        for info in Settings.model_fields.values()
+    }
+    assert named - {"COGENESIS_"} <= fields, named - fields
+    for variable in fields:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    # a secret's value is never repeated in the error, even a malformed one
+    settings = Settings.from_env(
+        {"COGENESIS_CLOUD_API_KEY": "sk-very-secret", "COGENESIS_LOCAL_THREADS": "4"}
+    )
+    assert settings.secret("cloud_api_key") == "sk-very-secret"
+    assert "sk-very-secret" not in repr(settings) and settings.local_threads == 4
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env(
+            {"COGENESIS_CHROMA_URL": "http://me:hunter2@chroma:x/", "COGENESIS_LOCAL_THREADS": "0"}
+        )
+    message = str(caught.value)
+    assert "COGENESIS_CHROMA_URL" in message and "COGENESIS_LOCAL_THREADS='0'" in message
+    assert "hunter2" not in message
+    # an empty variable counts as unset; the fallback key variable is OPENAI_API_KEY
+    monkeypatch.setenv("COGENESIS_CLOUD_TIMEOUT", "")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai")
+    assert Settings.from_env().cloud_timeout == 60.0
+    assert Settings.from_env().secret("cloud_api_key") == "sk-openai"
+    # explicit arguments win and are named as arguments when wrong
+    with pytest.raises(ConfigurationError, match="argument cloud_max_retries"):
+        Settings.from_env(cloud_max_retries="many")
