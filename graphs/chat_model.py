@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
+from uuid import UUID
 
 from langchain_core.callbacks import CallbackManager, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables.config import ensure_config
+from langchain_core.runnables.config import RunnableConfig, ensure_config
+from langchain_core.utils.uuid import uuid7
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 
 from langchain_cogenesis.caches import BoundedCache
@@ -26,7 +28,7 @@ from langchain_cogenesis.graphs.state import Components, WritingInput
 from langchain_cogenesis.models.structured import GrammarStructuredOutput, json_grammar
 from langchain_cogenesis.models.tracing import ls_params
 from langchain_cogenesis.privacy.restoration import RestoredValues
-from langchain_cogenesis.privacy.tracing import PrivatelyTracedChatModel
+from langchain_cogenesis.privacy.tracing import PrivatelyTracedChatModel, private_callbacks
 from langchain_cogenesis.schema import WritingResult
 
 PRIVATE = "private"
@@ -296,11 +298,48 @@ class ChatCoGenesis(GrammarStructuredOutput, PrivatelyTracedChatModel):
 
     def stream(self, input: Any, config: Any = None, *, stop: Any = None, **kwargs: Any) -> Any:
         """As any chat model; ``config["configurable"]["user_id"]`` names the user."""
-        return super().stream(input, config, stop=stop, **_user_from(config, kwargs))
+        config, kwargs = self._nested(config, _user_from(config, kwargs))
+        return super().stream(input, config, stop=stop, **kwargs)
 
     def astream(self, input: Any, config: Any = None, *, stop: Any = None, **kwargs: Any) -> Any:
         """As :meth:`stream`, asynchronously."""
-        return super().astream(input, config, stop=stop, **_user_from(config, kwargs))
+        config, kwargs = self._nested(config, _user_from(config, kwargs))
+        return super().astream(input, config, stop=stop, **kwargs)
+
+    def _nested(
+        self, config: RunnableConfig | None, kwargs: dict[str, Any]
+    ) -> tuple[RunnableConfig, dict[str, Any]]:
+        """A streamed call's run id, fixed here and handed to ``_stream``.
+
+        LangChain's ``stream`` gives ``_stream`` no run manager, so the graph run would
+        nest under the caller's run instead of this model's: this model's run gets the
+        id chosen here, and ``_stream`` builds the graph's callbacks under it.
+        """
+        config = ensure_config(config)
+        run_id = config.get("run_id") or uuid7()
+        config["run_id"] = run_id
+        return config, {**kwargs, _NESTING: (run_id, config)}
+
+    def _get_invocation_params(self, stop: list[str] | None = None, **kwargs: Any) -> dict:  # type: ignore[type-arg]
+        kwargs.pop(_NESTING, None)  # plumbing, not a parameter of the call
+        return super()._get_invocation_params(stop=stop, **kwargs)
+
+    def _stream_children(self, nesting: Any) -> CallbackManager | None:
+        """Callbacks for the graph run of a streamed call, nested under its run."""
+        if nesting is None:
+            return None
+        run_id, config = nesting
+        manager = CallbackManager.configure(
+            config.get("callbacks"),
+            self.callbacks,
+            self.verbose,
+            config.get("tags"),
+            self.tags,
+            config.get("metadata"),
+            self.metadata,
+        )
+        # scrubbed as the model's own run is (the graph's runs scrub again: idempotent)
+        return _children(private_callbacks(manager), run_id)
 
     def _graph_once(self) -> Any:
         if self._graph is None:
@@ -311,15 +350,18 @@ class ChatCoGenesis(GrammarStructuredOutput, PrivatelyTracedChatModel):
         return self._graph
 
     def _run(
-        self, run_manager: CallbackManagerForLLMRun | None, **kwargs: Any
+        self, run_manager: CallbackManagerForLLMRun | None, nesting: Any = None, **kwargs: Any
     ) -> tuple[Any, dict[str, Any]]:
         parts = self.components(**kwargs)
         config: dict[str, Any] = {}
         thread_id = kwargs.get("thread_id")
         if self.mode == "auto" and self.checkpointer is not None and thread_id:
             config["configurable"] = {"thread_id": thread_id}
-        if run_manager is not None:  # the graph run nests under this model's run
-            config["callbacks"] = _children_of(run_manager)
+        # the graph run nests under this model's run
+        if run_manager is not None:
+            config["callbacks"] = _children(run_manager, run_manager.run_id)
+        elif (children := self._stream_children(nesting)) is not None:
+            config["callbacks"] = children
         return parts, config
 
     def _generate(
@@ -350,8 +392,9 @@ class ChatCoGenesis(GrammarStructuredOutput, PrivatelyTracedChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        nesting = kwargs.pop(_NESTING, None)
         request = self.request(messages, **kwargs)
-        parts, config = self._run(run_manager, **kwargs)
+        parts, config = self._run(run_manager, nesting, **kwargs)
         graph = self._graph_once()
         stops = stop or self.stop or []
         shown = ""
@@ -436,13 +479,17 @@ def usage_of(result: WritingResult) -> UsageMetadata:
     )
 
 
-def _children_of(run_manager: CallbackManagerForLLMRun) -> CallbackManager:
-    """Callbacks for runs nested under this model's run (LLM run managers have no
+_NESTING = "_cogenesis_stream_run"
+"""The keyword that carries a streamed call's run id from ``stream`` to ``_stream``."""
+
+
+def _children(run_manager: Any, run_id: UUID) -> CallbackManager:
+    """Callbacks for runs nested under the run ``run_id`` (LLM run managers have no
     ``get_child``)."""
     return CallbackManager(
         handlers=list(run_manager.inheritable_handlers),
         inheritable_handlers=list(run_manager.inheritable_handlers),
-        parent_run_id=run_manager.run_id,
+        parent_run_id=run_id,
         tags=list(run_manager.inheritable_tags),
         inheritable_tags=list(run_manager.inheritable_tags),
         metadata=dict(run_manager.inheritable_metadata),

@@ -106,43 +106,20 @@ def components(runtime: Runtime[Components] | None) -> Components:
     return parts
 
 
-# per (store, user): bounded, so a server seeing many users stays small
-_index_cache: BoundedCache[tuple[str, str], tuple[int, PrivateIndex]] = BoundedCache(
-    max_size=256, max_age=DEFAULTS_MAX_AGE
-)
-
-
-# the embeddings of each user's stored private items: same key and rule as the index,
-# fewer users (an item is 1.5 KB; at most MAX_ITEMS of them per user)
-_items_cache: BoundedCache[tuple[str, str], tuple[int, StoredItems]] = BoundedCache(
-    max_size=64, max_age=DEFAULTS_MAX_AGE
-)
-
-
-def forget_user(user_id: str) -> None:
-    """Drop the cached leak-detector index and item embeddings of ``user_id`` (every
-    store), e.g. on erasure."""
-    _index_cache.discard_where(lambda key: key[1] == user_id)
-    _items_cache.discard_where(lambda key: key[1] == user_id)
-
-
 def private_index(store: PrivateStore, user_id: str) -> PrivateIndex:
-    """Leak-detector index of everything stored for ``user_id``; rebuilt when it changes."""
-    size = store.count(user_id)
-    key = (store.location, user_id)
-    cached = _index_cache.get(key)
-    if cached and cached[0] == size:
-        return cached[1]
-    documents = store.documents(user_id)
+    """Leak-detector index of everything stored for ``user_id``, kept with the store
+    until the user's documents change (:meth:`PrivateStore.derived`)."""
+    return store.derived(user_id, "leak-index", _build_index)
+
+
+def _build_index(documents: list[Document]) -> PrivateIndex:
     names = [
         match.group(1).strip()
         for document in documents
         if document.metadata.get("kind") == "profile"
         for match in _NAME_LINE.finditer(document.page_content)
     ]
-    index = PrivateIndex.build([d.page_content for d in documents], names=names)
-    _index_cache.put(key, (size, index))
-    return index
+    return PrivateIndex.build([d.page_content for d in documents], names=names)
 
 
 def stored_item_matcher(
@@ -157,18 +134,15 @@ def stored_item_matcher(
     ``None`` when ``threshold`` is ``None`` (``Components(extra={STORED_FACT_THRESHOLD:
     None})`` turns it off), when the store's embeddings do not run on this machine
     (only :class:`LocalEmbeddings` may see the clauses it checks) or hold no item. The
-    item embeddings are computed once per user and rebuilt when the user's store changes.
+    item embeddings are computed once per user and kept with the store until the user's
+    documents change.
     """
     embeddings = getattr(store, "embeddings", None)
     if threshold is None or not isinstance(embeddings, LocalEmbeddings):
         return None
-    size = store.count(user_id)
-    key = (store.location, user_id)
-    cached = _items_cache.get(key)
-    items = cached[1] if cached and cached[0] == size else None
-    if items is None:
-        items = StoredItems.from_documents(store.documents(user_id), embeddings)
-        _items_cache.put(key, (size, items))
+    items = store.derived(
+        user_id, "stored-items", lambda documents: StoredItems.from_documents(documents, embeddings)
+    )
     if not len(items):
         return None
     return StoredItemMatcher(

@@ -12,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -110,3 +110,35 @@ class BoundedCache(Generic[K, V]):
         # entries are in use order, not age order: look at all of them (caches are small)
         for key in [k for k, (stored, _) in self._entries.items() if now - stored >= self.max_age]:
             del self._entries[key]
+
+
+class DerivedPerUser:
+    """Values computed from a user's stored documents (a leak detector's index, the
+    embeddings of stored facts), each kept while the user's document count is the one
+    it was built from; held by the store whose documents they come from."""
+
+    def __init__(self, *, max_size: int = 256, max_age: float | None = 3600.0) -> None:
+        self._values: BoundedCache[tuple[str, str], tuple[int, Any]] = BoundedCache(
+            max_size=max_size, max_age=max_age
+        )
+
+    def get(self, user_id: str, name: str, size: int, build: Callable[[], V]) -> V:
+        """The value ``name`` of ``user_id`` built from ``size`` documents; built now
+        (``build()``) when none is kept for that size."""
+        kept = self._values.get((name, user_id))
+        if kept is not None and kept[0] == size:
+            return cast("V", kept[1])
+        value = build()
+        self._values.put((name, user_id), (size, value))
+        return value
+
+    def kept(self, user_id: str, name: str) -> bool:
+        """Whether a value ``name`` of ``user_id`` is kept."""
+        return self._values.get((name, user_id)) is not None
+
+    def forget(self, user_id: str) -> None:
+        """Drop every value of ``user_id``."""
+        self._values.discard_where(lambda key: key[1] == user_id)
+
+    def __len__(self) -> int:
+        return len(self._values)

@@ -209,7 +209,10 @@ def with_context_prompt(
     (and ``sketch`` when ``with_sketch``; ``datamark`` says its words are joined)."""
     system = SYSTEM_WITH_CONTEXT if kind == "context-aware" else SYSTEM_WITH_CONTEXT_EMAILS_PAPERS
     section = SKETCH_SECTION_DATAMARKED if datamark else SKETCH_SECTION
-    user = WITH_CONTEXT_USER[kind] + (section if with_sketch else "")
+    user = WITH_CONTEXT_USER[kind]
+    if with_sketch:  # the task stays last: what a small model reads last, it follows
+        head, task = user.split("\n\n## Task\n", 1)
+        user = head + section + "\n\n## Task\n" + task
     return ChatPromptTemplate.from_messages([("system", system), ("human", user)])
 
 

@@ -21,10 +21,10 @@ import sqlite3
 import threading
 import uuid
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlparse
 
 from langchain_core.documents import Document
@@ -32,7 +32,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 from pydantic import SecretStr
 
-from langchain_cogenesis.caches import BoundedCache
+from langchain_cogenesis.caches import BoundedCache, DerivedPerUser
 from langchain_cogenesis.config import Settings, is_loopback_host, shown_url
 from langchain_cogenesis.errors import (
     CoGenesisError,
@@ -59,6 +59,9 @@ _BATCH = 128
 _PROBES = 8
 _TOKEN_AUTH = "chromadb.auth.token_authn.TokenAuthClientProvider"
 _FULLTEXT = "embedding_fulltext_search"
+DERIVED_MAX_AGE = 3600.0
+"""Seconds a derived value (see :meth:`PrivateStore.derived`) is kept unused."""
+T = TypeVar("T")
 _log = logging.getLogger(__name__)
 
 
@@ -300,6 +303,30 @@ class PrivateStore:
                 f"Could not open the private store at {where}: {type(error).__name__}: {error}"
             ) from error
         self._folder = _folder(self.location)
+        # what detectors derive from a user's documents: dropped when this store adds
+        # or deletes the user's documents, rebuilt when another writer changed them
+        self._derived = DerivedPerUser(max_size=256, max_age=DERIVED_MAX_AGE)
+
+    # -- values derived from a user's documents ------------------------------------
+
+    def derived(self, user_id: str, name: str, build: Callable[[list[Document]], T]) -> T:
+        """``build(self.documents(user_id))``, computed once and kept with the store
+        until ``user_id``'s documents change (the leak detector's index, the stored
+        facts' embeddings).
+
+        Raises:
+            UnknownUser: nothing is stored for ``user_id`` (what was kept is dropped).
+        """
+        try:
+            size = self.count(user_id)
+        except UnknownUser:
+            self.forget(user_id)
+            raise
+        return self._derived.get(user_id, name, size, lambda: build(self.documents(user_id)))
+
+    def forget(self, user_id: str) -> None:
+        """Drop what this store derived from ``user_id``'s documents."""
+        self._derived.forget(user_id)
 
     # -- process safety ----------------------------------------------------------
 
@@ -421,6 +448,7 @@ class PrivateStore:
         users delete``) also erases the user's audit payloads, checkpoints and caches.
         """
         self._collection(user_id)  # raises UnknownUser
+        self.forget(user_id)
         with self._writes():
             self._client.delete_collection(collection_name(user_id))
             self._folder.checked.discard(collection_name(user_id))
@@ -474,6 +502,7 @@ class PrivateStore:
             texts.append(chunk.page_content)
             metadatas.append(metadata)
         vectors = self._embed(texts, show_progress=show_progress)
+        self.forget(user_id)
         with self._writes():
             collection = self._collection(user_id, create=True)
             for start in range(0, len(ids), _BATCH):

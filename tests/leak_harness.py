@@ -12,6 +12,7 @@ from langchain_core.documents import Document
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
+from langchain_cogenesis.caches import DerivedPerUser
 from langchain_cogenesis.evaluation import LeakCase
 from langchain_cogenesis.graphs import Components
 from langchain_cogenesis.privacy import AuditLog, EgressGuard
@@ -30,6 +31,15 @@ class MemoryStore:
         self.stored = documents
         self.queries: list[tuple[str, str, int]] = []
         self.location = f"memory-{id(self)}"
+        self.kept = DerivedPerUser()
+
+    def derived(self, user_id: str, name: str, build: Any) -> Any:
+        return self.kept.get(
+            user_id, name, self.count(user_id), lambda: build(self.documents(user_id))
+        )
+
+    def forget(self, user_id: str) -> None:
+        self.kept.forget(user_id)
 
     def has_user(self, user_id: str) -> bool:
         return user_id in self.stored

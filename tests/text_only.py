@@ -25,3 +25,16 @@ class TextOnly:
     @property
     def supports_image_inputs(self) -> bool:
         return False
+
+
+class StructuredByGrammar(TextOnly):
+    """Text, and structured output: the local model writes JSON under a JSON-schema
+    grammar (``with_structured_output``); still no tool calling."""
+
+    @property
+    def has_structured_output(self) -> bool:
+        return True
+
+    @property
+    def supports_json_mode(self) -> bool:
+        return True

@@ -194,6 +194,8 @@ def load_model(
     """
     path = Path(model_path)
     lora = Path(lora_path) if lora_path else None
+    if n_threads is None:  # COGENESIS_LOCAL_THREADS, else llama.cpp's own choice
+        n_threads = Settings.from_env().local_threads
     key = ModelKey(str(path.resolve()), n_ctx, n_threads, str(lora or ""), logits_all, slot)
     with _load_lock:
         if key not in _loaded:

@@ -21,13 +21,31 @@ from pydantic import BaseModel
 from langchain_cogenesis.errors import MissingExtra
 
 
+def is_pydantic_class(schema: Any) -> bool:
+    """Whether ``schema`` is a pydantic model class (v2, or v1 through ``pydantic.v1``)."""
+    from pydantic import v1
+
+    return isinstance(schema, type) and issubclass(schema, (BaseModel, v1.BaseModel))
+
+
 def json_schema_of(schema: Any) -> dict[str, Any]:
-    """The JSON schema of a pydantic model, a TypedDict or a JSON-schema dict."""
+    """The JSON schema of a pydantic model (v2 or v1), a TypedDict or a JSON-schema dict."""
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         return schema.model_json_schema()
+    if is_pydantic_class(schema):
+        return dict(schema.schema())
     if isinstance(schema, dict):
         return dict(schema)  # a JSON schema already
     return dict(convert_to_json_schema(schema))
+
+
+def _shown_schema(schema: Any, found: dict[str, Any]) -> dict[str, Any]:
+    """LangChain's conversion of ``schema``, which tracers and the standard tests
+    expect; the plain JSON schema where LangChain cannot convert it (an untitled one)."""
+    try:
+        return dict(convert_to_json_schema(schema))
+    except (ValueError, TypeError, KeyError):
+        return found
 
 
 METHODS = ("json_schema", "function_calling", "json_mode")
@@ -67,7 +85,7 @@ def with_parser(model: Runnable[Any, Any], schema: Any, *, include_raw: bool) ->
     """``model`` followed by the parser of ``schema``; with ``include_raw``, a dict of
     the raw message, the parsed value and the parsing error (``None`` when it parsed)."""
     parser: Runnable[Any, Any]
-    if isinstance(schema, type) and issubclass(schema, BaseModel):
+    if is_pydantic_class(schema):
         parser = PydanticOutputParser(pydantic_object=schema)
     else:
         parser = JsonOutputParser()
@@ -94,12 +112,16 @@ def structured(
     schema's grammar (``grammar=``, or ``structured_schema=`` for a model that passes
     the schema on to its local writer), then the parser."""
     chosen = check_options(name, method, options)
-    if chosen == "json_mode" or schema is None:
-        schema = {"type": "object"}  # any JSON object
+    if schema is None:  # json_mode without a schema: any JSON object
+        schema = {"type": "object"}
     found = json_schema_of(schema)
     bound = model.bind(
         **({"grammar": json_grammar(found)} if grammar_in_call else {"structured_schema": found}),
-        ls_structured_output_format={"kwargs": {"method": chosen}, "schema": found},
+        # what tracers and callbacks show, in LangChain's own form of the schema
+        ls_structured_output_format={
+            "kwargs": {"method": chosen},
+            "schema": _shown_schema(schema, found),
+        },
     )
     return with_parser(bound, schema, include_raw=include_raw)
 
@@ -108,7 +130,8 @@ class GrammarStructuredOutput:
     """``with_structured_output`` and ``bind_tools`` of the package's chat models.
 
     Structured output: replies parse as ``schema`` (a pydantic model, a TypedDict or a
-    JSON schema; ``include_raw``; ``method="json_mode"`` for any JSON object;
+    JSON schema; ``include_raw``; ``method="json_mode"`` without a schema for any JSON
+    object (with one, the schema's grammar holds as for ``json_schema``);
     ``"function_calling"`` is served the same way), written by a local llama.cpp model
     under a JSON-schema grammar. Tools: refused with
     :class:`~langchain_cogenesis.errors.ToolsNotSupported`, which says what to use.

@@ -180,10 +180,9 @@ def erase_user(
             each.delete_user(user_id)
     if not report.found:
         raise UnknownUser(user_id)
-    # the leak detectors' in-memory index of the user's text goes too
-    from langchain_cogenesis.graphs.nodes import forget_user
-
-    forget_user(user_id)
+    # what the detectors derived from the user's text (kept by each store) goes too
+    for each in stores:
+        each.forget(user_id)
     for path, kind in files:
         if kind == "other" and path.exists() and _carries(path, belongs):
             report.warnings.append(

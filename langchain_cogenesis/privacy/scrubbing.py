@@ -23,6 +23,7 @@ from langchain_core.tracers.langchain import LangChainTracer
 from langchain_core.tracers.schemas import Run
 from langsmith import Client
 
+from langchain_cogenesis.privacy._langchain_internals import external_run_ids
 from langchain_cogenesis.privacy.trace_view import (
     error_text,
     is_error_text,
@@ -151,7 +152,7 @@ class ScrubbingTracer(LangChainTracer):
             # copies: the caller's tracer never holds this entry point's runs
             run_map=dict(tracer.run_map),
             order_map=dict(tracer.order_map),
-            _external_run_ids=dict(tracer._external_run_ids),
+            _external_run_ids=external_run_ids(tracer),
         )
 
     @property

@@ -44,11 +44,14 @@ from langchain_core.tracers.langchain import LangChainTracer
 from langgraph.pregel import Pregel
 
 from langchain_cogenesis.errors import PrivacyViolation
+from langchain_cogenesis.privacy import _langchain_internals as _internals
 from langchain_cogenesis.privacy.scrubbing import (
     AsyncScrubbingHandler,
     ScrubbingHandler,
     ScrubbingTracer,
 )
+
+_internals.check()  # a langchain-core without what scrubbing needs fails here, loudly
 
 _raw_tracing: ContextVar[bool] = ContextVar("cogenesis_raw_tracing", default=False)
 
@@ -158,10 +161,6 @@ def _scrubbing(handler: BaseCallbackHandler, in_process: set[int]) -> BaseCallba
 
 def _feeds_the_caller(handler: BaseCallbackHandler) -> bool:
     from langchain_core.callbacks.usage import UsageMetadataCallbackHandler
-    from langchain_core.tracers._streaming import (
-        _StreamingCallbackHandler,
-        _V2StreamingCallbackHandler,
-    )
     from langchain_core.tracers.root_listeners import (
         AsyncRootListenersTracer,
         RootListenersTracer,
@@ -170,9 +169,9 @@ def _feeds_the_caller(handler: BaseCallbackHandler) -> bool:
 
     mro = type(handler).__mro__
     # inheritance, not the runtime protocol: any exporter may have the tap methods
-    if _StreamingCallbackHandler in mro or _V2StreamingCallbackHandler in mro:
+    if any(base in mro for base in _internals.streaming_handler_types()):
         return True
-    if type(handler).__qualname__ == "_IdleProgressCallbackHandler":  # LangGraph's timeout clock
+    if type(handler).__qualname__ == _internals.IDLE_PROGRESS_HANDLER:
         return True
     return isinstance(
         handler,
@@ -187,9 +186,7 @@ def _in_process_handlers() -> set[int]:
     """Handlers that ``CallbackManager.configure`` adds from context variables
     (``collect_runs()``, ``get_usage_metadata_callback()``); it adds them again at each
     nested run unless the very object is there, so they are left as they are."""
-    from langchain_core.tracers.context import _configure_hooks
-
-    return {id(var.get()) for var, _, _, _ in _configure_hooks if var.get() is not None}
+    return {id(handler) for handler in _internals.configure_hook_handlers()}
 
 
 # --- private entry points ---------------------------------------------------------

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from langchain_cogenesis.models.standin import StandInCloud, free_port
+from langchain_cogenesis.privacy.audit import SENT_DECISIONS
 from tests.cli_runner import cli_environment, run_in_process
 
 pytestmark = pytest.mark.integration
@@ -117,6 +118,10 @@ def test_ingest_write_users_and_delete(
     assert payload["messages"][0]["content"].endswith("Write a short out-of-office reply")
     assert "Lisbon" not in json.dumps(payload)
     assert any("TP 1234" in text for text in result["context_used"])
+    # the run's account of what it sent and the audit log agree, request for request
+    audited = json.loads(cogenesis(home, "audit", "--user", "ana", "--json").stdout)
+    sent = [row for row in audited if row["decision"] in SENT_DECISIONS]
+    assert [row["purpose"] for row in sent] == [p["purpose"] for p in result["cloud_payloads"]]
 
     local = cogenesis(
         home,

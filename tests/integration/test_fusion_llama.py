@@ -172,3 +172,51 @@ def test_drafting_with_real_models_writes_what_per_token_fusion_writes(model_pat
     assert over_http[3].token_ids == over_http[0].token_ids
     assert over_http[3].cloud_requests < over_http[0].cloud_requests == 6
     assert over_http[3].accepted >= 2
+
+
+def test_fusion_chat_model_takes_a_system_prompt_and_history(model_path: Path) -> None:
+    """ChatCoGenesisFusion in a prompt template with a system message and a history,
+    real models on both sides: the local scorer reads every turn and the private
+    context; the cloud scores the public turns, and never the private context."""
+    from langchain_core.messages import AIMessage, HumanMessage
+    from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+
+    from langchain_cogenesis.fusion import ChatCoGenesisFusion
+
+    private = "Odalys Pemberton lives at 42 Wrenfield Lane and keeps bees."
+    prompt = ChatPromptTemplate.from_messages(
+        [
+            ("system", "Always answer in one short sentence, in French."),
+            MessagesPlaceholder("history"),
+            ("human", "{question}"),
+        ]
+    )
+    history = [HumanMessage("Hello there."), AIMessage("Bonjour !")]
+    with (
+        StandInCloud(model_path, n_ctx=512, logits_all=True) as cloud,
+        RecordingServer(upstream=cloud.base_url) as recorder,
+    ):
+        guard = EgressGuard(base_url=recorder.base_url, model=cloud.model, audit_log=None)
+        model = ChatCoGenesisFusion(
+            egress_guard=guard,
+            private_context=[private],
+            max_tokens=6,
+            draft=3,
+            local_model_path=model_path,
+            n_ctx=1024,
+        )
+        reply = (prompt | model).invoke({"history": history, "question": "Write a greeting."})
+        prompts = [
+            str(r["body"]["prompt"])
+            for r in recorder.requests
+            if r["path"].endswith("/v1/completions")
+        ]
+        wire = recorder.all_bytes().decode()
+    assert reply.content and prompts
+    # every public turn reached the cloud, in order: system, history, question
+    first = prompts[0]
+    positions = [first.find(text) for text in ("in French", "Hello there.", "Bonjour", "greeting")]
+    assert all(p >= 0 for p in positions) and positions == sorted(positions), first
+    for secret in ("Pemberton", "Wrenfield", "bees"):
+        assert secret not in wire
+    assert reply.usage_metadata is not None and reply.usage_metadata["output_tokens"] >= 1

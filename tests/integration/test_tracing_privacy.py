@@ -330,8 +330,21 @@ async def test_astream_events_give_the_caller_real_text(tracing: TraceRecorder) 
         events = [event async for event in model.astream_events(messages(), version="v2")]
     local = repr(events)
     assert ANSWER in local  # the caller's own stream is local and complete
-    streamed = [e["data"]["chunk"].content for e in events if e["event"] == "on_chat_model_stream"]
+    # the model's own stream (the runs inside it, the sketch's and the writer's, nest
+    # under it and stream too)
+    streamed = [
+        e["data"]["chunk"].content
+        for e in events
+        if e["event"] == "on_chat_model_stream" and not e["parent_ids"]
+    ]
     assert "".join(streamed) == ANSWER
+    [top] = {
+        e["run_id"] for e in events if e["event"] == "on_chat_model_start" and not e["parent_ids"]
+    }
+    nested = [
+        e for e in events if e["event"] == "on_chain_start" and e["name"] == "cogenesis-sketch"
+    ]
+    assert nested and nested[0]["parent_ids"][-1] == top  # the graph run nests under the model's
     assert_nothing_private(tracing)
 
 

@@ -138,7 +138,7 @@ def test_bad_configuration_is_an_error_naming_the_variable(monkeypatch: pytest.M
     with pytest.raises(ConfigurationError, match="COGENESIS_CLOUD_TIMEOUT='soon'"):
         EgressGuard(model="m", audit_log=None)
     monkeypatch.setenv("COGENESIS_CLOUD_TIMEOUT", "0")
-    with pytest.raises(ConfigurationError, match="COGENESIS_CLOUD_TIMEOUT='0': .*greater than 0"):
+    with pytest.raises(ConfigurationError, match=r"COGENESIS_CLOUD_TIMEOUT='0': .*greater than 0"):
         EgressGuard(model="m", audit_log=None)
     monkeypatch.setenv("COGENESIS_CLOUD_TIMEOUT", "2.5")
     monkeypatch.setenv("COGENESIS_CLOUD_MAX_RETRIES", "5")

@@ -287,12 +287,14 @@ def test_erasure_drops_the_detectors_index_held_in_memory(tmp_path: Path) -> Non
     index = nodes.private_index(store, "odalys")
     other = nodes.private_index(store, "teodor")
     assert CANARY.lower() in {token.lower() for token in index.rare}  # the control
-    assert nodes._index_cache.get((store.location, "odalys")) is not None
+    assert store._derived.kept("odalys", "leak-index")
 
     erase_user("odalys", home=home, store=store)
 
-    assert nodes._index_cache.get((store.location, "odalys")) is None
-    assert nodes._index_cache.get((store.location, "teodor")) == (1, other)
+    assert not store._derived.kept("odalys", "leak-index")
+    assert nodes.private_index(store, "teodor") is other  # the other user's stays kept
+    with pytest.raises(UnknownUser):
+        nodes.private_index(store, "odalys")
 
 
 def test_a_checkpointer_passed_in_loses_the_users_threads_and_is_rewritten_only_if_postgres(

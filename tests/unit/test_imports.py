@@ -176,6 +176,9 @@ def check_sketch_path() -> dict[str, Any]:
         def search(self, user_id: str, query: str, k: int = 4) -> list[Document]:
             return self.documents(user_id)[:k]
 
+        def derived(self, user_id: str, name: str, build: Any) -> Any:
+            return build(self.documents(user_id))
+
     class LocalWriter(BaseChatModel):
         """The caller's local model: records what it read, writes a fixed answer."""
 

@@ -71,7 +71,10 @@ ALLOWED: dict[str, dict[str, str]] = {
     },
     "langchain_cogenesis/privacy/tracing.py": {
         "langchain_core.tracers.langchain": "puts the scrubber in place of LangChain's tracer",
+    },
+    "langchain_cogenesis/privacy/_langchain_internals.py": {
         "langchain_core.tracers.context": "keeps in-process handlers (collect_runs) as they are",
+        "langchain_core.tracers.langchain": "checks the tracer internals the scrubber copies",
     },
     "langchain_cogenesis/privacy/scrubbing.py": {
         "langsmith": "the scrubbing tracer hands runs to the LangSmith client, scrubbed",

@@ -7,13 +7,11 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-import pytest
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from langchain_cogenesis.caches import BoundedCache
 from langchain_cogenesis.graphs import Components, nodes, run_sketch_graph
 from langchain_cogenesis.graphs.auto import request_scanner
 from langchain_cogenesis.privacy import EgressGuard, PrivacyScanner, decide
@@ -98,12 +96,6 @@ def matcher(**kwargs: Any) -> StoredItemMatcher:
     embeddings = WordEmbeddings()
     items = StoredItems.from_documents(HABITS, embeddings)
     return StoredItemMatcher(items, embeddings, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(nodes, "_index_cache", BoundedCache(max_size=8))
-    monkeypatch.setattr(nodes, "_items_cache", BoundedCache(max_size=8))
 
 
 # --- clauses and items ------------------------------------------------------------------
@@ -258,9 +250,9 @@ def test_item_embeddings_are_cached_per_user_and_dropped_on_change_and_erasure()
     store.stored["tess"].append(Document("Sings in a choir", metadata={"kind": "private_detail"}))
     matcher_now = nodes.stored_item_matcher(store, "tess")  # type: ignore[arg-type]
     assert matcher_now is not None and "Sings in a choir" in matcher_now.items.texts
-    assert nodes._items_cache.get((store.location, "tess")) is not None
-    nodes.forget_user("tess")
-    assert nodes._items_cache.get((store.location, "tess")) is None
+    assert store.kept.kept("tess", "stored-items")
+    store.forget("tess")  # as erasure does
+    assert not store.kept.kept("tess", "stored-items")
 
 
 def test_a_personal_first_request_keeps_the_habit_on_the_device() -> None:

@@ -204,7 +204,9 @@ def test_hostile_sketches_stay_data(hostile: str) -> None:
     [prompt] = prompts_seen
     fenced = prompt.split("<<sketch>>\n", 1)[1]
     inside, _, after = fenced.partition("\n<</sketch>>")
-    assert after == ""  # nothing can close the fence early and write after it
+    # nothing can close the fence early and write after it: the task follows, alone
+    task = f"{REQUEST['public_instruction']}: {REQUEST['private_instruction']}"
+    assert after == f"\n\n## Task\n{task}"
     # printable lines that cannot open a prompt section of their own
     assert all(line.isprintable() and not line.startswith("#") for line in inside.splitlines())
     assert len(inside.splitlines()) <= 20 and "\x1b" not in inside and "\x07" not in inside

@@ -93,7 +93,8 @@ def test_conditions_build_the_graphs_prompts() -> None:
     )
     assert "## Sketch" not in with_context[-1].text
     sketched = condition_messages("sketch", instruction, context, sketch="1. Raise a glass")
-    assert sketched[-1].text.endswith("<<sketch>>\n1. Raise a glass\n<</sketch>>")
+    assert "<<sketch>>\n1. Raise a glass\n<</sketch>>\n\n## Task\n" in sketched[-1].text
+    assert sketched[-1].text.endswith(instruction.full_instruction)
     oracle = condition_messages("oracle-sketch", instruction, context, reference=reference)
     assert "1. Dear friends, raise a glass.\n2. Maya turns forty today." in oracle[-1].text
     marked = condition_messages(

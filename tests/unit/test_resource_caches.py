@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from langchain_core.documents import Document
 
-from langchain_cogenesis.caches import BoundedCache
+from langchain_cogenesis.caches import BoundedCache, DerivedPerUser
 from langchain_cogenesis.errors import TokenizerMismatch
 from langchain_cogenesis.fusion import ChatCoGenesisFusion, tokenizer
 from langchain_cogenesis.fusion.tokenizer import (
@@ -268,11 +268,11 @@ def test_one_shot_calls_leave_no_checkpointed_threads() -> None:
     assert streamed[-1].response_metadata["mode"] == "sketch"  # the final state, unsaved
 
 
-def test_private_index_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(nodes, "_index_cache", BoundedCache(max_size=2))
+def test_private_index_cache_is_bounded() -> None:
     store = MemoryStore({f"user-{n}": [Document(f"secret {n}")] for n in range(5)})
+    store.kept = DerivedPerUser(max_size=2)
     indexes = [nodes.private_index(store, f"user-{n}") for n in range(5)]  # type: ignore[arg-type]
-    assert len(nodes._index_cache) == 2
+    assert len(store.kept) == 2
     assert nodes.private_index(store, "user-4") is indexes[4]  # type: ignore[arg-type]
     assert nodes.private_index(store, "user-0") is not indexes[0]  # type: ignore[arg-type]
 
