@@ -6,16 +6,18 @@ fix to the policy lands once; each caller then audits the :class:`EgressDecision
 it got, whatever it was.
 
 Tracers are exits too. What a tracer may see is decided here as well
-(:func:`tracer_view`): text that has passed this decision and gone to the cloud is
-public; any other text seen inside a private entry point is replaced by a keyed
-digest of it.
+(:func:`tracer_view`): text that has passed this decision and gone to the cloud in
+the same private run (its :class:`PublicRecord`) is public; any other text seen
+inside a private entry point is replaced by a keyed digest of it.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -213,30 +215,84 @@ def decide(
 # --- what a tracer may see -------------------------------------------------------
 
 _PUBLIC_LIMIT = 4096
-_public: OrderedDict[str, None] = OrderedDict()
-_public_lock = threading.Lock()
+
+
+class PublicRecord:
+    """The texts that crossed the boundary in one private run (went to the cloud
+    after :func:`decide`, or came back from it): a tracer of that run may show them as
+    they are. Each outermost private entry point makes its own, so what one run (one
+    user) sent never changes what another run's tracer sees. Bounded: the oldest are
+    forgotten first (a forgotten text is then shown as a digest, which is safe)."""
+
+    def __init__(self, limit: int = _PUBLIC_LIMIT) -> None:
+        self._texts: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._limit = limit
+
+    def add(self, texts: Iterable[str]) -> None:
+        """Record ``texts`` as public in this run."""
+        with self._lock:
+            for text in texts:
+                if not text:
+                    continue
+                self._texts[text] = None
+                self._texts.move_to_end(text)
+            while len(self._texts) > self._limit:
+                self._texts.popitem(last=False)
+
+    def __contains__(self, text: object) -> bool:
+        with self._lock:
+            return text in self._texts
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._texts)
+
+    def __bool__(self) -> bool:
+        return True  # a record, empty or not (``record or default`` keeps it)
+
+
+_record: ContextVar[PublicRecord | None] = ContextVar("cogenesis_public_record", default=None)
+
+
+def current_record() -> PublicRecord | None:
+    """The record of the private run this code runs in, if any."""
+    return _record.get()
+
+
+def use_record(record: PublicRecord) -> Token[PublicRecord | None]:
+    """Make ``record`` the current one (undo with :func:`drop_record`)."""
+    return _record.set(record)
+
+
+def drop_record(token: Token[PublicRecord | None]) -> None:
+    """Restore the record that was current before :func:`use_record`."""
+    _record.reset(token)
+
+
+@contextmanager
+def recording(record: PublicRecord) -> Iterator[PublicRecord]:
+    """Run a block as part of the private run that owns ``record``."""
+    token = use_record(record)
+    try:
+        yield record
+    finally:
+        drop_record(token)
 
 
 def mark_public(texts: Iterable[str]) -> None:
-    """Record texts that went to the cloud (after :func:`decide`) or came back from it.
-
-    A tracer may show them as they are. Bounded: the oldest are forgotten first (a
-    forgotten text is then shown as a digest, which is safe).
-    """
-    with _public_lock:
-        for text in texts:
-            if not text:
-                continue
-            _public[text] = None
-            _public.move_to_end(text)
-        while len(_public) > _PUBLIC_LIMIT:
-            _public.popitem(last=False)
+    """Record texts that went to the cloud (after :func:`decide`) or came back from it,
+    in the record of the private run this code runs in (outside any, nothing is kept:
+    a tracer then shows them as digests, which is safe)."""
+    record = _record.get()
+    if record is not None:
+        record.add(texts)
 
 
 def is_public(text: str) -> bool:
-    """Whether ``text`` is known to have crossed the boundary already."""
-    with _public_lock:
-        return text in _public
+    """Whether ``text`` crossed the boundary in the private run this code runs in."""
+    record = _record.get()
+    return record is not None and text in record
 
 
 def tracer_view(text: str) -> str:

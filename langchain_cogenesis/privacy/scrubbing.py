@@ -24,6 +24,7 @@ from langchain_core.tracers.schemas import Run
 from langsmith import Client
 
 from langchain_cogenesis.privacy._langchain_internals import external_run_ids
+from langchain_cogenesis.privacy.decision import PublicRecord, recording
 from langchain_cogenesis.privacy.trace_view import (
     error_text,
     is_error_text,
@@ -44,7 +45,8 @@ class _PendingTrace:
     """Runs of one private entry point, held until its own run ends, then scrubbed
     and handed to the real client(s)."""
 
-    def __init__(self) -> None:
+    def __init__(self, record: PublicRecord | None = None) -> None:
+        self.public = record or PublicRecord()
         self._lock = threading.Lock()
         self._calls: list[tuple[Any, str, dict[str, Any]]] = []
         self._root: UUID | None = None
@@ -73,7 +75,9 @@ class _PendingTrace:
             self._shipped = True
         for client, method, kwargs in calls:
             try:
-                getattr(client, method)(**_scrubbed_run(kwargs))
+                with recording(self.public):  # the public texts of this entry point's run
+                    shown = _scrubbed_run(kwargs)
+                getattr(client, method)(**shown)
             except Exception as error:
                 _log.warning("a scrubbed trace could not be handed over: %r", error)
 
@@ -109,9 +113,14 @@ class ScrubbingClient:
     """A LangSmith client whose runs wait in a :class:`_PendingTrace`; everything else
     (``flush``, ``info``...) is the wrapped client's."""
 
-    def __init__(self, client: Any, pending: _PendingTrace | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        pending: _PendingTrace | None = None,
+        record: PublicRecord | None = None,
+    ) -> None:
         self.wrapped = client
-        self.pending = pending or _PendingTrace()
+        self.pending = pending or _PendingTrace(record)
 
     def create_run(self, *args: Any, **kwargs: Any) -> None:
         """Hold a new run (``RunTree.post``)."""
@@ -132,17 +141,21 @@ class ScrubbingTracer(LangChainTracer):
     run ends. Being a ``LangChainTracer``, it keeps ``CallbackManager.configure`` from
     adding a raw one to nested runs; its runs nest under the caller's traced runs."""
 
-    def __init__(self, *, client: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, client: Any = None, record: PublicRecord | None = None, **kwargs: Any
+    ) -> None:
         from langchain_core.tracers.langchain import get_client
 
         if not isinstance(client, ScrubbingClient):
-            client = ScrubbingClient(client or get_client())
+            client = ScrubbingClient(client or get_client(), record=record)
         super().__init__(client=cast("Client", client), **kwargs)
 
     @classmethod
-    def around(cls, tracer: LangChainTracer) -> ScrubbingTracer:
-        """A scrubbing tracer for the same project, client and parent runs as ``tracer``."""
+    def around(cls, tracer: LangChainTracer, record: PublicRecord | None = None) -> ScrubbingTracer:
+        """A scrubbing tracer for the same project, client and parent runs as
+        ``tracer``, showing the public texts of ``record`` (its private run's)."""
         return cls(
+            record=record,
             example_id=tracer.example_id,
             project_name=tracer.project_name,
             address=tracer.address,
@@ -257,7 +270,8 @@ def _scrubbed_args(
 
 def _forward(event: str) -> Callable[..., Any]:
     def forward(self: ScrubbingHandler, *args: Any, **kwargs: Any) -> Any:
-        shown, named = _scrubbed_args(event, args, kwargs)
+        with recording(self.record):
+            shown, named = _scrubbed_args(event, args, kwargs)
         return getattr(self.wrapped, event)(*shown, **named)
 
     forward.__name__ = event
@@ -266,7 +280,8 @@ def _forward(event: str) -> Callable[..., Any]:
 
 def _aforward(event: str) -> Callable[..., Any]:
     async def forward(self: AsyncScrubbingHandler, *args: Any, **kwargs: Any) -> Any:
-        shown, named = _scrubbed_args(event, args, kwargs)
+        with recording(self.record):
+            shown, named = _scrubbed_args(event, args, kwargs)
         result = getattr(self.wrapped, event)(*shown, **named)
         return await result if inspect.isawaitable(result) else result
 
@@ -335,8 +350,9 @@ class _Wrapping:
 class ScrubbingHandler(_Wrapping, BaseCallbackHandler):
     """A callback handler that sees only what a tracer may see (see :mod:`trace_view`)."""
 
-    def __init__(self, wrapped: BaseCallbackHandler) -> None:
+    def __init__(self, wrapped: BaseCallbackHandler, record: PublicRecord | None = None) -> None:
         self.wrapped = wrapped
+        self.record = record or PublicRecord()
         self.raise_error = wrapped.raise_error
         self.run_inline = wrapped.run_inline
 
@@ -347,8 +363,9 @@ class ScrubbingHandler(_Wrapping, BaseCallbackHandler):
 class AsyncScrubbingHandler(_Wrapping, AsyncCallbackHandler):
     """:class:`ScrubbingHandler` for an ``AsyncCallbackHandler``."""
 
-    def __init__(self, wrapped: BaseCallbackHandler) -> None:
+    def __init__(self, wrapped: BaseCallbackHandler, record: PublicRecord | None = None) -> None:
         self.wrapped = wrapped
+        self.record = record or PublicRecord()
         self.raise_error = wrapped.raise_error
         self.run_inline = wrapped.run_inline
 

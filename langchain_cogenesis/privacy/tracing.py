@@ -45,6 +45,13 @@ from langgraph.pregel import Pregel
 
 from langchain_cogenesis.errors import PrivacyViolation
 from langchain_cogenesis.privacy import _langchain_internals as _internals
+from langchain_cogenesis.privacy.decision import (
+    PublicRecord,
+    current_record,
+    drop_record,
+    recording,
+    use_record,
+)
 from langchain_cogenesis.privacy.scrubbing import (
     AsyncScrubbingHandler,
     ScrubbingHandler,
@@ -75,12 +82,17 @@ def raw_tracing_allowed() -> bool:
     return _raw_tracing.get()
 
 
-def private_callbacks(callbacks: Callbacks, local: Callbacks = None) -> Callbacks:
+def private_callbacks(
+    callbacks: Callbacks, local: Callbacks = None, record: PublicRecord | None = None
+) -> Callbacks:
     """The callbacks of a private entry point: ``callbacks`` (and ``local`` ones) plus
     what LangChain would add (the environment's tracer, configure hooks), each
-    wrapped so that it sees only what a tracer may see. Idempotent."""
+    wrapped so that it sees only what a tracer may see: private text as digests, the
+    texts of ``record`` (the run's :class:`PublicRecord`; default the enclosing
+    run's, else a new one) as they are. Idempotent."""
     if raw_tracing_allowed():
         return callbacks
+    record = record or current_record() or PublicRecord()
     manager = CallbackManager.configure(callbacks, local)
     if not manager.handlers and not manager.inheritable_handlers:
         return manager
@@ -89,7 +101,7 @@ def private_callbacks(callbacks: Callbacks, local: Callbacks = None) -> Callback
 
     def wrap(handler: BaseCallbackHandler) -> BaseCallbackHandler:
         if id(handler) not in wrapped:
-            wrapped[id(handler)] = _scrubbing(handler, in_process)
+            wrapped[id(handler)] = _scrubbing(handler, in_process, record)
         return wrapped[id(handler)]
 
     private = manager.copy()
@@ -112,7 +124,7 @@ def raw_exporters(callbacks: Callbacks) -> list[str]:
         {
             type(handler).__name__
             for handler in [*manager.handlers, *manager.inheritable_handlers]
-            if _scrubbing(handler, in_process) is not handler
+            if _scrubbing(handler, in_process, PublicRecord()) is not handler
         }
     )
 
@@ -137,26 +149,34 @@ def refuse_raw_tracing(callbacks: Callbacks, where: str) -> None:
         )
 
 
-def private_config(config: RunnableConfig | None) -> RunnableConfig:
+def private_config(
+    config: RunnableConfig | None, record: PublicRecord | None = None
+) -> RunnableConfig:
     """``config`` with :func:`private_callbacks` (the parent run's, when inside one)."""
     config = ensure_config(config)
     if raw_tracing_allowed():
         return config
-    return cast(
-        "RunnableConfig", {**config, "callbacks": private_callbacks(config.get("callbacks"))}
-    )
+    callbacks = private_callbacks(config.get("callbacks"), record=record)
+    return cast("RunnableConfig", {**config, "callbacks": callbacks})
 
 
-def _scrubbing(handler: BaseCallbackHandler, in_process: set[int]) -> BaseCallbackHandler:
+def run_record() -> PublicRecord:
+    """The record of a private run starting here: the enclosing run's, else a new one."""
+    return current_record() or PublicRecord()
+
+
+def _scrubbing(
+    handler: BaseCallbackHandler, in_process: set[int], record: PublicRecord
+) -> BaseCallbackHandler:
     if isinstance(handler, ScrubbingTracer | ScrubbingHandler | AsyncScrubbingHandler):
         return handler
     if isinstance(handler, LangChainTracer):
-        return ScrubbingTracer.around(handler)
+        return ScrubbingTracer.around(handler, record)
     if id(handler) in in_process or _feeds_the_caller(handler):
         return handler
     if isinstance(handler, AsyncCallbackHandler):
-        return AsyncScrubbingHandler(handler)
-    return ScrubbingHandler(handler)
+        return AsyncScrubbingHandler(handler, record)
+    return ScrubbingHandler(handler, record)
 
 
 def _feeds_the_caller(handler: BaseCallbackHandler) -> bool:
@@ -200,13 +220,14 @@ class PrivatelyTracedChatModel(BaseChatModel):
     ``callbacks`` field.
     """
 
-    def _privately(self, config: RunnableConfig | None) -> tuple[Any, RunnableConfig]:
+    def _privately(self, config: RunnableConfig | None) -> tuple[Any, RunnableConfig, PublicRecord]:
         config = ensure_config(config)
+        record = run_record()
         if raw_tracing_allowed():
-            return self, config
-        callbacks = private_callbacks(config.get("callbacks"), self.callbacks)
+            return self, config, record
+        callbacks = private_callbacks(config.get("callbacks"), self.callbacks, record)
         model = self.model_copy(update={"callbacks": None}) if self.callbacks else self
-        return model, cast("RunnableConfig", {**config, "callbacks": callbacks})
+        return model, cast("RunnableConfig", {**config, "callbacks": callbacks}), record
 
     def generate(
         self,
@@ -216,10 +237,11 @@ class PrivatelyTracedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> LLMResult:
         """As any chat model's, traced privately."""
-        model, config = self._privately({"callbacks": callbacks})
-        return super(PrivatelyTracedChatModel, model).generate(
-            messages, stop, config.get("callbacks"), **kwargs
-        )
+        model, config, record = self._privately({"callbacks": callbacks})
+        with recording(record):
+            return super(PrivatelyTracedChatModel, model).generate(
+                messages, stop, config.get("callbacks"), **kwargs
+            )
 
     async def agenerate(
         self,
@@ -229,30 +251,35 @@ class PrivatelyTracedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> LLMResult:
         """As any chat model's, traced privately."""
-        model, config = self._privately({"callbacks": callbacks})
-        return await super(PrivatelyTracedChatModel, model).agenerate(
-            messages, stop, config.get("callbacks"), **kwargs
-        )
+        model, config, record = self._privately({"callbacks": callbacks})
+        with recording(record):
+            return await super(PrivatelyTracedChatModel, model).agenerate(
+                messages, stop, config.get("callbacks"), **kwargs
+            )
 
     def stream(self, input: Any, config: Any = None, *, stop: Any = None, **kwargs: Any) -> Any:
         """As any chat model's, traced privately."""
-        model, private = self._privately(config)
-        return super(PrivatelyTracedChatModel, model).stream(input, private, stop=stop, **kwargs)
+        model, private, record = self._privately(config)
+        steps = super(PrivatelyTracedChatModel, model).stream(input, private, stop=stop, **kwargs)
+        return _within(steps, record)
 
     def astream(self, input: Any, config: Any = None, *, stop: Any = None, **kwargs: Any) -> Any:
         """As any chat model's, traced privately."""
-        model, private = self._privately(config)
-        return super(PrivatelyTracedChatModel, model).astream(input, private, stop=stop, **kwargs)
+        model, private, record = self._privately(config)
+        steps = super(PrivatelyTracedChatModel, model).astream(input, private, stop=stop, **kwargs)
+        return _awithin(steps, record)
 
     def stream_events(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
         """As any chat model's (every ``version``), traced privately."""
-        model, private = self._privately(config)
-        return super(PrivatelyTracedChatModel, model).stream_events(input, private, **kwargs)
+        model, private, record = self._privately(config)
+        steps = super(PrivatelyTracedChatModel, model).stream_events(input, private, **kwargs)
+        return _within(steps, record)
 
     def astream_events(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
         """As any chat model's (every ``version``), traced privately."""
-        model, private = self._privately(config)
-        return super(PrivatelyTracedChatModel, model).astream_events(input, private, **kwargs)
+        model, private, record = self._privately(config)
+        steps = super(PrivatelyTracedChatModel, model).astream_events(input, private, **kwargs)
+        return _awithin(steps, record)
 
 
 class PrivatelyTracedGraph(Pregel):  # type: ignore[type-arg]
@@ -265,24 +292,31 @@ class PrivatelyTracedGraph(Pregel):  # type: ignore[type-arg]
 
     def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
         """As any compiled graph's, traced privately."""
-        graph, private = _graph_privately(self, config, kwargs.get("context"))
+        record = run_record()
+        graph, private = _graph_privately(self, config, kwargs.get("context"), record)
         steps = super(PrivatelyTracedGraph, graph).stream(input, private, **kwargs)
-        return steps if private is config else _ambient(steps, private)
+        return _within(steps, record, None if private is config else private)
 
     def astream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
         """As any compiled graph's, traced privately."""
-        graph, private = _graph_privately(self, config, kwargs.get("context"))
+        record = run_record()
+        graph, private = _graph_privately(self, config, kwargs.get("context"), record)
         steps = super(PrivatelyTracedGraph, graph).astream(input, private, **kwargs)
-        return steps if private is config else _aambient(steps, private)
+        return _awithin(steps, record, None if private is config else private)
 
 
-# LangGraph merges the ambient config's callbacks (the caller's run) into a graph
-# run's own; while the graph runs, the ambient config is the private one.
+# A private run's steps run with its PublicRecord current (what went to the cloud in
+# it is recorded there). LangGraph merges the ambient config's callbacks (the caller's
+# run) into a graph run's own; while a graph runs, the ambient config is the private one.
 
 
-def _ambient(steps: Iterator[Any], config: RunnableConfig) -> Iterator[Any]:
+def _within(
+    steps: Iterator[Any], record: PublicRecord, config: RunnableConfig | None = None
+) -> Iterator[Any]:
     context = copy_context()
-    context.run(var_child_runnable_config.set, config)
+    context.run(use_record, record)
+    if config is not None:
+        context.run(var_child_runnable_config.set, config)
     try:
         while True:
             try:
@@ -294,8 +328,11 @@ def _ambient(steps: Iterator[Any], config: RunnableConfig) -> Iterator[Any]:
         context.run(getattr(steps, "close", lambda: None))
 
 
-async def _aambient(steps: AsyncIterator[Any], config: RunnableConfig) -> AsyncIterator[Any]:
-    token = var_child_runnable_config.set(config)
+async def _awithin(
+    steps: AsyncIterator[Any], record: PublicRecord, config: RunnableConfig | None = None
+) -> AsyncIterator[Any]:
+    token = var_child_runnable_config.set(config) if config is not None else None
+    held = use_record(record)
     try:
         async for step in steps:
             yield step
@@ -304,17 +341,21 @@ async def _aambient(steps: AsyncIterator[Any], config: RunnableConfig) -> AsyncI
         if aclose is not None:
             await aclose()
         with suppress(ValueError):  # closed from another context: nothing to restore
-            var_child_runnable_config.reset(token)
+            drop_record(held)
+            if token is not None:
+                var_child_runnable_config.reset(token)
 
 
-def _graph_privately(graph: Any, config: Any, context: Any) -> tuple[Any, Any]:
+def _graph_privately(
+    graph: Any, config: Any, context: Any, record: PublicRecord
+) -> tuple[Any, Any]:
     if raw_tracing_allowed() or _allows_tracing(context):
         return graph, config
     if (graph.config or {}).get("callbacks"):
         # handlers bound with with_config(callbacks=...) are scrubbed like the rest
         config = merge_configs(graph.config, config)
         graph = graph.copy({"config": {**graph.config, "callbacks": None}})
-    return graph, private_config(config)
+    return graph, private_config(config, record)
 
 
 def _allows_tracing(context: Any) -> bool:
@@ -348,6 +389,30 @@ class PrivatelyTracedRunnable(RunnableBinding):  # type: ignore[type-arg]
 
     def _merge_configs(self, *configs: RunnableConfig | None) -> RunnableConfig:
         return private_config(super()._merge_configs(*configs))
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """As the wrapped runnable's, as one private run."""
+        with recording(run_record()):
+            return super().invoke(input, config, **kwargs)
+
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """As the wrapped runnable's, as one private run."""
+        with recording(run_record()):
+            return await super().ainvoke(input, config, **kwargs)
+
+    def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """As the wrapped runnable's, as one private run."""
+        record = run_record()
+        with recording(record):
+            steps = super().stream(input, config, **kwargs)
+        return _within(steps, record)
+
+    def astream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """As the wrapped runnable's, as one private run."""
+        record = run_record()
+        with recording(record):
+            steps = super().astream(input, config, **kwargs)
+        return _awithin(steps, record)
 
 
 def with_private_tracing(runnable: R) -> R:
@@ -393,10 +458,11 @@ class PrivatelyTracedTool(StructuredTool):
         **kwargs: Any,
     ) -> Any:
         """As any tool's, traced privately."""
-        tool, scrubbed = self._privately(callbacks)
-        return super(PrivatelyTracedTool, tool).run(
-            tool_input, verbose, start_color, color, scrubbed, **kwargs
-        )
+        with recording(run_record()):
+            tool, scrubbed = self._privately(callbacks)
+            return super(PrivatelyTracedTool, tool).run(
+                tool_input, verbose, start_color, color, scrubbed, **kwargs
+            )
 
     async def arun(
         self,
@@ -408,7 +474,8 @@ class PrivatelyTracedTool(StructuredTool):
         **kwargs: Any,
     ) -> Any:
         """As any tool's, traced privately."""
-        tool, scrubbed = self._privately(callbacks)
-        return await super(PrivatelyTracedTool, tool).arun(
-            tool_input, verbose, start_color, color, scrubbed, **kwargs
-        )
+        with recording(run_record()):
+            tool, scrubbed = self._privately(callbacks)
+            return await super(PrivatelyTracedTool, tool).arun(
+                tool_input, verbose, start_color, color, scrubbed, **kwargs
+            )

@@ -589,3 +589,79 @@ def test_cli_write_with_tracing_on_ships_nothing_private(tmp_path: Path, model_p
     assert recorded, "the CLI's run was not traced"
     assert not [secret for secret in SECRETS if secret.encode() in recorded]
     assert b"cogenesis-sketch" in recorded and b'"langgraph_node":"write"' in recorded
+
+
+class _MeetingWriter(GenericFakeChatModel):
+    """A local writer that waits for the other user's run at a barrier, so the two
+    runs are in flight together (both have asked the cloud before either writes)."""
+
+    barrier: Any = None
+
+    def _generate(self, *args: Any, **kwargs: Any) -> Any:
+        self.barrier.wait(timeout=30)
+        return super()._generate(*args, **kwargs)
+
+
+def test_two_users_interleaved_do_not_change_each_others_trace(tracing: TraceRecorder) -> None:
+    """What one user's run exchanged with the cloud is public in that run only: the
+    same text, private to another user running at the same time, stays a digest in the
+    other run's trace (a process-wide record of public text would show it there)."""
+    shared = "Cheers to the corner bakery and everyone who bakes there"
+    barrier = threading.Barrier(2)
+    with RecordingServer(reply=shared) as cloud_a, RecordingServer(reply=SKETCH) as cloud_b:
+        store_ = store()
+        store_.stored["user-b"] = [Document("Teodor keeps the keys", metadata={"kind": "note"})]
+        writer = _MeetingWriter(messages=iter([AIMessage("A warm note.")] * 2))
+        writer.barrier = barrier
+
+        def model(cloud: RecordingServer) -> ChatCoGenesis:
+            guard = EgressGuard(base_url=cloud.base_url, model="fake", max_retries=0)
+            return ChatCoGenesis(store=store_, local_model=writer, egress_guard=guard)
+
+        requests = {
+            # A's cloud answers with the text that is B's private note
+            "run-a": (model(cloud_a), USER, [HumanMessage("Write a toast for a bakery")]),
+            "run-b": (
+                model(cloud_b),
+                "user-b",
+                [
+                    HumanMessage("Write a thank-you note"),
+                    # the very text A's cloud streamed back (word by word, each with a space)
+                    HumanMessage(shared + " ", additional_kwargs={"private": True}),
+                ],
+            ),
+        }
+        errors: list[BaseException] = []
+
+        def run(tag: str) -> None:
+            chat, user, messages = requests[tag]
+            try:
+                chat.invoke(messages, config={"configurable": {"user_id": user}, "tags": [tag]})
+            except BaseException as error:  # reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=run, args=(tag,)) for tag in requests]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        wire_b = b"".join(json.dumps(r["body"]).encode() for r in cloud_b.chat_requests)
+    assert not errors, errors
+    assert wire_b and shared.encode() not in wire_b  # the door kept B's note on the device
+    shipped(tracing)
+    runs = tracing.runs()
+
+    def root_tag(run: dict[str, Any]) -> str:
+        while run.get("parent_run_id") and str(run["parent_run_id"]) in runs:
+            run = runs[str(run["parent_run_id"])]
+        return next((t for t in run.get("tags") or [] if t.startswith("run-")), "")
+
+    trees: dict[str, str] = {"run-a": "", "run-b": ""}
+    for run in runs.values():
+        tag = root_tag(run)
+        if tag:
+            trees[tag] += json.dumps(run, default=str)
+    assert trees["run-a"] and trees["run-b"]
+    assert shared in trees["run-a"]  # public in A's run: its trace shows it (the control)
+    assert shared not in trees["run-b"]  # private in B's run: a digest there
+    assert "[private:" in trees["run-b"]

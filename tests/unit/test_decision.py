@@ -11,10 +11,12 @@ from langchain_core.messages import HumanMessage
 from langchain_cogenesis.errors import LocalOnly, PrivacyViolation
 from langchain_cogenesis.privacy import AuditLog, EgressGuard, PrivacyScanner
 from langchain_cogenesis.privacy.decision import (
+    PublicRecord,
     decide,
     is_public,
     mark_public,
     policy_for,
+    recording,
     tracer_view,
 )
 from langchain_cogenesis.privacy.detectors import Hit
@@ -134,8 +136,20 @@ def test_tracer_view_shows_public_text_and_digests_the_rest(tmp_path: Path) -> N
     view = tracer_view(private)
     assert CANARY not in view and view.startswith("[private:")
     assert tracer_view(private) == view  # stable within an install
-    mark_public([PUBLIC])
-    assert is_public(PUBLIC) and tracer_view(PUBLIC) == PUBLIC
+    mark_public([PUBLIC])  # outside any private run: nothing is kept
+    assert not is_public(PUBLIC) and tracer_view(PUBLIC) != PUBLIC
+    with recording(PublicRecord()):
+        mark_public([PUBLIC])
+        assert is_public(PUBLIC) and tracer_view(PUBLIC) == PUBLIC
+        with recording(PublicRecord()):  # another run's record knows nothing of it
+            assert not is_public(PUBLIC) and tracer_view(PUBLIC) != PUBLIC
+    assert not is_public(PUBLIC)
+
+
+def test_a_record_is_bounded_oldest_first() -> None:
+    record = PublicRecord(limit=2)
+    record.add(["a", "b", "", "c"])
+    assert "a" not in record and "b" in record and "c" in record and len(record) == 2
 
 
 def test_install_secret_is_private_and_per_install(tmp_path: Path) -> None:
