@@ -80,7 +80,7 @@ SENSITIVE_DETECTORS: frozenset[str] = frozenset(
     {"entity:HEALTH", "entity:MONEY", "entity:CREDENTIAL", "pii:card", "pii:iban"}
 )
 """Detector hits that keep a request, and its thread, on the device. Override per run
-with ``Components(extra={"sensitive_detectors": {...}})``."""
+with ``Components(sensitive_detectors=(...))``."""
 
 FIRST_PERSON = re.compile(
     r"\b(?:I|I'm|I've|I'd|I'll|(?i:me|my|mine|myself|we|we're|we've|our|ours|ourselves))\b"
@@ -233,7 +233,9 @@ def classify(state: AutoState, runtime: Runtime[Components]) -> dict[str, Any]:
     private = state.get("private_instruction", "")
     scanner = request_scanner(state, parts)
     hits = [*scanner.scan(public), *scanner.scan(private)]
-    sensitive = parts.extra.get("sensitive_detectors", SENSITIVE_DETECTORS)
+    sensitive = (
+        SENSITIVE_DETECTORS if parts.sensitive_detectors is None else parts.sensitive_detectors
+    )
     choice = choose_route(
         hits,
         private_part=bool(private.strip()),

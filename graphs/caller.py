@@ -41,7 +41,9 @@ def _from_the_request(context: Components) -> list[str]:
     return [
         name
         for name, default in vars(defaults).items()
-        if getattr(context, name) != default and isinstance(getattr(context, name), _JSON)
+        # None too: a request may switch a detector off with a null
+        if getattr(context, name) != default
+        and (getattr(context, name) is None or isinstance(getattr(context, name), _JSON))
     ]
 
 

@@ -45,11 +45,6 @@ TRUSTED_PROMPT_TEXT = prompts.TRUSTED_TEXT
 _NAME_LINE = re.compile(r"^Name:\s*(.+)$", re.MULTILINE)
 
 
-STORED_FACT_THRESHOLD = "stored_fact_threshold"
-"""``Components.extra`` key: the threshold of the stored-fact matcher for a run
-(default :data:`~langchain_cogenesis.privacy.paraphrase.PARAPHRASE_THRESHOLD`;
-``None`` turns it off)."""
-
 DEFAULTS_MAX_AGE = 3600.0
 """Seconds default components are reused before they are built again."""
 # per environment (data folder, Chroma URL, cloud URL): a few, each rebuilt hourly
@@ -131,8 +126,8 @@ def stored_item_matcher(
 ) -> StoredItemMatcher | None:
     """The detector of ``user_id``'s stored facts in other words (privacy/paraphrase.py).
 
-    ``None`` when ``threshold`` is ``None`` (``Components(extra={STORED_FACT_THRESHOLD:
-    None})`` turns it off), when the store's embeddings do not run on this machine
+    ``None`` when ``threshold`` is ``None`` (``Components(stored_fact_threshold=None)``
+    turns it off), when the store's embeddings do not run on this machine
     (only :class:`LocalEmbeddings` may see the clauses it checks) or hold no item. The
     item embeddings are computed once per user and kept with the store until the user's
     documents change.
@@ -158,7 +153,7 @@ def with_stored_items(
     scanner: PrivacyScanner, parts: Components, user_id: str, public_text: str = ""
 ) -> PrivacyScanner:
     """``scanner`` with the user's :func:`stored_item_matcher` appended (when there is one)."""
-    threshold = parts.extra.get(STORED_FACT_THRESHOLD, PARAPHRASE_THRESHOLD)
+    threshold = parts.stored_fact_threshold
     matcher = stored_item_matcher(
         parts.store, user_id, public_text=public_text, threshold=threshold
     )

@@ -199,7 +199,7 @@ def resume_sketch_graph(
 @contextmanager
 def private_run(components: Components) -> Iterator[None]:
     """A block that runs with ``components``: traced through the scrubber, like every
-    run of the package's graphs, unless ``components.extra["allow_tracing"]`` is set.
+    run of the package's graphs, unless ``components.allow_tracing`` is set.
 
     A tracer ships every prompt, the local ones included, to a remote service: an
     egress the guard does not see. The scrubber (:mod:`~langchain_cogenesis.privacy.tracing`)
@@ -207,7 +207,7 @@ def private_run(components: Components) -> Iterator[None]:
     decisions, and private text only as keyed digests. ``allow_tracing`` keeps
     tracing raw, for a tracer that stays on the device (a self-hosted collector).
     """
-    if components.extra.get("allow_tracing"):
+    if components.allow_tracing:
         with allow_raw_tracing():
             yield
         return

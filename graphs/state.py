@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from langchain_core.documents import Document
@@ -12,6 +12,7 @@ from typing_extensions import TypedDict
 
 from langchain_cogenesis.errors import ConfigurationError
 from langchain_cogenesis.privacy import EgressGuard, PolicyRule
+from langchain_cogenesis.privacy.paraphrase import PARAPHRASE_THRESHOLD
 from langchain_cogenesis.privacy.spans import Detector
 from langchain_cogenesis.retrievers import PrivateStore
 from langchain_cogenesis.schema import TaskKind, WritingMode
@@ -133,6 +134,15 @@ class Components:
             a failing cloud is never hidden), or, with ``True``, let the local model
             write the answer alone, the result saying ``degraded=True`` and why. The
             cloud-only modes always raise.
+        allow_tracing: trace this run raw (its private text as it is), for a tracer
+            that stays on the device; by default every run is traced through the
+            scrubber (:mod:`~langchain_cogenesis.privacy.tracing`).
+        stored_fact_threshold: the similarity at which a clause restates one of the
+            user's stored facts (:mod:`~langchain_cogenesis.privacy.paraphrase`);
+            ``None`` turns that detector off for the run.
+        sensitive_detectors: detector names whose hits keep a ``mode="auto"``
+            request, and its thread, on the device; ``None``: the default
+            (:data:`~langchain_cogenesis.graphs.auto.SENSITIVE_DETECTORS`).
     """
 
     # None only in a context built from nothing (LangGraph Server); the nodes then
@@ -156,7 +166,9 @@ class Components:
     degrade_on_cloud_error: bool = False
     entity_detector: Detector | None = None
     allow_remote_local_model: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    allow_tracing: bool = False
+    stored_fact_threshold: float | None = PARAPHRASE_THRESHOLD
+    sensitive_detectors: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         at_least = {

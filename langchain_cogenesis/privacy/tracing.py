@@ -18,7 +18,7 @@ exports) is an exit the egress guard does not see. Inside a private entry point
   ``stream_mode="messages"``, ``with_listeners`` listeners, ``collect_runs()`` and
   usage counters. They are the caller's own code, like the returned answer.
 
-``with allow_raw_tracing():`` (or ``Components.extra["allow_tracing"] = True`` for a
+``with allow_raw_tracing():`` (or ``Components(allow_tracing=True)`` for a
 graph run) keeps tracing raw, e.g. towards a self-hosted collector on the device.
 """
 
@@ -287,7 +287,7 @@ class PrivatelyTracedGraph(Pregel):  # type: ignore[type-arg]
 
     ``invoke``, ``ainvoke``, ``batch``, ``stream_events`` and LangGraph Server's runs
     all pass through ``stream`` / ``astream``. A run whose context says
-    ``extra["allow_tracing"]`` is traced raw.
+    ``allow_tracing`` is traced raw.
     """
 
     def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
@@ -359,8 +359,9 @@ def _graph_privately(
 
 
 def _allows_tracing(context: Any) -> bool:
-    extra = context.get("extra") if isinstance(context, dict) else getattr(context, "extra", None)
-    return bool(isinstance(extra, dict) and extra.get("allow_tracing"))
+    if isinstance(context, dict):
+        return bool(context.get("allow_tracing"))
+    return bool(getattr(context, "allow_tracing", False))
 
 
 _graph_classes: dict[type[Any], type[Any]] = {}

@@ -93,7 +93,7 @@ def wire_of(store: Any, user_id: str, request: str, threshold: float | None) -> 
             store=store,
             local_model=GenericFakeChatModel(messages=iter([AIMessage("A draft.")] * 3)),
             egress_guard=EgressGuard(base_url=server.base_url, model="fake", max_retries=0),
-            extra={nodes.STORED_FACT_THRESHOLD: threshold},
+            stored_fact_threshold=threshold,
         )
         run_sketch_graph(components, {"user_id": user_id, "instruction": request})
         return server.all_bytes().decode("utf-8").casefold()

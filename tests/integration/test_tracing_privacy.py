@@ -473,7 +473,7 @@ def test_run_sketch_graph_and_its_allow_tracing_control(tracing: TraceRecorder) 
     assert_sketch_trace_is_useful(tracing)
     tracing.bodies.clear()
     with RecordingServer(reply=SKETCH) as cloud:
-        allowed = components(cloud, extra={"allow_tracing": True})
+        allowed = components(cloud, allow_tracing=True)
         run_sketch_graph(allowed, {**REQUEST, "mode": "sketch"})
     assert CANARY.encode() in shipped(tracing)  # the explicit opt-out is raw
 

@@ -229,12 +229,12 @@ def test_no_matcher_without_a_known_user_or_without_local_embeddings() -> None:
 
 def test_a_run_can_set_the_threshold_or_turn_the_matcher_off() -> None:
     store = LocalStore({"tess": HABITS})
-    tuned = Components(store=store, extra={nodes.STORED_FACT_THRESHOLD: 0.9})  # type: ignore[arg-type]
+    tuned = Components(store=store, stored_fact_threshold=0.9)  # type: ignore[arg-type]
     [found] = [
         d for d in nodes.scanner_for(state(), tuned).detectors if isinstance(d, StoredItemMatcher)
     ]
     assert found.threshold == 0.9
-    off = Components(store=store, extra={nodes.STORED_FACT_THRESHOLD: None})  # type: ignore[arg-type]
+    off = Components(store=store, stored_fact_threshold=None)  # type: ignore[arg-type]
     assert not any(
         isinstance(d, StoredItemMatcher) for d in nodes.scanner_for(state(), off).detectors
     )
@@ -264,7 +264,7 @@ def test_a_personal_first_request_keeps_the_habit_on_the_device() -> None:
                 store=LocalStore({"tess": HABITS}),  # type: ignore[arg-type]
                 local_model=GenericFakeChatModel(messages=iter([AIMessage("A toast.")] * 3)),
                 egress_guard=EgressGuard(base_url=server.base_url, model="fake", max_retries=0),
-                extra={nodes.STORED_FACT_THRESHOLD: threshold},
+                stored_fact_threshold=threshold,
             )
             result = run_sketch_graph(components, request)
             wires[name] = server.all_bytes().decode()

@@ -223,7 +223,7 @@ from tests.unit.test_sketch_graph import REQUEST, make_components
 
 with RecordingServer(reply="1. Intro") as cloud:
     components = make_components(cloud)
-    components.extra["allow_tracing"] = sys.argv[1] == "allow"
+    components.allow_tracing = sys.argv[1] == "allow"
     run_sketch_graph(components, {**REQUEST, "mode": "sketch"})
     wait_for_all_tracers()
 """

@@ -224,7 +224,8 @@ def test_a_served_run_is_for_the_caller_whatever_the_body_says() -> None:
 def test_a_served_run_cannot_change_the_servers_parts() -> None:
     graph = build_sketch_graph()
     for loosened in (Components(allow_private_egress=True), Components(canaries=("x",)),
-                     Components(extra={"allow_tracing": True})):  # fmt: skip
+                     Components(allow_tracing=True),
+                     Components(stored_fact_threshold=None)):  # fmt: skip
         with pytest.raises(NotPermitted, match="environment"):
             graph.invoke({**REQUEST, "user_id": "", "mode": "local"}, served_config("maya"),
                          context=loosened)  # fmt: skip
