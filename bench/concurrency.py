@@ -21,7 +21,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 
 from langchain_cogenesis.models import ChatLocalLlama, bundled_model_path
-from langchain_cogenesis.models.local import _shared
+from langchain_cogenesis.models.loader import loaded_count
 
 
 def timed(model: ChatLocalLlama, prompt: str) -> float:
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = {
         "benchmark": "concurrency",
         **rows,
-        "loaded_models": len(_shared),
+        "loaded_models": loaded_count(),
         "peak_rss_mb_before": rss_before,
         "peak_rss_mb_after": rss_after,
         "throughput_ratio": rows["concurrent"]["requests_per_second"]

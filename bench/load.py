@@ -27,7 +27,7 @@ from langchain_cogenesis.data import load_demo_users
 from langchain_cogenesis.errors import CoGenesisError
 from langchain_cogenesis.graphs import Components, build_sketch_graph, run_sketch_graph
 from langchain_cogenesis.models import ChatLocalLlama, StandInCloud, bundled_model_path
-from langchain_cogenesis.models.local import _shared
+from langchain_cogenesis.models.loader import loaded_count
 from langchain_cogenesis.privacy import AuditLog, EgressGuard
 from langchain_cogenesis.retrievers import PrivateStore
 
@@ -129,7 +129,7 @@ def run_load(
         "requests_per_second": requests * waves / wall,
         "p50_seconds": statistics.median(ordered) if ordered else None,
         "p95_seconds": percentile(ordered, 0.95) if ordered else None,
-        "loaded_local_models": len(_shared),
+        "loaded_local_models": loaded_count(),
         "rss_mb_before": rss_before,
         "rss_mb_after": rss_mb(),
         "rss_mb_after_each_wave": rss_after_wave,

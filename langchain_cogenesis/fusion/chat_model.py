@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,18 +33,6 @@ from langchain_cogenesis.privacy.tracing import PrivatelyTracedChatModel
 
 PRIVATE = "private"
 """``additional_kwargs`` flag of a message that only the local model may read."""
-
-_scorers: dict[tuple[str, int, str], LlamaCppScorer] = {}
-_scorers_lock = threading.Lock()
-
-
-def shared_scorer(path: Path, n_ctx: int, role: str) -> LlamaCppScorer:
-    """One llama.cpp scorer per (file, window, role) in this process."""
-    key = (str(path), n_ctx, role)
-    with _scorers_lock:
-        if key not in _scorers:
-            _scorers[key] = LlamaCppScorer(path, n_ctx=n_ctx, name=role)
-        return _scorers[key]
 
 
 class ChatCoGenesisFusion(PrivatelyTracedChatModel):
@@ -139,6 +126,11 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
     _combiners: BoundedCache[str, Combiner] = PrivateAttr(
         default_factory=lambda: BoundedCache(max_size=2)
     )
+    # the scorers of this model's files (the weights and contexts behind them are the
+    # process's one loader's, models/loader.py)
+    _scorers: BoundedCache[tuple[str, int, str], LlamaCppScorer] = PrivateAttr(
+        default_factory=lambda: BoundedCache(max_size=4)
+    )
 
     @property
     def _llm_type(self) -> str:
@@ -167,7 +159,7 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
         )
 
     def local_scorer(self) -> TokenScorer:
-        """The local model as a scorer (shared per file in this process)."""
+        """The local model as a scorer (its weights shared per file in this process)."""
         if self.local_scorer_override is not None:
             return self.local_scorer_override  # type: ignore[no-any-return]
         settings = Settings.from_env()
@@ -176,7 +168,13 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
             from langchain_cogenesis.models import bundled_model_path
 
             path = bundled_model_path(settings.model_cache)
-        return shared_scorer(Path(path), self.n_ctx, "local")
+        return self._scorer(Path(path), "local")
+
+    def _scorer(self, path: Path, role: str) -> LlamaCppScorer:
+        return self._scorers.get_or_create(
+            (str(path), self.n_ctx, role),
+            lambda: LlamaCppScorer(path, n_ctx=self.n_ctx, name=role),
+        )
 
     def guard(self) -> Any:
         """The egress guard: ``egress_guard``, or one built from the environment once
@@ -199,7 +197,7 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
     def cloud_scorer(self, local: TokenScorer, scanner: PrivacyScanner) -> TokenScorer:
         """The cloud side, after the tokenizer check (cached per model file and endpoint)."""
         if self.cloud_model_path is not None:
-            cloud = shared_scorer(Path(self.cloud_model_path), self.n_ctx, "cloud")
+            cloud = self._scorer(Path(self.cloud_model_path), "cloud")
             check_same_tokenizer(local, cloud)
             return cloud
         return remote_cloud_scorer(self.guard(), local, scanner=scanner, user_id=self.user_id)

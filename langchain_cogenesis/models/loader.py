@@ -140,6 +140,12 @@ class LoadedModel:
 _loaded: dict[ModelKey, LoadedModel] = {}
 
 
+def loaded_count() -> int:
+    """How many models (file, context size, adapter, slot) this process holds loaded."""
+    with _load_lock:
+        return len(_loaded)
+
+
 GGUF_MAGIC = b"GGUF"
 
 

@@ -25,7 +25,6 @@ from langchain_cogenesis.models.loader import (
     route_llama_logs,
     smollm2_model_path,
 )
-from langchain_cogenesis.models.loader import _loaded as _shared
 from langchain_cogenesis.models.structured import GrammarStructuredOutput
 from langchain_cogenesis.models.templates import ChatTemplate, fold_system, role_messages
 from langchain_cogenesis.models.tracing import ls_params
@@ -35,7 +34,6 @@ _SharedModel = LoadedModel
 _route_llama_logs = route_llama_logs
 __all__ = [
     "ChatLocalLlama",
-    "_shared",
     "bundled_model_path",
     "shared_model",
     "smollm2_model_path",

@@ -12,7 +12,7 @@ from langchain_core.messages import HumanMessage
 from langchain_cogenesis.data import DatasetUser
 from langchain_cogenesis.graphs import Components, build_sketch_graph, run_sketch_graph
 from langchain_cogenesis.models import ChatLocalLlama
-from langchain_cogenesis.models.local import _shared
+from langchain_cogenesis.models.loader import loaded_count
 from langchain_cogenesis.privacy import EgressGuard
 from langchain_cogenesis.retrievers import PrivateStore
 from tests.cloud_servers import RecordingServer
@@ -30,7 +30,7 @@ def test_concurrent_users_stay_isolated_and_share_one_model(
     store = PrivateStore(tmp_path / "store")
     for user in demo_users:
         store.add_user_context(user.context)
-    before = len(_shared)
+    before = loaded_count()
     local = ChatLocalLlama(model_path=model_path, max_tokens=12, seed=5, n_ctx=2048)
     graph = build_sketch_graph()
     with RecordingServer(reply="1. Open 2. Thank 3. Close") as server:
@@ -55,7 +55,7 @@ def test_concurrent_users_stay_isolated_and_share_one_model(
 
         with ThreadPoolExecutor(max_workers=6) as pool:
             outcomes = list(pool.map(run, range(9)))
-    assert len(_shared) - before <= 1  # one loaded model for all nine requests
+    assert loaded_count() - before <= 1  # one loaded model for all nine requests
     by_id = {user.context.user_id: user for user in demo_users}
     for user_id, context_used, sent in outcomes:
         assert context_used, user_id
