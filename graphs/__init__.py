@@ -17,6 +17,7 @@ from langchain_cogenesis.graphs.sketch import (
     resume_sketch_graph,
     run_sketch_graph,
     sqlite_checkpointer,
+    stream_sketch_graph,
 )
 from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
 
@@ -38,4 +39,5 @@ __all__ = [
     "resume_sketch_graph",
     "run_sketch_graph",
     "sqlite_checkpointer",
+    "stream_sketch_graph",
 ]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -167,6 +167,28 @@ def run_sketch_graph(
     with private_run(components):
         state = traced.invoke(request, config=run_config, context=components, **durable)
     return result_from_state(state)
+
+
+def stream_sketch_graph(
+    components: Components,
+    request: WritingInput | None,
+    *,
+    graph: CompiledStateGraph[WritingState, Components, WritingInput, WritingState],
+    config: RunnableConfig,
+    stream_mode: Sequence[str] = ("updates", "messages"),
+) -> Iterator[tuple[str, Any]]:
+    """Run the graph as :func:`run_sketch_graph` does, yielding LangGraph's
+    ``(stream_mode, event)`` pairs as the steps finish and the answer is written
+    (``request=None`` continues the thread ``config`` names from its checkpoint). The
+    result is the thread's state afterwards: ``result_from_state(graph.get_state(config).values)``.
+    """
+    durable: dict[str, Any] = {"durability": "sync"} if graph.checkpointer else {}
+    traced: Any = with_private_tracing(graph)
+    with private_run(components):
+        for mode, event in traced.stream(
+            request, config=config, context=components, stream_mode=list(stream_mode), **durable
+        ):
+            yield str(mode), event
 
 
 def resume_sketch_graph(

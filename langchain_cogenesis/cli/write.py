@@ -229,9 +229,11 @@ def run_writing(
         Components,
         build_auto_graph,
         build_sketch_graph,
-        private_run,
         result_from_state,
+        resume_sketch_graph,
+        run_sketch_graph,
         sqlite_checkpointer,
+        stream_sketch_graph,
     )
     from langchain_cogenesis.graphs.nodes import instruction_of
     from langchain_cogenesis.models import ChatLocalLlama, cloud_endpoint
@@ -292,21 +294,17 @@ def run_writing(
             combiner=combiner,
         )
         if not stream:
-            with private_run(components):
-                state = graph.invoke(request, config=config, context=components, durability="sync")
-                return result_from_state(state)
-        with private_run(components):
-            return stream_run(components)
+            if request is None:  # a thread that stopped mid-way
+                return resume_sketch_graph(
+                    components, config["configurable"]["thread_id"], graph=graph
+                )
+            return run_sketch_graph(components, request, graph=graph, config=config)
+        return stream_run(components)
 
     def stream_run(components: Components) -> WritingResult:
-        parts: Any = graph.stream(
-            request,
-            config=config,
-            context=components,
-            stream_mode=["updates", "messages"],
-            durability="sync",
-        )
-        for stream_mode, event in parts:
+        for stream_mode, event in stream_sketch_graph(
+            components, request, graph=graph, config=config
+        ):
             if stream_mode == "updates" and "prepare" in event:
                 prepared = event["prepare"]
                 print(
