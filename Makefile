@@ -14,7 +14,7 @@ LLAMA := llama-cpp-python[server]==0.3.36
 DEMO_EXTRAS := local,fusion,eval,privacy,smollm2
 ALL_EXTRAS := $(DEMO_EXTRAS),train,server
 
-.PHONY: demo test test-fast lint format bench docs view clean
+.PHONY: demo test test-fast test-lowest lint format bench docs view clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,16 @@ test: lint
 # The fast tier for iterating: unit tests only (no real model, store or server).
 test-fast: $(VENV)/.test-installed
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not integration" tests/unit
+
+# The fast tier again, on the lowest versions pyproject.toml allows of the LangChain and
+# LangGraph packages (each ">=X" read as "==X"): they are installed into build/lowest,
+# ahead of .venv on the path; the whole suite runs on the newest.
+LOWEST_PINS = $(shell $(BIN)/python -c 'import re, tomllib; deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]; print(" ".join(re.sub(r">=([^,]+).*", r"==\1", d) for d in deps if d.startswith(("langchain", "langgraph"))))')
+test-lowest: $(VENV)/.test-installed
+	rm -rf build/lowest
+	$(BIN)/pip install --quiet --target build/lowest $(LOWEST_PINS)
+	PYTHONPATH=build/lowest $(BIN)/python -c 'import langchain_core as c; print("langchain-core", c.__version__, "from", c.__file__)'
+	PYTHONPATH=build/lowest $(BIN)/python -m pytest -q -n 2 --dist loadfile -p no:cacheprovider -m "not integration" tests/unit
 
 # mypy cannot follow [tool.setuptools.package-dir] (graphs/ and retrievers/ are
 # installed inside langchain_cogenesis), so it checks a symlinked view of the package.
