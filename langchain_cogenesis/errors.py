@@ -240,6 +240,19 @@ class CheckpointKeyMissing(ConfigurationError):
         )
 
 
+class StructuredOutputNotSupported(CoGenesisError, NotImplementedError):
+    """Logit fusion writes free text: no grammar constrains the fused distribution."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(
+            f"{model} has no structured output: each token is drawn from the fused "
+            "distribution of two models, which no JSON-schema grammar constrains here. For "
+            "JSON answers use ChatCoGenesis(...).with_structured_output(schema) (the sketch "
+            "path: the local model writes under the grammar) or "
+            "ChatLocalLlama(...).with_structured_output(schema)."
+        )
+
+
 class ToolsNotSupported(CoGenesisError, NotImplementedError):
     """The package's chat models take no tools: the writer sees private context, and a
     tool call is a way out of the device that no door checks."""

@@ -20,6 +20,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 
 from langchain_cogenesis.caches import BoundedCache
 from langchain_cogenesis.config import Settings, check_arguments
+from langchain_cogenesis.errors import StructuredOutputNotSupported, ToolsNotSupported
 from langchain_cogenesis.fusion.combiners import Combiner, load_combiner
 from langchain_cogenesis.fusion.decoding import fused_chat
 from langchain_cogenesis.fusion.sampling import FusionResult, Sampling
@@ -169,6 +170,14 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
 
             path = bundled_model_path(settings.model_cache)
         return self._scorer(Path(path), "local")
+
+    def with_structured_output(self, schema: Any = None, **kwargs: Any) -> Any:
+        """Not offered: see :class:`~langchain_cogenesis.errors.StructuredOutputNotSupported`."""
+        raise StructuredOutputNotSupported(type(self).__name__)
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+        """Not offered: see :class:`~langchain_cogenesis.errors.ToolsNotSupported`."""
+        raise ToolsNotSupported(type(self).__name__)
 
     def _scorer(self, path: Path, role: str) -> LlamaCppScorer:
         return self._scorers.get_or_create(

@@ -89,3 +89,19 @@ def test_a_different_tokenizer_is_a_typed_error() -> None:
         with pytest.raises(TokenizerMismatch):
             model.invoke("Write a welcome note.")
         assert completion_prompts(server) == []
+
+
+def test_structured_output_and_tools_are_refused_with_what_to_use() -> None:
+    from pydantic import BaseModel
+
+    from langchain_cogenesis.errors import StructuredOutputNotSupported, ToolsNotSupported
+
+    class Note(BaseModel):
+        text: str
+
+    model = ChatCoGenesisFusion(local_scorer=ScriptScorer(SCRIPT))
+    with pytest.raises(StructuredOutputNotSupported, match="ChatCoGenesis") as caught:
+        model.with_structured_output(Note)
+    assert isinstance(caught.value, NotImplementedError)  # what LangChain callers catch
+    with pytest.raises(ToolsNotSupported, match="cogenesis_tool"):
+        model.bind_tools([])
