@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any, ClassVar
 
+from langchain_core.exceptions import OutputParserException
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.outputs import Generation
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema
 from pydantic import BaseModel
@@ -81,6 +83,25 @@ def json_grammar(schema: dict[str, Any]) -> Any:
     return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
 
 
+class WholeJsonParser(JsonOutputParser):
+    """LangChain's JSON parser, except that a finished reply must be whole JSON: one
+    cut off at ``max_tokens`` is an error, not the partial dict of what was written
+    (streamed chunks are still partial values, as they come)."""
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        """The parsed value; a finished reply that is not whole JSON raises."""
+        if partial:
+            return super().parse_result(result, partial=True)
+        text = result[0].text.strip()
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise OutputParserException(
+                f"The reply is not whole JSON ({len(text)} characters): it was probably cut "
+                "off at max_tokens; give the model more tokens for structured output."
+            ) from None
+
+
 def with_parser(model: Runnable[Any, Any], schema: Any, *, include_raw: bool) -> Runnable[Any, Any]:
     """``model`` followed by the parser of ``schema``; with ``include_raw``, a dict of
     the raw message, the parsed value and the parsing error (``None`` when it parsed)."""
@@ -88,7 +109,7 @@ def with_parser(model: Runnable[Any, Any], schema: Any, *, include_raw: bool) ->
     if is_pydantic_class(schema):
         parser = PydanticOutputParser(pydantic_object=schema)
     else:
-        parser = JsonOutputParser()
+        parser = WholeJsonParser()
     if not include_raw:
         return model | parser
     parsed = RunnablePassthrough.assign(

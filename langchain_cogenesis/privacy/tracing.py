@@ -24,6 +24,7 @@ graph run) keeps tracing raw, e.g. towards a self-hosted collector on the device
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar, copy_context
@@ -273,13 +274,16 @@ class PrivatelyTracedChatModel(BaseChatModel):
         """As any chat model's (every ``version``), traced privately."""
         model, private, record = self._privately(config)
         steps = super(PrivatelyTracedChatModel, model).stream_events(input, private, **kwargs)
-        return _within(steps, record)
+        # version="v3" answers a ChatModelStream object, returned as it is: its handlers
+        # were wrapped above and scrub with this run's record
+        return _within(steps, record) if inspect.isgenerator(steps) else steps
 
     def astream_events(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
         """As any chat model's (every ``version``), traced privately."""
         model, private, record = self._privately(config)
         steps = super(PrivatelyTracedChatModel, model).astream_events(input, private, **kwargs)
-        return _awithin(steps, record)
+        # version="v3" answers an awaitable stream object, returned as it is
+        return _awithin(steps, record) if inspect.isasyncgen(steps) else steps
 
 
 class PrivatelyTracedGraph(Pregel):  # type: ignore[type-arg]
