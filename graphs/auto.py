@@ -10,22 +10,25 @@ privacy package, the user's private store included, and picks a route by one rul
 (see :func:`choose_route` and docs/auto-router.md):
 
 1. no cloud configured: ``local``;
-2. a sensitive request (health, money, credentials, cards, IBANs:
-   :data:`SENSITIVE_DETECTORS`): ``local``, and the thread turns sensitive;
+2. a sensitive request (health, money, credentials, cards, IBANs: the policy rule
+   :data:`~langchain_cogenesis.privacy.decision.KEEP_SENSITIVE_LOCAL` under the run's
+   policy, :func:`route_rule`): ``local``, and the thread turns sensitive;
 3. a thread that turned sensitive earlier: ``local``, until a turn passes
    ``release_thread=True``;
 4. a request that needs private context (a private part, a first-person reference,
    or any detector hit: the store's n-grams, rare tokens and dates, its facts in other
-   words, profile names, canaries, private facts typed in): ``fusion`` when the run is set up for it
+   words, profile names, canaries, private facts typed in): ``fusion`` when the run
+   is set up for it
    (``Components.local_scorer``; a tokenizer mismatch or an endpoint without
    log-probabilities falls back to the sketch path, ``cloud_skipped`` says why),
    else ``sketch``;
 5. anything else is public: the cloud answers the request as it is, through the guard.
 
-The result says which route and why (``route``, ``route_reason``), and each decision
-is written to the guard's audit log (purpose ``route:<route> (<reason>)``; reasons
-name detectors, never private text). The "stays local" mark lives in the graph state,
-so it holds for a thread under any checkpointer::
+The result says which route and why (``route``, ``route_reason``). A local route is
+written to the guard's audit log through its door (``local_only``, purpose
+``route:local (<reason>)``; reasons name detectors, never private text); a cloud
+route's payloads are each decided and audited when they are sent. The "stays local"
+mark lives in the graph state, so it holds for a thread under any checkpointer::
 
     from langchain_cogenesis.graphs import Components, build_auto_graph
 
@@ -43,7 +46,7 @@ so it holds for a thread under any checkpointer::
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -72,15 +75,26 @@ from langchain_cogenesis.graphs.state import (
     WritingState,
 )
 from langchain_cogenesis.privacy import EgressDecision, Hit, PrivacyScanner
+from langchain_cogenesis.privacy.decision import (
+    KEEP_SENSITIVE_LOCAL,
+    PolicyRule,
+    layered,
+    policy_for,
+)
 
 Route = Literal["cloud", "sketch", "fusion", "local"]
 """Where a request of ``mode="auto"`` goes (see :func:`choose_route`)."""
 
-SENSITIVE_DETECTORS: frozenset[str] = frozenset(
-    {"entity:HEALTH", "entity:MONEY", "entity:CREDENTIAL", "pii:card", "pii:iban"}
-)
-"""Detector hits that keep a request, and its thread, on the device. Override per run
-with ``Components(sensitive_detectors=(...))``."""
+
+def route_rule(policy: PolicyRule | None) -> PolicyRule:
+    """The rule that keeps a request local: :data:`KEEP_SENSITIVE_LOCAL` with the
+    detectors the run's policy names laid over it (``{"entity:MONEY": "redact"}`` lets
+    money go to the cloud; ``{"entity:NRP": "local_only"}`` keeps another type local).
+    The policy's default (a single policy, or ``"*"``) is for payloads, not routes."""
+    named = {} if policy is None or isinstance(policy, str) else dict(policy)
+    named.pop("*", None)
+    return layered(KEEP_SENSITIVE_LOCAL, named) if named else KEEP_SENSITIVE_LOCAL
+
 
 FIRST_PERSON = re.compile(
     r"\b(?:I|I'm|I've|I'd|I'll|(?i:me|my|mine|myself|we|we're|we've|our|ours|ourselves))\b"
@@ -127,7 +141,7 @@ def choose_route(
     release_thread: bool = False,
     cloud_available: bool = True,
     fusion_ready: bool = False,
-    sensitive: Collection[str] = SENSITIVE_DETECTORS,
+    rule: PolicyRule = KEEP_SENSITIVE_LOCAL,
 ) -> RouteChoice:
     """The routing rule, in order (the first that applies wins).
 
@@ -139,9 +153,12 @@ def choose_route(
         release_thread: the caller lets a sensitive thread use the cloud again.
         cloud_available: a cloud model is configured (an egress guard).
         fusion_ready: the run can fuse (it has a local token scorer).
-        sensitive: detector names that keep a request local.
+        rule: the policy rule whose ``local_only`` keeps a request local
+            (:func:`route_rule`).
     """
-    touchy = sorted({hit.detector for hit in hits if hit.detector in sensitive})
+    touchy = sorted(
+        {hit.detector for hit in hits if policy_for(hit.detector, rule) == "local_only"}
+    )
     if touchy:
         mark = ", ".join(touchy)
         return RouteChoice("local", f"sensitive request ({mark}): kept on the device", mark)
@@ -233,9 +250,8 @@ def classify(state: AutoState, runtime: Runtime[Components]) -> dict[str, Any]:
     private = state.get("private_instruction", "")
     scanner = request_scanner(state, parts)
     hits = [*scanner.scan(public), *scanner.scan(private)]
-    sensitive = (
-        SENSITIVE_DETECTORS if parts.sensitive_detectors is None else parts.sensitive_detectors
-    )
+    guard = parts.egress_guard
+    policy = parts.policy or (guard.policy if guard is not None else None)
     choice = choose_route(
         hits,
         private_part=bool(private.strip()),
@@ -244,20 +260,19 @@ def classify(state: AutoState, runtime: Runtime[Components]) -> dict[str, Any]:
         release_thread=bool(state.get("release_thread")),
         cloud_available=parts.egress_guard is not None,
         fusion_ready=parts.local_scorer is not None or parts.cloud_scorer is not None,
-        sensitive=sensitive,
+        rule=route_rule(policy),
     )
-    guard = parts.egress_guard
-    if guard is not None:
-        # "routed" rows are decisions, not sendings: the guard audits each payload of
-        # the route on its own; a "local_only" row says nothing of this request left
-        verdict = EgressDecision(
-            "local_only" if choice.route == "local" else "routed",
+    if guard is not None and choice.route == "local":
+        # the door records that this request's work stays on the device; a cloud route
+        # has no row of its own: each payload of it is decided and audited when sent
+        kept = EgressDecision(
+            "local_only",
             [("human", public), ("private", private)],
             hits,
             policy="local_only",
             reason=choice.reason,
         )
-        guard.audit_decision(verdict, state["user_id"], f"route:{choice.route} ({choice.reason})")
+        guard.door.audit(kept, state["user_id"], f"route:local ({choice.reason})")
     return {
         "route": choice.route,
         "route_reason": choice.reason,

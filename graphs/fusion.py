@@ -25,7 +25,6 @@ from langgraph.runtime import Runtime
 from langchain_cogenesis import prompts
 from langchain_cogenesis.graphs.nodes import (
     components,
-    fit_context,
     local_messages,
     prepare,
     retrieve,
@@ -38,10 +37,7 @@ from langchain_cogenesis.graphs.state import (
     WritingOutput,
     WritingState,
 )
-from langchain_cogenesis.models.templates import chat_template_of
 from langchain_cogenesis.privacy import PrefixGate, restore
-from langchain_cogenesis.privacy.decision import decide
-from langchain_cogenesis.prompts import chat_text
 
 if TYPE_CHECKING:
     from langchain_cogenesis.fusion import TokenScorer
@@ -87,56 +83,46 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     """
     from langchain_cogenesis.fusion import MeanCombiner
     from langchain_cogenesis.fusion.decoding import final_result, fused_chat
+    from langchain_cogenesis.fusion.preparation import fit_private_context, public_side
 
     started = time.perf_counter()
     parts = components(runtime)
     local = parts.local_scorer
     if local is None:
         local = default_local_scorer()
-    cloud: TokenScorer | None = cloud_scorer_for(state, parts, local)
     kind = state.get("kind", "context-aware")
-    scanner = scanner_for(state, parts)
-    public = state["public_instruction"]
     update: dict[str, Any] = {}
-    guard = parts.egress_guard
-    # A fused decode cannot redact mid-generation, so the public part is decided
-    # (and made clean) once, before decoding, by the one decision function.
-    redactions: dict[str, str] = {}
-    verdict = decide(
-        [("human", public)],
-        scanner,
-        policy=parts.policy or (guard.policy if guard is not None else "redact"),
-    )
-    if verdict.hits:
-        if guard is not None:
-            guard.audit_decision(verdict, state["user_id"], "fusion-instruction")
-        if verdict.decision == "local_only":
-            cloud = None
-            update["cloud_skipped"] = "the public instruction carries private context (local_only)"
-        else:
-            verdict.raise_unless_sendable("fusion-instruction")
-            public = verdict.outbound[0][1]
-            redactions = verdict.redactions
-    window = getattr(local, "n_ctx", None)
-    context, dropped = fit_context(
-        state,
-        lambda messages: len(
-            local.tokenize(chat_text(messages, chat_template_of(local)), add_bos=True)
+    # one preparation with ChatCoGenesisFusion: the public side decided once, before
+    # decoding (placeholders cannot be added mid-generation), and the local window fit
+    scanner = scanner_for(state, parts)
+    public = public_side(
+        with_conversation(
+            state,
+            prompts.without_context_prompt(kind).format_messages(task=state["public_instruction"]),
         ),
-        window if isinstance(window, int) else None,
+        scanner,
+        parts.door(),
+        user_id=state["user_id"],
+    )
+    cloud: TokenScorer | None = None
+    if public.cloud_skipped:
+        update["cloud_skipped"] = public.cloud_skipped
+    else:  # the tokenizer check probes the cloud: only once the cloud takes part
+        cloud = cloud_scorer_for(state, parts, local)
+    context, dropped = fit_private_context(
+        state.get("context", []),
+        lambda kept: local_messages({**state, "context": kept}),
+        local,
         parts.fusion_max_tokens,
     )
     if dropped:
         update.update(context=context, context_dropped=dropped)
-    public_messages = with_conversation(
-        state, prompts.without_context_prompt(kind).format_messages(task=public)
-    )
     # the fusion package's loop (fusion.decoding), as ChatCoGenesisFusion runs it
     steps = fused_chat(
         local,
         cloud,
         local_messages({**state, "context": context}),
-        public_messages,
+        public.messages,
         parts.combiner or MeanCombiner(),
         max_tokens=parts.fusion_max_tokens,
         first_k=parts.first_k,
@@ -153,7 +139,9 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     return {
         **update,
         # placeholders of the split or of this redaction are filled in on the device
-        "answer": restore(result.text.strip(), {**state.get("redactions", {}), **redactions}),
+        "answer": restore(
+            result.text.strip(), {**state.get("redactions", {}), **public.redactions}
+        ),
         "fusion": {
             "cloud_tokens": result.cloud_tokens,
             "cloud_stopped_at": result.cloud_stopped_at,

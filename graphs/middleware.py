@@ -5,13 +5,15 @@ call: the system prompt, every earlier message, the arguments of the tools it
 called and what those tools returned. Any of them may carry the user's private
 context. Before each call, the middleware turns that whole request into
 ``(role, text)`` pairs, asks :func:`~langchain_cogenesis.privacy.decision.decide`
-what may leave, and acts on the answer:
+what may leave, and acts on the answer through its
+:class:`~langchain_cogenesis.privacy.door.Door` (audit, public record, errors) as
+every other path to a cloud model does:
 
 - ``sent``: nothing private, the call goes as it is;
 - ``redacted``: private spans are replaced by typed placeholders everywhere in the
   request; the reply is restored on the device, streamed chunks and tool-call
   arguments included, so tools run with the real values;
-- ``local`` (``local_only``): the call goes to ``local_model`` instead;
+- ``local_only``: the call goes to ``local_model`` instead;
 - ``blocked``: :class:`~langchain_cogenesis.errors.PrivacyViolation`, nothing sent.
 
 Other middleware may call a model of its own: LangChain's ``SummarizationMiddleware``
@@ -29,7 +31,7 @@ whose tools include one that is not is refused before its first call.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
 from langchain_core.callbacks import (
@@ -46,18 +48,16 @@ from langchain_core.runnables.config import var_child_runnable_config
 from langgraph.constants import TAG_NOSTREAM
 from pydantic import ConfigDict, Field
 
-from langchain_cogenesis.errors import ConfigurationError, UnknownUser
+from langchain_cogenesis.errors import ConfigurationError, PrivacyViolation, UnknownUser
 from langchain_cogenesis.graphs.nodes import private_index
 from langchain_cogenesis.privacy.audit import AuditLog
 from langchain_cogenesis.privacy.decision import (
     EgressDecision,
-    Policy,
     PolicyRule,
-    decide,
-    mark_public,
+    check_policy,
 )
 from langchain_cogenesis.privacy.detectors import Detector
-from langchain_cogenesis.privacy.gate import hit_summary
+from langchain_cogenesis.privacy.door import Door
 from langchain_cogenesis.privacy.restoration import (
     MessageStreamRestorer,
     RestoredValues,
@@ -66,17 +66,6 @@ from langchain_cogenesis.privacy.restoration import (
 from langchain_cogenesis.privacy.scanner import PrivacyScanner
 from langchain_cogenesis.privacy.tracing import refuse_raw_tracing
 
-MiddlewarePolicy = Literal["redact", "block", "local"]
-"""What the middleware does with a call that carries private context."""
-
-_AS_DECISION: dict[str, Policy] = {
-    "redact": "redact",
-    "block": "block",
-    "local": "local_only",
-    "local_only": "local_only",
-}
-# the middleware's word for a call kept on the device, as in its ``policy="local"``
-_LABELS = {"local_only": "kept_local"}
 _RESTORED_LIMIT = 10_000
 ZERO_KNOWLEDGE_HINT = (
     "To protect the calls without a stored user (detectors that need no store only: "
@@ -85,23 +74,19 @@ ZERO_KNOWLEDGE_HINT = (
 )
 
 
-def decision_policy(policy: str | Mapping[str, str]) -> PolicyRule:
-    """The middleware's policy as :func:`decide` reads it (``"local"`` → ``"local_only"``).
+def _policy(policy: PolicyRule) -> PolicyRule:
+    """``policy`` if every name in it is one of the package's policies.
 
     Raises:
-        ValueError: an unknown policy name.
+        ValueError: another name (the hint names ``local_only``, the policy that sends
+            a call to ``local_model``).
     """
-
-    def one(value: str) -> Policy:
-        if value not in _AS_DECISION:
-            raise ValueError(
-                f"PrivacyMiddleware policy must be 'redact', 'block' or 'local', not {value!r}."
-            )
-        return _AS_DECISION[value]
-
-    if isinstance(policy, str):
-        return one(policy)
-    return {detector: one(value) for detector, value in policy.items()}
+    try:
+        return check_policy(policy)
+    except ValueError as error:
+        raise ValueError(
+            f"PrivacyMiddleware: {error}; 'local_only' sends a call to local_model."
+        ) from None
 
 
 # --- a request as (role, text) pairs, and back ---------------------------------------
@@ -316,7 +301,7 @@ class GuardedChatModel(BaseChatModel):
 
 def _restore_reply(reply: BaseMessage, redactions: Mapping[str, str] | None) -> AIMessage:
     if redactions is not None:  # the cloud's reply as it came, placeholders and all
-        mark_public([reply.text])
+        Door.received([reply.text])
     restored = restore_message(reply, redactions or {})
     return restored if isinstance(restored, AIMessage) else AIMessage(restored.content)
 
@@ -342,11 +327,11 @@ class PrivacyMiddleware(AgentMiddleware):
             health, money, credentials typed into a message); default ``True``.
         detectors: more detectors, e.g. a
             :class:`~langchain_cogenesis.privacy.entities.LocalModelDetector`.
-        policy: ``"redact"`` (default), ``"block"`` or ``"local"``, or one per
-            detector type: ``{"entity:HEALTH": "local", "canary": "block",
+        policy: ``"redact"`` (default), ``"block"`` or ``"local_only"``, or one per
+            detector type: ``{"entity:HEALTH": "local_only", "canary": "block",
             "*": "redact"}`` (the most specific key wins for a hit, the strictest
             outcome for a call).
-        local_model: the on-device model that ``"local"`` sends calls to.
+        local_model: the on-device model that ``"local_only"`` sends calls to.
         audit_log: where every decision is recorded.
 
     Instantiate:
@@ -357,7 +342,7 @@ class PrivacyMiddleware(AgentMiddleware):
             from langchain_cogenesis.graphs import PrivacyMiddleware
 
             privacy = PrivacyMiddleware(store=store, user_id="maya-okafor",
-                                        policy={"entity:HEALTH": "local", "*": "redact"},
+                                        policy={"entity:HEALTH": "local_only", "*": "redact"},
                                         local_model=local_model, audit_log=AuditLog())
             summarize = SummarizationMiddleware(
                 model=privacy.guarded_model(cloud_model), trigger=("messages", 40)
@@ -394,18 +379,18 @@ class PrivacyMiddleware(AgentMiddleware):
         canaries: Sequence[str] = (),
         detect_entities: bool = True,
         detectors: Sequence[Detector] = (),
-        policy: MiddlewarePolicy | Mapping[str, MiddlewarePolicy] = "redact",
+        policy: PolicyRule = "redact",
         local_model: BaseChatModel | None = None,
         audit_log: AuditLog | None = None,
         zero_knowledge: bool = False,
     ) -> None:
         super().__init__()
         self.policy = policy
-        self.rule = decision_policy(policy)
+        self.rule = _policy(policy)
         values = [self.rule] if isinstance(self.rule, str) else list(self.rule.values())
         if "local_only" in values and local_model is None:
             raise ValueError(
-                "policy 'local' sends calls to a local model: pass local_model=, e.g. "
+                "policy 'local_only' sends calls to a local model: pass local_model=, e.g. "
                 "ChatLocalLlama(), or choose 'redact' or 'block'."
             )
         self.store, self.user_id = store, user_id
@@ -424,7 +409,8 @@ class PrivacyMiddleware(AgentMiddleware):
         self.local_model = local_model
         self.audit_log = audit_log
         self.decisions: list[str] = []
-        """One entry per guarded call: ``sent``, ``redacted``, ``blocked``, ``kept_local``."""
+        """One entry per guarded call: its decision (``sent``, ``redacted``, ``blocked``,
+        ``local_only``)."""
         self.restored_values = RestoredValues(limit=_RESTORED_LIMIT)
         """The values restored into the conversation on the device: found again in
         every later call (even where the detector that first found them needed context
@@ -472,21 +458,17 @@ class PrivacyMiddleware(AgentMiddleware):
         Raises:
             PrivacyViolation: the policy blocks it; nothing was sent.
         """
-        decision = decide(outbound, self.scanner(), policy=self.rule)
-        self.decisions.append(_LABELS.get(decision.decision, decision.decision))
-        if self.audit_log is not None:
-            self.audit_log.record(
-                user_id=self.user_id or "",
-                destination="agent-model",
-                purpose=purpose,
-                decision=decision.decision,
-                hits=hit_summary(decision.caught),  # what was caught, as the guard records
-                payload=decision.payload_text(),  # the log keeps text only if it was sent
+        door, user_id = self.door, self.user_id or ""
+        try:
+            decision = door.decide(
+                outbound, self.scanner(), purpose=purpose, user_id=user_id, policy=self.rule
             )
-        if decision.sendable:
-            mark_public(text for _, text in decision.outbound)
-        if decision.decision == "blocked":
-            decision.raise_unless_sendable(purpose)
+        except PrivacyViolation:
+            self.decisions.append("blocked")
+            raise
+        self.decisions.append(decision.decision)
+        if decision.route == "cloud":  # the agent sends it right after
+            door.send(decision, user_id=user_id, purpose=purpose)
         if decision.redactions:
             self._remember(decision.redactions)
         return decision
@@ -498,9 +480,14 @@ class PrivacyMiddleware(AgentMiddleware):
             LocalOnly: there is none (it was removed after construction); nothing sent.
         """
         if self.local_model is None:
-            decision.raise_unless_sendable("agent-model-call")
+            decision.require_cloud("agent-model-call")
         assert self.local_model is not None  # raise_unless_sendable raised
         return self.local_model
+
+    @property
+    def door(self) -> Door:
+        """The door this middleware's calls pass (destination ``agent-model``)."""
+        return Door("agent-model", self.audit_log, self.rule)
 
     def _remember(self, redactions: Mapping[str, str]) -> None:
         self.restored_values.remember(redactions)

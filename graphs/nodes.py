@@ -21,7 +21,6 @@ from langchain_cogenesis.errors import (
     CloudError,
     CloudUnavailable,
     InvalidInstruction,
-    LocalModelError,
     LocalOnly,
     PrivacyViolation,
     UnknownUser,
@@ -29,6 +28,7 @@ from langchain_cogenesis.errors import (
 from langchain_cogenesis.graphs.caller import served_caller, served_user
 from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
 from langchain_cogenesis.models.locality import check_runs_here
+from langchain_cogenesis.models.window import fit_to_window
 from langchain_cogenesis.privacy import CloudReply, PrivacyScanner, restore
 from langchain_cogenesis.privacy.detectors import PrivateIndex
 from langchain_cogenesis.privacy.paraphrase import (
@@ -410,21 +410,16 @@ def fit_context(
     Raises:
         LocalModelError: instruction and sketch alone do not fit.
     """
-    context = list(state.get("context", []))
-    if window is None or count_tokens is None:
-        return context, []
-    budget = window - answer_tokens
-    dropped: list[Document] = []
-    while (used := count_tokens(local_messages({**state, "context": context}))) > budget:
-        if not context:
-            raise LocalModelError(
-                f"The instruction{' and sketch' if state.get('sketch') else ''} alone take "
-                f"{used:,} tokens, and the local model's window of {window:,} keeps "
-                f"{answer_tokens:,} for the answer. Shorten the instruction, lower the "
-                "answer's max_tokens, or load the local model with a larger n_ctx."
-            )
-        dropped.insert(0, context.pop())
-    return context, dropped
+    if count_tokens is None:
+        return list(state.get("context", [])), []
+    counter = count_tokens
+    return fit_to_window(
+        state.get("context", []),
+        lambda kept: counter(local_messages({**state, "context": kept})),
+        window,
+        answer_tokens,
+        rest="The instruction" + (" and sketch" if state.get("sketch") else ""),
+    )
 
 
 def _window_of(model: Any) -> tuple[Any, int | None, int]:

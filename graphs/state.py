@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from langchain_core.documents import Document
@@ -12,6 +12,7 @@ from typing_extensions import TypedDict
 
 from langchain_cogenesis.errors import ConfigurationError
 from langchain_cogenesis.privacy import EgressGuard, PolicyRule
+from langchain_cogenesis.privacy.door import Door
 from langchain_cogenesis.privacy.paraphrase import PARAPHRASE_THRESHOLD
 from langchain_cogenesis.privacy.spans import Detector
 from langchain_cogenesis.retrievers import PrivateStore
@@ -112,6 +113,8 @@ class Components:
         policy: what the guard does when a payload carries private context
             (``redact``, ``block``, ``local_only``, or one per detector type, see
             :data:`~langchain_cogenesis.privacy.PolicyRule`); ``None`` uses the guard's own.
+            In ``mode="auto"`` the detectors it names also decide which requests stay
+            on the device (:func:`~langchain_cogenesis.graphs.auto.route_rule`).
         canaries: strings that must never leave (tests plant them in private context).
         split_with_local_model: when one ``instruction`` is given and the rules find
             no clean public part, let the local model propose one.
@@ -140,9 +143,6 @@ class Components:
         stored_fact_threshold: the similarity at which a clause restates one of the
             user's stored facts (:mod:`~langchain_cogenesis.privacy.paraphrase`);
             ``None`` turns that detector off for the run.
-        sensitive_detectors: detector names whose hits keep a ``mode="auto"``
-            request, and its thread, on the device; ``None``: the default
-            (:data:`~langchain_cogenesis.graphs.auto.SENSITIVE_DETECTORS`).
     """
 
     # None only in a context built from nothing (LangGraph Server); the nodes then
@@ -168,7 +168,6 @@ class Components:
     allow_remote_local_model: bool = False
     allow_tracing: bool = False
     stored_fact_threshold: float | None = PARAPHRASE_THRESHOLD
-    sensitive_detectors: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         at_least = {
@@ -184,3 +183,10 @@ class Components:
                 raise ConfigurationError(
                     f"Components.{name} must be an integer >= {low}, not {value!r}."
                 )
+
+    def door(self) -> Door:
+        """The door this run's cloud payloads pass: the guard's, under the run's
+        policy; without a guard (an in-process cloud scorer), one that audits nothing."""
+        guard = self.egress_guard
+        door = guard.door if guard is not None else Door("in-process")
+        return replace(door, policy=self.policy) if self.policy is not None else door

@@ -4,47 +4,44 @@ Per-user isolation is structural: every user has a collection of their own, name
 from a hash of the user id, and a query is only ever run against the asking user's
 collection. Results are checked once more against the user id before they return.
 
-Chroma's embedded client is thread-safe but not process-safe. Within a process,
-writes to one store folder are serialized; across processes, the first one to write
-holds a lock file (``cogenesis-writer.lock``) and a second writer gets
-:class:`StoreLocked` instead of a store that two processes corrupt. Several writing
-processes use a Chroma server (``chroma run``, ``COGENESIS_CHROMA_URL``).
+Chroma's embedded client is thread-safe but not process-safe: writes to one store
+folder are serialized, and a second writing process gets
+:class:`~langchain_cogenesis.errors.StoreLocked` (``_locking.py``). Several writing
+processes use a Chroma server (``chroma run``, ``COGENESIS_CHROMA_URL``), which off
+loopback needs an opt-in (``_remote.py``). ``_disk.py`` checks and erases the folder.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-import os
-import shutil
-import sqlite3
-import threading
-import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
-from urllib.parse import urlparse
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 from pydantic import SecretStr
 
-from langchain_cogenesis.caches import BoundedCache, DerivedPerUser
-from langchain_cogenesis.config import Settings, is_loopback_host, shown_url
+from langchain_cogenesis.caches import DerivedPerUser
+from langchain_cogenesis.config import Settings, shown_url
 from langchain_cogenesis.errors import (
     CoGenesisError,
     ConfigurationError,
     MissingExtra,
-    NotAChromaStore,
-    RemoteStoreNotAllowed,
-    StoreCorrupted,
     StoreError,
-    StoreLocked,
     UnknownUser,
 )
+from langchain_cogenesis.retrievers._disk import check_index, check_store_path, erase_leftovers
+from langchain_cogenesis.retrievers._locking import (
+    LOCK_FILE,
+    acquire_writer,
+    folder_for,
+    release_writer,
+)
+from langchain_cogenesis.retrievers._remote import http_client
 from langchain_cogenesis.retrievers.embeddings import LocalEmbeddings
 from langchain_cogenesis.retrievers.loaders import user_context_documents
 from langchain_cogenesis.schema import UserContext
@@ -52,166 +49,24 @@ from langchain_cogenesis.schema import UserContext
 if TYPE_CHECKING:
     from langchain_cogenesis.privacy.audit import AuditLog
 
+__all__ = [
+    "COLLECTION_PREFIX",
+    "DERIVED_MAX_AGE",
+    "LOCK_FILE",
+    "PrivateStore",
+    "collection_name",
+]
+
 COLLECTION_PREFIX = "cogenesis-user-"
-_CHROMA_FILE = "chroma.sqlite3"
-LOCK_FILE = "cogenesis-writer.lock"
 _BATCH = 128
-_PROBES = 8
-_TOKEN_AUTH = "chromadb.auth.token_authn.TokenAuthClientProvider"
-_FULLTEXT = "embedding_fulltext_search"
 DERIVED_MAX_AGE = 3600.0
 """Seconds a derived value (see :meth:`PrivateStore.derived`) is kept unused."""
 T = TypeVar("T")
-_log = logging.getLogger(__name__)
-
-
-class _Folder:
-    """Per store folder, in this process: one write lock and the writer lock file."""
-
-    def __init__(self) -> None:
-        self.write_lock = threading.RLock()
-        self.lock_fd: int | None = None
-        self.holders = 0
-        # collections whose index passed the probe: bounded, and probed again hourly
-        self.checked: BoundedCache[str, bool] = BoundedCache(max_size=4096, max_age=3600.0)
-
-
-_folders: dict[str, _Folder] = {}
-_folders_lock = threading.Lock()
-
-
-def _folder(location: str) -> _Folder:
-    with _folders_lock:
-        return _folders.setdefault(location, _Folder())
-
-
-def _acquire_writer(path: Path, folder: _Folder) -> None:
-    """Hold the store's lock file for this process; refuse when another process holds it."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks; one writer is the user's duty
-        return
-    with _folders_lock:
-        if folder.lock_fd is not None:
-            folder.holders += 1
-            return
-        lock_path = path / LOCK_FILE
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
-            os.close(fd)
-            raise StoreLocked(
-                f"Another process (pid {holder}) is writing to the store at {path}. "
-                "Chroma's embedded store is not safe for several processes: stop that "
-                "process, or serve the store with `chroma run --path "
-                f"{path}` and set COGENESIS_CHROMA_URL (or chroma_url=) in every process. "
-                "Nothing was written."
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        folder.lock_fd, folder.holders = fd, 1
-
-
-def _release_writer(folder: _Folder) -> None:
-    with _folders_lock:
-        if folder.lock_fd is None:
-            return
-        folder.holders -= 1
-        if folder.holders <= 0:
-            os.close(folder.lock_fd)  # closing the descriptor releases the flock
-            folder.lock_fd, folder.holders = None, 0
 
 
 def collection_name(user_id: str) -> str:
     """The Chroma collection that holds ``user_id``'s documents."""
     return COLLECTION_PREFIX + hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:32]
-
-
-def _check_store_path(path: Path) -> None:
-    if path.exists() and not path.is_dir():
-        raise NotAChromaStore(
-            f"The store path {path} is a file, not a Chroma store folder. Point "
-            "COGENESIS_HOME (or the store path) at a folder."
-        )
-    if not path.is_dir():
-        return
-    chroma_file = path / _CHROMA_FILE
-    if not chroma_file.exists():
-        if any(path.iterdir()):
-            raise NotAChromaStore(
-                f"The folder {path} holds other files and no Chroma store. Nothing was "
-                "changed in it; choose an empty folder or an existing store."
-            )
-        return
-    try:
-        with closing(sqlite3.connect(f"file:{chroma_file}?mode=ro", uri=True)) as connection:
-            verdict = connection.execute("PRAGMA quick_check").fetchone()
-            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
-    except sqlite3.DatabaseError as error:
-        raise NotAChromaStore(
-            f"{chroma_file} is not a readable Chroma database ({error}). Restore it from "
-            "a backup or move it away; it was not modified."
-        ) from None
-    if verdict != ("ok",):
-        raise StoreCorrupted(
-            f"{chroma_file} is damaged (SQLite integrity check: {verdict[0]}). Restore it "
-            "from a backup or move it away; it was not modified."
-        )
-    if tables and "collections" not in tables:
-        raise NotAChromaStore(f"{chroma_file} is an SQLite file but not a Chroma store.")
-
-
-def _http_client(
-    url: str,
-    *,
-    token: str | SecretStr | None,
-    allow_remote: bool,
-    audit_log: AuditLog | Literal["default"] | None,
-) -> Any:
-    """A Chroma ``HttpClient`` for ``url``; a remote host only with the opt-in, recorded."""
-    with MissingExtra.if_absent("local", "The private store (Chroma)"):
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ConfigurationError(
-            f"The Chroma URL {shown_url(url)!r} is not an http:// or https:// URL with a "
-            "host; use e.g. http://127.0.0.1:8000."
-        )
-    remote = not is_loopback_host(parsed.hostname)
-    if remote and not allow_remote:
-        raise RemoteStoreNotAllowed(shown_url(url))
-    secret = token.get_secret_value() if isinstance(token, SecretStr) else token
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if secret:  # Chroma's token auth: sent as "Authorization: Bearer <token>"
-        chroma_settings.chroma_client_auth_provider = _TOKEN_AUTH
-        chroma_settings.chroma_client_auth_credentials = secret
-    if remote:
-        _record_remote_store(shown_url(url), parsed.scheme == "https", bool(secret), audit_log)
-    return chromadb.HttpClient(
-        host=parsed.hostname,
-        port=parsed.port or (443 if parsed.scheme == "https" else 8000),
-        ssl=parsed.scheme == "https",
-        settings=chroma_settings,
-    )
-
-
-def _record_remote_store(
-    url: str, tls: bool, token: bool, audit_log: AuditLog | Literal["default"] | None
-) -> None:
-    """A log line and an audit row: the user opted in to a store off the device."""
-    from langchain_cogenesis.privacy.audit import record_remote_destination
-
-    transport = ("TLS" if tls else "plain HTTP") + (", token auth" if token else ", no auth")
-    record_remote_destination(
-        url,
-        "remote-store",
-        f"every stored document and query goes to this Chroma server ({transport})",
-        audit_log,
-    )
 
 
 class PrivateStore:
@@ -278,7 +133,7 @@ class PrivateStore:
         try:
             if chroma_url:
                 self.location = shown_url(chroma_url)
-                self._client: Any = _http_client(
+                self._client: Any = http_client(
                     chroma_url,
                     token=chroma_token or settings.chroma_token,
                     allow_remote=settings.allow_remote_store
@@ -288,7 +143,7 @@ class PrivateStore:
                 )
             else:
                 store_path = Path(path) if path is not None else settings.store_path
-                _check_store_path(store_path)
+                check_store_path(store_path)
                 store_path.mkdir(parents=True, exist_ok=True)
                 self._path = store_path.resolve()
                 self.location = str(self._path)
@@ -302,7 +157,7 @@ class PrivateStore:
             raise StoreError(
                 f"Could not open the private store at {where}: {type(error).__name__}: {error}"
             ) from error
-        self._folder = _folder(self.location)
+        self._folder = folder_for(self.location)
         # what detectors derive from a user's documents: dropped when this store adds
         # or deletes the user's documents, rebuilt when another writer changed them
         self._derived = DerivedPerUser(max_size=256, max_age=DERIVED_MAX_AGE)
@@ -335,9 +190,9 @@ class PrivateStore:
         """Serialize writes in this process and hold the folder's lock file."""
         with self._folder.write_lock:
             if self._path is not None and not (self._release and self._release.alive):
-                _acquire_writer(self._path, self._folder)
+                acquire_writer(self._path, self._folder)
                 # released when this store is closed or garbage-collected
-                self._release = weakref.finalize(self, _release_writer, self._folder)
+                self._release = weakref.finalize(self, release_writer, self._folder)
             with self._chroma_errors("write to"):
                 yield
 
@@ -365,35 +220,6 @@ class PrivateStore:
                 f"({type(error).__name__}: {error}). Nothing stored was changed by this "
                 "error; if it repeats, the store may be damaged: restore it from a backup."
             ) from error
-
-    def _check_index(self, user_id: str, collection: Any) -> None:
-        """Once per process and user: stored vectors must find themselves (a damaged
-        or missing index file otherwise returns wrong results without an error)."""
-        if self._folder.checked.get(collection.name):
-            return
-        size = collection.count()
-        offsets = sorted({i * (size - 1) // (_PROBES - 1) for i in range(_PROBES)}) if size else []
-        misses = 0
-        try:
-            for offset in offsets:
-                stored = collection.get(offset=offset, limit=1, include=["embeddings"])
-                found = collection.query(
-                    query_embeddings=[stored["embeddings"][0]], n_results=1, include=["distances"]
-                )
-                # itself, or an identical vector (the same text stored twice)
-                misses += not (found["distances"][0] and found["distances"][0][0] < 1e-3)
-        except Exception as error:
-            misses, detail = -1, f"{type(error).__name__}: {error}"
-        else:
-            detail = f"{misses} of {len(offsets)} stored chunks cannot find themselves"
-        if misses:
-            raise StoreCorrupted(
-                f"The vector index of user {user_id!r} in the store at {self.location} is "
-                f"damaged ({detail}). Restore the store from a backup, or delete and "
-                f"re-ingest this user (`cogenesis users delete {user_id}`, then "
-                "`cogenesis ingest`). Nothing was returned."
-            )
-        self._folder.checked.put(collection.name, True)
 
     # -- users -----------------------------------------------------------------
 
@@ -453,7 +279,7 @@ class PrivateStore:
             self._client.delete_collection(collection_name(user_id))
             self._folder.checked.discard(collection_name(user_id))
             if self._path is not None:
-                _erase_leftovers(self._path)
+                erase_leftovers(self._path)
 
     # -- writing ---------------------------------------------------------------
 
@@ -553,7 +379,7 @@ class PrivateStore:
             raise ConfigurationError(f"k must be an integer of at least 1, not {k!r}.")
         collection = self._collection(user_id)
         with self._chroma_errors("search"):
-            self._check_index(user_id, collection)
+            check_index(user_id, collection, location=self.location, checked=self._folder.checked)
             size = collection.count()
             if size == 0:
                 return []
@@ -575,36 +401,3 @@ class PrivateStore:
                 Document(page_content=text, metadata={**(metadata or {}), "distance": distance})
             )
         return documents
-
-
-def _erase_leftovers(path: Path) -> None:
-    """Remove index folders no segment refers to, and rewrite the database so freed
-    pages (with deleted text in them) are gone."""
-    with closing(sqlite3.connect(path / _CHROMA_FILE, timeout=30)) as connection:
-        live = {row[0] for row in connection.execute("SELECT id FROM segments")}
-        for entry in path.iterdir():
-            if entry.is_dir() and _is_uuid(entry.name) and entry.name not in live:
-                shutil.rmtree(entry, ignore_errors=True)
-        try:
-            # a deleted row leaves its words in the full-text index until it is merged
-            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
-            if _FULLTEXT in tables:
-                connection.execute(f"INSERT INTO {_FULLTEXT}({_FULLTEXT}) VALUES ('optimize')")
-                connection.commit()
-            connection.execute("VACUUM")
-        except sqlite3.OperationalError as error:  # a long read elsewhere holds the file
-            _log.warning(
-                "The user was deleted, but the freed pages of %s could not be erased now "
-                "(%s); run `chroma vacuum --path %s` when nothing uses the store.",
-                path / _CHROMA_FILE,
-                error,
-                path,
-            )
-
-
-def _is_uuid(name: str) -> bool:
-    try:
-        uuid.UUID(name)
-    except ValueError:
-        return False
-    return True

@@ -23,12 +23,14 @@ from langchain_cogenesis.config import Settings, check_arguments
 from langchain_cogenesis.errors import StructuredOutputNotSupported, ToolsNotSupported
 from langchain_cogenesis.fusion.combiners import Combiner, load_combiner
 from langchain_cogenesis.fusion.decoding import fused_chat
+from langchain_cogenesis.fusion.preparation import fit_private_context, public_side
 from langchain_cogenesis.fusion.sampling import FusionResult, Sampling
 from langchain_cogenesis.fusion.scorers import LlamaCppScorer, TokenScorer
 from langchain_cogenesis.fusion.tokenizer import check_same_tokenizer, remote_cloud_scorer
 from langchain_cogenesis.models.tracing import ls_params
-from langchain_cogenesis.privacy.decision import decide
+from langchain_cogenesis.privacy.door import Door
 from langchain_cogenesis.privacy.gate import PrefixGate
+from langchain_cogenesis.privacy.redaction import StreamRestorer
 from langchain_cogenesis.privacy.scanner import PrivacyScanner
 from langchain_cogenesis.privacy.tracing import PrivatelyTracedChatModel
 
@@ -226,26 +228,13 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
             texts += [doc.page_content for doc in self.retriever.invoke(query)]
         return texts
 
-    def _public_messages(
-        self, messages: Sequence[BaseMessage], scanner: PrivacyScanner
-    ) -> list[BaseMessage]:
-        """The messages the cloud scores, decided once before decoding (placeholders
-        cannot be added mid-generation); a redaction is audited by the guard."""
-        public = [m for m in messages if not m.additional_kwargs.get(PRIVATE)]
-        guard = self.egress_guard
-        verdict = decide(
-            [(m.type, str(m.text)) for m in public],
-            scanner,
-            policy=guard.policy if guard is not None else "redact",
-        )
-        if verdict.hits and guard is not None:
-            guard.audit_decision(verdict, self.user_id, "fusion-instruction")
-        # LocalOnly (a PrivacyViolation) when the policy keeps this work on the device
-        verdict.raise_unless_sendable("fusion-instruction")
-        return [
-            m if text == str(m.text) else m.model_copy(update={"content": text})
-            for m, (_, text) in zip(public, verdict.outbound, strict=True)
-        ]
+    def door(self) -> Door:
+        """The door this model's cloud payloads pass: the guard's (with
+        ``cloud_model_path``, one that records nothing: the cloud is in this process)."""
+        if self.cloud_model_path is not None:
+            guard = self.egress_guard
+            return guard.door if guard is not None else Door("in-process")
+        return self.guard().door  # type: ignore[no-any-return]
 
     def _deltas(
         self, messages: list[BaseMessage], stop: list[str] | None, run: _Run, **kwargs: Any
@@ -254,22 +243,36 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
         local = self.local_scorer()
         private = self._private_texts(messages)
         scanner = PrivacyScanner(private)
-        public_messages = self._public_messages(messages, scanner)
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        # one preparation with the fusion graph: the public side decided once, before
+        # decoding, and the private context cut to the local window
+        public = public_side(
+            [m for m in messages if not m.additional_kwargs.get(PRIVATE)],
+            scanner,
+            self.door(),
+            user_id=self.user_id,
+        )
+        public_messages = public.messages
         if not any(m.type == "human" for m in public_messages):
             public_messages.append(HumanMessage("Continue."))
-        cloud = self.cloud_scorer(local, scanner)
-        local_messages = list(messages)
-        if private:
-            context = "Private context:\n" + "\n".join(f"- {text}" for text in private)
-            local_messages.insert(0, HumanMessage(context))
+        cloud = None if public.cloud_skipped else self.cloud_scorer(local, scanner)
+        run.cloud_skipped = public.cloud_skipped
+
+        def with_context(texts: list[str]) -> list[BaseMessage]:
+            if not texts:
+                return list(messages)
+            context = "Private context:\n" + "\n".join(f"- {text}" for text in texts)
+            return [HumanMessage(context), *messages]
+
+        kept, _ = fit_private_context(private, with_context, local, max_tokens)
         stops = [*(stop or self.stop or [])]
         steps = fused_chat(
             local,
             cloud,
-            local_messages,
+            with_context(kept),
             public_messages,
             self.loaded_combiner(),
-            max_tokens=kwargs.get("max_tokens", self.max_tokens),
+            max_tokens=max_tokens,
             sampling=Sampling(
                 kwargs.get("temperature", self.temperature),
                 self.top_p,
@@ -280,6 +283,8 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
             prefix_gate=PrefixGate(scanner),
             draft=self.draft,
         )
+        # the answer's placeholders (a redacted public side) are filled in on the device
+        restorer = StreamRestorer(public.redactions)
         shown = ""
         for _, result in steps:
             run.result = result
@@ -287,11 +292,13 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
             # hold back a broken multi-byte character or a tail that may become a stop
             ready = result.text if result.finish_reason == "stop" else _held(result.text, stops)
             if len(ready) > len(shown) and ready.startswith(shown):
-                yield ready[len(shown) :]
+                if piece := restorer.feed(ready[len(shown) :]):
+                    yield piece
                 shown = ready
         final = run.result.text if run.result is not None else ""
-        if len(final) > len(shown) and final.startswith(shown):
-            yield final[len(shown) :]
+        tail = final[len(shown) :] if final.startswith(shown) else ""
+        if rest := restorer.feed(tail) + restorer.flush():
+            yield rest
 
     def _generate(
         self,
@@ -369,6 +376,7 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
             "cloud_stopped_at": result.cloud_stopped_at if result else None,
             "degraded": bool(result and result.cloud_error),
             "degraded_reason": result.cloud_error if result else "",
+            "cloud_skipped": run.cloud_skipped,
         }
 
 
@@ -378,6 +386,7 @@ class _Run:
     def __init__(self) -> None:
         self.result: FusionResult | None = None
         self.prompt_tokens = 0
+        self.cloud_skipped = ""
 
     def usage(self) -> UsageMetadata:
         output = len(self.result.token_ids) if self.result else 0

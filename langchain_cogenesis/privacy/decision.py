@@ -1,9 +1,10 @@
 """The one decision: scan a payload, then send it, redact it, block it or keep it local.
 
-:func:`decide` is the only place where that choice is made. The egress guard (chat,
-completions and probes), the fusion path and the agent middleware all call it, so a
-fix to the policy lands once; each caller then audits the :class:`EgressDecision`
-it got, whatever it was.
+:func:`decide` is the only place where that choice is made, and a
+:class:`~langchain_cogenesis.privacy.door.Door` the only place that acts on it
+(audit, public record, errors, route): the egress guard, the agent middleware, both
+fusion paths and the auto router each hold one, so a fix to the policy or to its
+consequences lands once.
 
 Tracers are exits too. What a tracer may see is decided here as well
 (:func:`tracer_view`): text that has passed this decision and gone to the cloud in
@@ -42,10 +43,28 @@ A mapping's keys are detector names (``"pii:email"``), their family (``"pii"``,
 over a whole payload the strictest outcome wins (block, then local_only, then redact).
 """
 
-Decision = Literal[
-    "sent", "redacted", "blocked", "local_only", "sent_with_private_context", "routed"
-]
-"""``routed``: a routing decision (``mode="auto"``); its payloads are decided one by one."""
+Decision = Literal["sent", "redacted", "blocked", "local_only", "sent_with_private_context"]
+"""What became of a payload. ``local_only``: the work is done on the device."""
+
+Route = Literal["cloud", "local", "refused"]
+"""Where the work of a decided payload goes (:attr:`EgressDecision.route`)."""
+
+KEEP_SENSITIVE_LOCAL: Mapping[str, Policy] = {
+    detector: "local_only"
+    for detector in ("entity:HEALTH", "entity:MONEY", "entity:CREDENTIAL", "pii:card", "pii:iban")
+}
+"""A policy rule: a request with health, money or credential content, a card or an IBAN
+is worked on the device. The auto router lays the run's own policy over it
+(:func:`layered`), so a run may name any of these detectors to decide otherwise."""
+
+
+def layered(base: PolicyRule, rule: PolicyRule) -> PolicyRule:
+    """``rule`` laid over ``base``: every key ``rule`` names wins, and a single policy
+    counts as ``{"*": policy}`` (so the detectors ``base`` names keep their policy)."""
+    over = {"*": rule} if isinstance(rule, str) else dict(rule)
+    under = {"*": base} if isinstance(base, str) else dict(base)
+    return check_policy({**under, **over})
+
 
 _STRICTNESS: dict[Policy, int] = {"redact": 0, "local_only": 1, "block": 2}
 
@@ -71,6 +90,23 @@ class EgressDecision:
     def sendable(self) -> bool:
         """Whether the payload may leave the device."""
         return self.decision in SENT_DECISIONS
+
+    @property
+    def route(self) -> Route:
+        """``cloud`` (sendable), ``local`` (``local_only``: the work is done on the
+        device) or ``refused`` (``blocked``)."""
+        if self.sendable:
+            return "cloud"
+        return "local" if self.decision == "local_only" else "refused"
+
+    def require_cloud(self, purpose: str) -> None:
+        """For a path that has no local alternative: raise unless the payload may leave.
+
+        Raises:
+            LocalOnly: the policy keeps this work on the device.
+            PrivacyViolation: the payload is blocked.
+        """
+        self.raise_unless_sendable(purpose)
 
     @property
     def detectors(self) -> str:

@@ -14,11 +14,9 @@ guard has decided on and audited.
 from __future__ import annotations
 
 import copy
-import logging
 import threading
 from collections import deque
 from collections.abc import Sequence
-from contextlib import suppress
 from typing import Any, Literal, NamedTuple
 
 from langchain_core.messages import BaseMessage
@@ -32,22 +30,14 @@ from langchain_cogenesis.privacy.completions import (
     next_token_tops,
     prompt_tops,
 )
-from langchain_cogenesis.privacy.decision import (
-    POLICIES,
-    EgressDecision,
-    Policy,
-    PolicyRule,
-    check_policy,
-    decide,
-    mark_public,
-)
-from langchain_cogenesis.privacy.detectors import Detector, Hit
+from langchain_cogenesis.privacy.decision import POLICIES, Policy, PolicyRule, check_policy
+from langchain_cogenesis.privacy.detectors import Detector
+from langchain_cogenesis.privacy.door import Door
 from langchain_cogenesis.privacy.gate import PrefixGate, find_private_overlap, hit_summary
 from langchain_cogenesis.privacy.retries import RetrySchedule, with_retries
 from langchain_cogenesis.privacy.scanner import PrivacyScanner
 from langchain_cogenesis.schema import CloudPayload
 
-_log = logging.getLogger("langchain_cogenesis.egress")
 HISTORY_LIMIT = 1000
 """How many sent payloads :attr:`EgressGuard.history` keeps (the audit log keeps all)."""
 
@@ -235,44 +225,10 @@ class EgressGuard:
                 )
             return self._clients["chat"]
 
-    def _audit(
-        self,
-        *,
-        user_id: str,
-        purpose: str,
-        decision: str,
-        hits: Sequence[Hit],
-        payload: str,
-        attempt: int = 1,
-    ) -> None:
-        """Record one attempt: audit log, a log line, and a trace event (no payload text)."""
-        event = {
-            "destination": self.base_url,
-            "purpose": purpose,
-            "decision": decision,
-            "detectors": sorted({hit.detector for hit in hits}),
-            "user_id": user_id,
-            "attempt": attempt,
-        }
-        _log.info(
-            "egress %s (%s, attempt %d) to %s",
-            decision,
-            purpose,
-            attempt,
-            self.base_url,
-            extra={"egress": event},
-        )
-        _trace_event(event)
-        if self.audit_log is not None:
-            self.audit_log.record(
-                user_id=user_id,
-                destination=self.base_url,
-                purpose=purpose,
-                decision=decision,
-                hits=hit_summary(hits),
-                payload=payload,
-                attempt=attempt,
-            )
+    @property
+    def door(self) -> Door:
+        """The door this guard's payloads pass: decisions, audit rows, public record."""
+        return Door(self.base_url, self.audit_log, self.policy)
 
     def chat(
         self,
@@ -298,16 +254,16 @@ class EgressGuard:
             CloudUnavailable: the endpoint could not be reached or timed out.
             CloudResponseError: the endpoint answered with an error or no text.
         """
-        rule = check_policy(policy or self.policy)
-        verdict = decide(
+        door = self.door
+        verdict = door.decide(
             [(message.type, str(message.text)) for message in messages],
             self._scanner(scanner),
-            policy=rule,
+            purpose=purpose,
+            user_id=user_id,
+            policy=policy,
             allow_private=allow_private,
         )
-        if not verdict.sendable:
-            self.audit_decision(verdict, user_id, purpose)
-            verdict.raise_unless_sendable(purpose)
+        verdict.require_cloud(purpose)  # no local alternative here: LocalOnly
         outbound, decision = verdict.outbound, verdict.decision
         redactions = verdict.redactions
         payload = CloudPayload(
@@ -338,14 +294,13 @@ class EgressGuard:
         def send(attempt: int) -> str:
             payload.attempts = attempt
             payload.usage = {}  # the attempt that succeeds is the one counted
-            self.audit_decision(verdict, user_id, purpose, attempt)
+            door.send(verdict, user_id=user_id, purpose=purpose, attempt=attempt)
             return self._stream_bounded(outgoing, max_tokens, call_args, payload.usage)
 
-        mark_public(text for _, text in outbound)
         text = with_retries(
             "chat completion", send, endpoint=self.base_url, schedule=self.retry_schedule
         )
-        mark_public([text])
+        door.received([text])
         if not text.strip():
             raise CloudResponseError(
                 f"The cloud model at {self.base_url} returned an empty {purpose!r} answer."
@@ -405,16 +360,18 @@ class EgressGuard:
     ) -> Any:
         # a fusion prefix is scored token by token: placeholders would change what is
         # scored, so a prompt with private content is refused, never redacted
-        verdict = decide(
-            [("prompt", prompt)], self._scanner(scanner), policy="block", redactable=False
+        door = self.door
+        verdict = door.decide(
+            [("prompt", prompt)],
+            self._scanner(scanner),
+            purpose=purpose,
+            user_id=user_id,
+            policy="block",
+            redactable=False,
         )
-        if not verdict.sendable:
-            self.audit_decision(verdict, user_id, purpose)
-            verdict.raise_unless_sendable(purpose)
-        mark_public([prompt])
 
         def send(attempt: int) -> Any:
-            self.audit_decision(verdict, user_id, purpose, attempt)
+            door.send(verdict, user_id=user_id, purpose=purpose, attempt=attempt)
             return self._transport.score(prompt, top_k=top_k, echo=echo)
 
         return with_retries(
@@ -428,36 +385,18 @@ class EgressGuard:
         ``None`` when the endpoint offers neither. Probes pass the scanner like any
         payload: only constant, public strings should be sent.
         """
-        for text in texts:
-            # constant probes: pattern PII only (entity guesses flag "Zürich" as a name)
-            verdict = decide(
-                [("probe", text)], PrivacyScanner(detect_entities=False), policy="block"
-            )
-            if not verdict.sendable:
-                self.audit_decision(verdict, "", "tokenizer-probe")
-                verdict.raise_unless_sendable("tokenizer-probe")
-        mark_public(texts)
+        door, purpose = self.door, "tokenizer-probe"
+        # constant probes: pattern PII only (entity guesses flag "Zürich" as a name)
+        probes = PrivacyScanner(detect_entities=False)
+        verdicts = {
+            text: door.decide([("probe", text)], probes, purpose=purpose, policy="block")
+            for text in texts
+        }
 
         def before_send(text: str) -> None:
-            self._audit(
-                user_id="", purpose="tokenizer-probe", decision="sent", hits=[], payload=text
-            )
+            door.send(verdicts[text], user_id="", purpose=purpose)
 
         return self._transport.token_ids(texts, before_send=before_send)
-
-    def audit_decision(
-        self, verdict: EgressDecision, user_id: str, purpose: str, attempt: int = 1
-    ) -> None:
-        """Record one decision of :func:`~langchain_cogenesis.privacy.decision.decide`
-        about a payload for this guard's endpoint (an attempt, when it was sent)."""
-        self._audit(
-            user_id=user_id,
-            purpose=purpose,
-            decision=verdict.decision,
-            hits=verdict.caught,
-            payload=verdict.payload_text(),
-            attempt=attempt,
-        )
 
     def _stream_bounded(
         self,
@@ -495,12 +434,3 @@ class EgressGuard:
                 f"after {len(parts)} chunk(s)."
             )
         return "".join(parts)
-
-
-def _trace_event(event: dict[str, Any]) -> None:
-    """Tag the current LangChain run with the egress decision (shows in traces and
-    ``astream_events``); outside a run there is nothing to tag."""
-    from langchain_core.callbacks.manager import dispatch_custom_event
-
-    with suppress(RuntimeError):
-        dispatch_custom_event("cogenesis_egress", event)

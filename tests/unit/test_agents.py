@@ -77,11 +77,11 @@ def test_middleware_can_keep_the_call_on_the_device() -> None:
     local = GenericFakeChatModel(messages=iter([AIMessage("Done, on your device.")]))
     with RecordingServer() as agent_server, RecordingServer(reply="1. Hello") as sketch_server:
         writer, agent_model = setup(agent_server, sketch_server)
-        guard = PrivacyMiddleware(store=writer.store, user_id="maya", policy="local",
+        guard = PrivacyMiddleware(store=writer.store, user_id="maya", policy="local_only",
                                   local_model=local)  # fmt: skip
         tool = cogenesis_tool(writer, privacy=guard, return_direct=False)
         agent = create_agent(agent_model, tools=[tool], middleware=[guard])
         state = agent.invoke({"messages": [{"role": "user", "content": "Write my speech"}]})
     assert len(agent_server.chat_requests) == 1  # the second call stayed local
     assert state["messages"][-1].content == "Done, on your device."
-    assert guard.decisions == ["sent", "kept_local"]
+    assert guard.decisions == ["sent", "local_only"]

@@ -12,12 +12,9 @@ from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from langchain_cogenesis.graphs import Components, build_auto_graph, result_from_state
-from langchain_cogenesis.graphs.auto import (
-    FIRST_PERSON,
-    SENSITIVE_DETECTORS,
-    choose_route,
-)
+from langchain_cogenesis.graphs.auto import FIRST_PERSON, choose_route, route_rule
 from langchain_cogenesis.privacy import AuditLog, EgressGuard, Hit
+from langchain_cogenesis.privacy.decision import KEEP_SENSITIVE_LOCAL
 from tests.cloud_servers import RecordingServer
 from tests.fusion_fakes import ScriptScorer
 from tests.leak_harness import MemoryStore
@@ -40,7 +37,7 @@ def test_no_signal_is_public_and_goes_to_the_cloud() -> None:
     assert choice.thread_sensitive == ""
 
 
-@pytest.mark.parametrize("detector", sorted(SENSITIVE_DETECTORS))
+@pytest.mark.parametrize("detector", sorted(KEEP_SENSITIVE_LOCAL))
 def test_each_sensitive_detector_keeps_the_request_local(detector: str) -> None:
     choice = choose_route(
         [hit("entity:PERSON"), hit(detector)], private_part=True, first_person=True
@@ -91,14 +88,26 @@ def test_a_sensitive_thread_stays_local_until_released() -> None:
     assert again.route == "local" and again.thread_sensitive == "entity:MONEY"
 
 
-def test_no_cloud_means_local_and_the_sensitive_set_can_be_changed() -> None:
+def test_no_cloud_means_local_and_the_run_policy_changes_what_stays_local() -> None:
     offline = choose_route([], private_part=False, first_person=False, cloud_available=False)
     assert offline.route == "local"
+    # keeping sensitive requests local is a policy rule: the run's policy lays the
+    # detectors it names over it, in the guard's words
+    strict_rule = route_rule({"entity:PERSON": "local_only", "*": "redact"})
     strict = choose_route(
-        [hit("entity:PERSON")], private_part=False, first_person=False,
-        sensitive={"entity:PERSON"},
-    )  # fmt: skip
-    assert strict.route == "local"
+        [hit("entity:PERSON")], private_part=False, first_person=False, rule=strict_rule
+    )
+    assert strict.route == "local" and strict.thread_sensitive == "entity:PERSON"
+    lenient_rule = route_rule({"entity:MONEY": "redact"})
+    lenient = choose_route(
+        [hit("entity:MONEY")], private_part=False, first_person=False, rule=lenient_rule
+    )
+    assert lenient.route == "sketch"
+    # a single policy (or "*") is for payloads: the sensitive rule stays
+    for policy in ("redact", "block", {"*": "redact"}):
+        assert route_rule(policy) == KEEP_SENSITIVE_LOCAL  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="policy must be one of"):
+        route_rule({"entity:MONEY": "local"})  # type: ignore[dict-item]
 
 
 @pytest.mark.parametrize(
@@ -168,14 +177,13 @@ def test_routes_and_audit_rows_over_a_thread(tmp_path: Path) -> None:
     wire = server.all_bytes().decode()
     assert "diabetes" not in wire and "Friday" not in wire
     routes = [e for e in audit.entries() if e.purpose.startswith("route:")]
+    # the door records the turns kept local; a cloud route's payloads are audited
+    # when sent (no routing row of their own, and one policy vocabulary)
     assert [(e.purpose.split(" ")[0], e.decision) for e in routes] == [
-        ("route:cloud", "routed"),
         ("route:local", "local_only"),
         ("route:local", "local_only"),
-        ("route:cloud", "routed"),
-        ("route:cloud", "routed"),
     ]
-    assert "entity:HEALTH" in routes[1].purpose
+    assert "entity:HEALTH" in routes[0].purpose
     assert all(e.payload is None for e in routes)  # a decision row keeps no text
     sent = [e for e in audit.entries() if e.decision == "sent"]
     assert len(sent) == 3 and all(PUBLIC in (e.payload or "") for e in sent)

@@ -138,7 +138,7 @@ def test_a_log_that_does_not_verify_is_erased_all_the_same(tmp_path: Path) -> No
     assert CANARY.encode() not in log.path.read_bytes()
 
 
-@pytest.mark.parametrize("decision", ["blocked", "local_only", "kept_local"])
+@pytest.mark.parametrize("decision", ["blocked", "local_only"])
 def test_payloads_that_never_left_keep_only_their_digest(tmp_path: Path, decision: str) -> None:
     log = AuditLog(tmp_path / "audit.sqlite3")
     record(log, "ana", f"about {CANARY}", decision=decision)

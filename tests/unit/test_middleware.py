@@ -31,7 +31,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langchain_cogenesis.errors import PrivacyViolation
 from langchain_cogenesis.graphs import PrivacyMiddleware
 from langchain_cogenesis.graphs.agents import PrivacyMiddleware as ReExported
-from langchain_cogenesis.graphs.middleware import decision_policy, message_texts
+from langchain_cogenesis.graphs.middleware import message_texts
 from langchain_cogenesis.models import ChatLocalLlama
 from langchain_cogenesis.privacy import AuditLog
 from tests.cloud_servers import RecordingServer
@@ -283,7 +283,7 @@ def test_block_raises_and_sends_nothing(tmp_path: Path) -> None:
 def test_local_policy_per_detector_type_keeps_health_on_the_device() -> None:
     local = GenericFakeChatModel(messages=iter([AIMessage("Noted, on your device.")]))
     guard = PrivacyMiddleware(  # no store: facts typed into the request are found unaided
-        policy={"entity:HEALTH": "local", "*": "redact"},
+        policy={"entity:HEALTH": "local_only", "*": "redact"},
         local_model=local,
     )
     with ScriptedCloud(lambda body: {"role": "assistant", "content": "Hello."}) as cloud:
@@ -295,19 +295,18 @@ def test_local_policy_per_detector_type_keeps_health_on_the_device() -> None:
         agent.invoke({"messages": [HumanMessage(f"Write a thank-you card to {NAME}.")]})
         assert len(cloud.chat_requests) == 1 and "[PERSON_" in cloud.wire()
         assert leaked(cloud.wire()) == []
-    assert guard.decisions == ["kept_local", "redacted"]
+    assert guard.decisions == ["local_only", "redacted"]
 
 
-def test_policies_are_checked_and_mapped() -> None:
-    assert decision_policy("local") == "local_only"
-    assert decision_policy({"entity:HEALTH": "local", "*": "redact"}) == {
-        "entity:HEALTH": "local_only",
-        "*": "redact",
-    }
-    with pytest.raises(ValueError, match="'redact', 'block' or 'local'"):
-        PrivacyMiddleware(policy="forward")
+def test_the_middleware_speaks_the_guards_policy_words() -> None:
+    # one vocabulary: the guard's policy names, and nothing else
+    for word in ("forward", "local", "kept_local"):
+        with pytest.raises(ValueError, match="one of block, redact, local_only"):
+            PrivacyMiddleware(policy=word)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="local_only"):
+            PrivacyMiddleware(policy={"canary": word})  # type: ignore[dict-item]
     with pytest.raises(ValueError, match="local_model"):
-        PrivacyMiddleware(policy={"canary": "local"})
+        PrivacyMiddleware(policy={"canary": "local_only"})
     assert ReExported is PrivacyMiddleware
 
 
@@ -426,14 +425,14 @@ def test_summarization_side_call_is_guarded_and_its_summary_restored(tmp_path: P
 
 def test_a_summary_of_health_facts_is_written_on_the_device() -> None:
     local = GenericFakeChatModel(messages=iter([AIMessage("They talked about medicines.")]))
-    guard = privacy(policy={"entity:HEALTH": "local", "*": "redact"}, local_model=local)
+    guard = privacy(policy={"entity:HEALTH": "local_only", "*": "redact"}, local_model=local)
     reply = {"role": "assistant", "content": "Hello, neighbours!"}
     with ScriptedCloud(summary_script) as summary_cloud, ScriptedCloud(lambda b: reply) as cloud:
         state = summarizing_agent(guard, cloud, summary_cloud).invoke({"messages": long_history()})
     assert summary_cloud.requests == []  # the history held a health fact: summarized locally
     assert "They talked about medicines." in state["messages"][0].text
     assert len(cloud.chat_requests) == 1 and leaked(cloud.wire()) == []
-    assert guard.decisions == ["kept_local", "sent"]
+    assert guard.decisions == ["local_only", "sent"]
 
 
 # --- against the real models -----------------------------------------------------------
@@ -446,7 +445,7 @@ def test_real_cloud_and_local_model_private_text_stays_off_the_wire(
     """The agent's model is the llama.cpp stand-in cloud (behind a recorder); health
     facts go to the real local model."""
     local = ChatLocalLlama(model_path=model_path, max_tokens=16, seed=3)
-    guard = privacy(policy={"entity:HEALTH": "local", "*": "redact"}, local_model=local)
+    guard = privacy(policy={"entity:HEALTH": "local_only", "*": "redact"}, local_model=local)
     with RecordingServer(upstream=standin.base_url) as proxy:
         # llama_cpp.server ignores max_completion_tokens (what max_tokens becomes on the
         # wire): the limit goes in the body's own max_tokens, or it writes to n_ctx
@@ -464,7 +463,7 @@ def test_real_cloud_and_local_model_private_text_stays_off_the_wire(
             {"messages": [HumanMessage("Remind me: my sister takes lisinopril for her heart.")]}
         )
         wire = proxy.all_bytes().decode()
-    assert guard.decisions == ["redacted", "kept_local"]
+    assert guard.decisions == ["redacted", "local_only"]
     assert len(proxy.chat_requests) == 1 and leaked(wire) == []
     assert "[PERSON_" in wire and invite["messages"][-1].text.strip()
     assert reminder["messages"][-1].text.strip()  # written on the device

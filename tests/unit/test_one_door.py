@@ -67,7 +67,10 @@ ALLOWED: dict[str, dict[str, str]] = {
         "urllib.request": "health check of the `chroma run` it started; carries no payload",
     },
     "retrievers/store.py": {
-        "chromadb": "the private store itself; a remote chroma_url needs an explicit opt-in",
+        "chromadb": "the private store itself: the embedded client, in a local folder",
+    },
+    "retrievers/_remote.py": {
+        "chromadb": "a Chroma server's HttpClient; a remote chroma_url needs an explicit opt-in",
     },
     "langchain_cogenesis/privacy/tracing.py": {
         "langchain_core.tracers.langchain": "puts the scrubber in place of LangChain's tracer",
@@ -187,3 +190,65 @@ def test_the_check_sees_an_offender(tmp_path: Path, source: str, expected: set[s
     sneaky = tmp_path / "sneaky.py"
     sneaky.write_text(source, encoding="utf-8")
     assert network_imports(sneaky) == expected
+
+
+# --- one place acts on a decision ---------------------------------------------------
+
+ACTS_ON_DECISIONS = {
+    # the calls that act on a decision: choosing it, adding to the run's public record,
+    # writing an audit row; only the door makes them (decision.py defines the first two)
+    "decide": {"langchain_cogenesis/privacy/door.py"},
+    "mark_public": {"langchain_cogenesis/privacy/door.py"},
+    "record": {
+        "langchain_cogenesis/privacy/door.py",
+        # the remote store's own row: a store, not a payload (no decision to act on)
+        "langchain_cogenesis/privacy/audit.py",
+    },
+}
+
+
+def decision_acts(path: Path) -> set[str]:
+    """The acts of :data:`ACTS_ON_DECISIONS` that ``path`` performs: a call of
+    ``decide(...)`` or ``mark_public(...)`` by name, or an audit row
+    (``.record(..., decision=...)``)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        function = node.func
+        if isinstance(function, ast.Name) and function.id in ("decide", "mark_public"):
+            found.add(function.id)
+        keywords = {keyword.arg for keyword in node.keywords}
+        if (
+            isinstance(function, ast.Attribute)
+            and function.attr == "record"
+            and "decision" in keywords
+        ):
+            found.add("record")
+    return found
+
+
+def test_only_the_door_acts_on_a_decision() -> None:
+    offenders = {}
+    for path in package_files():
+        relative = path.relative_to(REPO).as_posix()
+        acts = {act for act in decision_acts(path) if relative not in ACTS_ON_DECISIONS[act]}
+        if acts:
+            offenders[relative] = sorted(acts)
+    assert offenders == {}
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("verdict = decide(pairs, scanner)\n", {"decide"}),
+        ("mark_public([reply])\n", {"mark_public"}),
+        ("log.record(user_id='', decision='sent', payload=text)\n", {"record"}),
+        ("verdict = door.decide(pairs, scanner, purpose='x')\nDoor.received([t])\n", set()),
+        ("self.pending.record(run, 'create_run', {})\n", set()),  # not an audit row
+    ],
+)
+def test_the_door_check_sees_an_offender(tmp_path: Path, source: str, expected: set[str]) -> None:
+    sneaky = tmp_path / "sneaky.py"
+    sneaky.write_text(source, encoding="utf-8")
+    assert decision_acts(sneaky) == expected

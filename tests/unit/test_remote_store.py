@@ -14,11 +14,10 @@ from typing import Any, ClassVar
 import chromadb
 import pytest
 
-from langchain_cogenesis.config import Settings
+from langchain_cogenesis.config import Settings, is_loopback_host, shown_url
 from langchain_cogenesis.errors import ConfigurationError, RemoteStoreNotAllowed, StoreError
 from langchain_cogenesis.privacy import AuditLog
 from langchain_cogenesis.retrievers import PrivateStore
-from langchain_cogenesis.retrievers.store import is_loopback_host, shown_url
 from tests.integration.store_worker import HashEmbeddings
 
 # -- a recorder of outbound connections (audit hooks cannot be removed: one, switched) --

@@ -209,7 +209,8 @@ def test_fusion_calls_probe_through_the_guard_once(gguf: Path, tmp_path: Path) -
     assert usage is not None and usage["input_tokens"] > 3 and usage["output_tokens"] == 3
     assert len(probes) == len(PROBES)
     audited = [e for e in audit.entries() if e.purpose == "tokenizer-probe"]
-    assert [e.payload for e in audited] == list(PROBES)
+    # the door's row format, as for every payload: "<role>\ntext"
+    assert [e.payload for e in audited] == [f"<probe>\n{probe}" for probe in PROBES]
     # the piece map was read once for the three calls' cloud scorers
     assert local.single_reads < 2 * local.vocab_size() + 30
 
