@@ -33,13 +33,14 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from langchain_core.documents import Document
 from langchain_core.messages import BaseMessage
 
 from langchain_cogenesis import prompts
 from langchain_cogenesis.errors import LocalModelError, MissingExtra
+from langchain_cogenesis.models.logits import logits_rows
 from langchain_cogenesis.schema import ContextAwareInstruction
 
 with MissingExtra.if_absent("local", "The reference likelihood (llama.cpp logits)"):
@@ -244,33 +245,7 @@ class ReferenceLikelihood:
         return np.asarray(rows[0])
 
     def _logits_after(self, ids: list[int], first: int) -> np.ndarray:
-        """Rows of logits after ``ids[:i]`` for ``i`` from ``first`` to ``len(ids) - 1``."""
-        import llama_cpp
-
-        llama = self.llama
-        # what the context holds now (a generation on the same model moves it too)
-        evaluated = llama.input_ids[: llama.n_tokens].tolist()
-        common = 0
-        for old, new in zip(evaluated, ids, strict=False):
-            if old != new:
-                break
-            common += 1
-        # a position's logits exist only right after it is evaluated: redo the last one
-        common = min(common, first - 1)
-        llama.n_tokens = common
-        if first - 1 > common:
-            llama.eval(ids[common : first - 1])
-        tail = ids[first - 1 : -1]
-        rows = np.empty((len(tail), llama.n_vocab()), dtype=np.float32)
-        for start in range(0, len(tail), llama.n_batch):
-            chunk = tail[start : start + llama.n_batch]
-            n_past = llama.n_tokens
-            llama._ctx.kv_cache_seq_rm(-1, n_past, -1)
-            llama._batch.set_batch(batch=chunk, n_past=n_past, logits_all=True)
-            llama._ctx.decode(llama._batch)
-            llama.input_ids[n_past : n_past + len(chunk)] = chunk
-            llama.n_tokens += len(chunk)
-            for row in range(len(chunk)):
-                pointer: Any = llama_cpp.llama_get_logits_ith(llama.ctx, row)
-                rows[start + row] = np.ctypeslib.as_array(pointer, shape=(llama.n_vocab(),))
-        return rows
+        """Rows of logits after ``ids[:i]`` for ``i`` from ``first`` to ``len(ids) - 1``
+        (:func:`~langchain_cogenesis.models.logits.logits_rows`; the last id is only
+        predicted, never evaluated)."""
+        return logits_rows(self.llama, ids[:-1], first)

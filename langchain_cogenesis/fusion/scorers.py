@@ -19,7 +19,7 @@ from langchain_cogenesis.errors import (
     CloudResponseError,
     LocalModelError,
 )
-from langchain_cogenesis.models.generation import common_prefix
+from langchain_cogenesis.models.logits import iter_logits
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -195,10 +195,9 @@ class LlamaCppScorer:
 
         The positions are evaluated in one llama.cpp batch that asks for the logits of
         each of them (what a server does for an ``echo`` request), after the part
-        before them has been evaluated (or found in the cache).
+        before them has been evaluated (or found in the cache):
+        :func:`~langchain_cogenesis.models.logits.iter_logits`.
         """
-        import llama_cpp
-
         ids = list(token_ids)
         if not 0 < first <= len(ids):
             raise ValueError("first must be a position inside token_ids (the prompt is needed)")
@@ -208,31 +207,10 @@ class LlamaCppScorer:
             )
         loaded = self.loaded
         with loaded.lock:
-            llama = loaded.llama
-            # the cache may hold another user's sequence: keep what it shares with ours
-            cached = int(llama.n_tokens)
-            common = common_prefix(llama.input_ids[:cached], ids)
-            # the logits of a position exist only right after it is evaluated
-            common = min(common, first - 1)
-            llama.n_tokens = common
-            llama.eval(ids[common : first - 1])
+            step = None if self.batch_positions else 1  # None: llama.n_batch at a time
+            rows = iter_logits(loaded.llama, ids, first, chunk_size=step)
             loaded.owner = self
-            tail = ids[first - 1 :]
-            size = llama.n_batch if self.batch_positions else 1
-            answer: list[TopK | None] = []
-            for start in range(0, len(tail), size):
-                chunk = tail[start : start + size]
-                n_past = llama.n_tokens
-                llama._ctx.kv_cache_seq_rm(-1, n_past, -1)
-                llama._batch.set_batch(batch=chunk, n_past=n_past, logits_all=True)
-                llama._ctx.decode(llama._batch)
-                llama.input_ids[n_past : n_past + len(chunk)] = chunk
-                llama.n_tokens += len(chunk)
-                for row in range(len(chunk)):
-                    pointer: Any = llama_cpp.llama_get_logits_ith(llama.ctx, row)
-                    logits = np.ctypeslib.as_array(pointer, shape=(llama.n_vocab(),))
-                    answer.append(top_k_of_logits(logits, k))
-            return answer
+            return [top_k_of_logits(logits, k) for logits in rows]
 
 
 class RemoteCompletionScorer:
