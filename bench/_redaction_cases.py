@@ -14,7 +14,11 @@ from typing import Any
 
 from langchain_cogenesis.data import DatasetUser
 from langchain_cogenesis.evaluation.pii_cases import PUBLIC_REQUESTS
-from langchain_cogenesis.graphs.nodes import TRUSTED_PROMPT_TEXT, private_index, stored_item_matcher
+from langchain_cogenesis.graphs.scanners import (
+    TRUSTED_PROMPT_TEXT,
+    private_index,
+    stored_item_matcher,
+)
 from langchain_cogenesis.privacy import PrivacyScanner, decide
 from langchain_cogenesis.privacy.detectors import Hit, is_rare, merge_spans, normalize, tokens
 from langchain_cogenesis.privacy.detectors import rare_tokens as store_rare_tokens

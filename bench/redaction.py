@@ -98,7 +98,7 @@ from langchain_cogenesis.data import DatasetUser, load_demo_users
 from langchain_cogenesis.data.paper import load_paper_dev
 from langchain_cogenesis.errors import CoGenesisError
 from langchain_cogenesis.graphs import Components, run_sketch_graph
-from langchain_cogenesis.graphs.nodes import stored_item_matcher
+from langchain_cogenesis.graphs.scanners import stored_item_matcher
 from langchain_cogenesis.privacy import EgressGuard, PrivacyScanner
 from langchain_cogenesis.privacy.paraphrase import StoredItemMatcher
 from langchain_cogenesis.privacy.splitter import (

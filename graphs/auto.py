@@ -55,19 +55,11 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 
+from langchain_cogenesis.graphs.defaults import components
 from langchain_cogenesis.graphs.fusion import compile_with
-from langchain_cogenesis.graphs.nodes import (
-    TRUSTED_PROMPT_TEXT,
-    cloud_answer,
-    components,
-    prepare,
-    private_index,
-    retrieve,
-    sketch,
-    with_stored_items,
-    write,
-)
+from langchain_cogenesis.graphs.nodes import cloud_answer, prepare, retrieve, sketch, write
 from langchain_cogenesis.graphs.router import fuse_or_fall_back, route_after_fuse
+from langchain_cogenesis.graphs.scanners import TRUSTED_PROMPT_TEXT, run_scanner
 from langchain_cogenesis.graphs.state import (
     Components,
     WritingInput,
@@ -198,16 +190,9 @@ def request_scanner(state: WritingState, parts: Components) -> PrivacyScanner:
     Unlike the guard's scanner, the public instruction is not exempted: whether the
     user's own words reference their store is what is asked here.
     """
-    user_id = state["user_id"]
-    index = private_index(parts.store, user_id) if parts.store.has_user(user_id) else None
-    scanner = PrivacyScanner(
-        index=index,
-        canaries=parts.canaries,
-        trusted_texts=TRUSTED_PROMPT_TEXT,
-        entity_detector=parts.entity_detector,
-    )
-    # the store's facts in other words count as a reference to the store too
-    return with_stored_items(scanner, parts, user_id) if index is not None else scanner
+    # the store's facts in other words count as a reference to the store too: the
+    # stored-fact matcher runs for a stored user, with nothing exempt
+    return run_scanner(parts, state["user_id"], trusted_texts=TRUSTED_PROMPT_TEXT)
 
 
 def start_turn(state: AutoState) -> dict[str, Any]:

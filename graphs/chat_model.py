@@ -1,15 +1,18 @@
-"""Sketch-based CoGenesis as a LangChain chat model: messages in, a personalized reply out."""
+"""Sketch-based CoGenesis as a LangChain chat model: messages in, a personalized reply out.
+
+One class, a little over ~400 lines because its docstring is the user guide; what a
+call's messages become and how the graph's result becomes the reply are in
+``graphs/_chat_io.py``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
-from uuid import UUID
 
 from langchain_core.callbacks import CallbackManager, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables.config import RunnableConfig, ensure_config
 from langchain_core.utils.uuid import uuid7
@@ -18,6 +21,15 @@ from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 from langchain_cogenesis.caches import BoundedCache
 from langchain_cogenesis.config import Settings, check_arguments
 from langchain_cogenesis.errors import ConfigurationError, InvalidInstruction
+from langchain_cogenesis.graphs._chat_io import PRIVATE as PRIVATE
+from langchain_cogenesis.graphs._chat_io import (
+    call_arguments,
+    cut_at_stop,
+    nested_callbacks,
+    response_metadata,
+    usage_of,
+    writing_input,
+)
 from langchain_cogenesis.graphs.auto import build_auto_graph
 from langchain_cogenesis.graphs.sketch import (
     build_sketch_graph,
@@ -30,9 +42,6 @@ from langchain_cogenesis.models.tracing import ls_params
 from langchain_cogenesis.privacy.restoration import RestoredValues
 from langchain_cogenesis.privacy.tracing import PrivatelyTracedChatModel, private_callbacks
 from langchain_cogenesis.schema import WritingResult
-
-PRIVATE = "private"
-"""``additional_kwargs`` flag of a message that holds the private part of the request."""
 
 
 class ChatCoGenesis(GrammarStructuredOutput, PrivatelyTracedChatModel):
@@ -186,7 +195,7 @@ class ChatCoGenesis(GrammarStructuredOutput, PrivatelyTracedChatModel):
 
     def components(self, **kwargs: Any) -> Components:
         """The graph's run-time context for one call (defaults reused across calls)."""
-        from langchain_cogenesis.graphs.nodes import default_store
+        from langchain_cogenesis.graphs.defaults import default_store
 
         max_tokens = int(kwargs.get("max_tokens", self.max_tokens))
         local = self._local(max_tokens)
@@ -261,49 +270,28 @@ class ChatCoGenesis(GrammarStructuredOutput, PrivatelyTracedChatModel):
                 "ChatCoGenesis needs a user: pass config={'configurable': {'user_id': ...}}, "
                 "user_id=..., or set the user_id field."
             )
-        private = [str(m.text) for m in messages if m.additional_kwargs.get(PRIVATE)]
-        said = [m for m in messages if not m.additional_kwargs.get(PRIVATE)]
-        last = max((i for i, m in enumerate(said) if m.type == "human"), default=None)
-        if last is None:
-            raise InvalidInstruction("ChatCoGenesis needs a human message with the instruction.")
-        request: WritingInput = {"user_id": user_id, "mode": self.mode}  # type: ignore[typeddict-item]
-        if private:
-            request["public_instruction"] = str(said[last].text)
-            request["private_instruction"] = "\n".join(private)
-        else:
-            request["instruction"] = str(said[last].text)
-        system = "\n\n".join(str(m.text) for m in said if m.type == "system" and m.text)
-        if system:
-            request["system"] = system
-        history = [
-            {"role": "ai" if m.type == "ai" else "human", "content": str(m.text)}
-            for m in said[:last]
-            if m.type in ("human", "ai") and str(m.text).strip()
-        ]
-        if history:
-            request["history"] = history  # type: ignore[typeddict-item]
-        if kwargs.get("release_thread"):  # mode="auto": a sensitive thread may use the cloud
-            request["release_thread"] = True  # type: ignore[typeddict-unknown-key]
-        return request
+        return writing_input(
+            messages, user_id, self.mode, release_thread=bool(kwargs.get("release_thread"))
+        )
 
     def invoke(self, input: Any, config: Any = None, *, stop: Any = None, **kwargs: Any) -> Any:
         """As any chat model; ``config["configurable"]["user_id"]`` names the user."""
-        return super().invoke(input, config, stop=stop, **_user_from(config, kwargs))
+        return super().invoke(input, config, stop=stop, **call_arguments(config, kwargs))
 
     async def ainvoke(
         self, input: Any, config: Any = None, *, stop: Any = None, **kwargs: Any
     ) -> Any:
         """As :meth:`invoke`, asynchronously."""
-        return await super().ainvoke(input, config, stop=stop, **_user_from(config, kwargs))
+        return await super().ainvoke(input, config, stop=stop, **call_arguments(config, kwargs))
 
     def stream(self, input: Any, config: Any = None, *, stop: Any = None, **kwargs: Any) -> Any:
         """As any chat model; ``config["configurable"]["user_id"]`` names the user."""
-        config, kwargs = self._nested(config, _user_from(config, kwargs))
+        config, kwargs = self._nested(config, call_arguments(config, kwargs))
         return super().stream(input, config, stop=stop, **kwargs)
 
     def astream(self, input: Any, config: Any = None, *, stop: Any = None, **kwargs: Any) -> Any:
         """As :meth:`stream`, asynchronously."""
-        config, kwargs = self._nested(config, _user_from(config, kwargs))
+        config, kwargs = self._nested(config, call_arguments(config, kwargs))
         return super().astream(input, config, stop=stop, **kwargs)
 
     def _nested(
@@ -339,7 +327,7 @@ class ChatCoGenesis(GrammarStructuredOutput, PrivatelyTracedChatModel):
             self.metadata,
         )
         # scrubbed as the model's own run is (the graph's runs scrub again: idempotent)
-        return _children(private_callbacks(manager), run_id)
+        return nested_callbacks(private_callbacks(manager), run_id)
 
     def _graph_once(self) -> Any:
         if self._graph is None:
@@ -359,7 +347,7 @@ class ChatCoGenesis(GrammarStructuredOutput, PrivatelyTracedChatModel):
             config["configurable"] = {"thread_id": thread_id}
         # the graph run nests under this model's run
         if run_manager is not None:
-            config["callbacks"] = _children(run_manager, run_manager.run_id)
+            config["callbacks"] = nested_callbacks(run_manager, run_manager.run_id)
         elif (children := self._stream_children(nesting)) is not None:
             config["callbacks"] = children
         return parts, config
@@ -377,7 +365,7 @@ class ChatCoGenesis(GrammarStructuredOutput, PrivatelyTracedChatModel):
         with private_run(parts):
             state = graph.invoke(request, config=config, context=parts)
         result = result_from_state(state)
-        text = _cut(result.answer, stop or self.stop)
+        text = cut_at_stop(result.answer, stop or self.stop)
         message = AIMessage(
             content=text,
             response_metadata=self._metadata(result),
@@ -413,7 +401,7 @@ class ChatCoGenesis(GrammarStructuredOutput, PrivatelyTracedChatModel):
                 text = str(getattr(chunk, "content", "") or "")
                 if not text:
                     continue
-                whole = _cut(shown + text, stops)
+                whole = cut_at_stop(shown + text, stops)
                 stopped = len(whole) < len(shown + text)
                 delta = whole[len(shown) :]
                 if delta:
@@ -425,7 +413,7 @@ class ChatCoGenesis(GrammarStructuredOutput, PrivatelyTracedChatModel):
                 if stopped:
                     break
         result = result_from_state(final)
-        rest = _cut(result.answer, stops)
+        rest = cut_at_stop(result.answer, stops)
         if not shown and rest:  # fused and cloud answers arrive whole
             yield ChatGenerationChunk(message=AIMessageChunk(content=rest))
         yield ChatGenerationChunk(
@@ -438,74 +426,8 @@ class ChatCoGenesis(GrammarStructuredOutput, PrivatelyTracedChatModel):
         )
 
     def _metadata(self, result: WritingResult) -> dict[str, Any]:
-        return {
-            "model_name": self.model_name or Settings.from_env().cloud_model,
-            "model_provider": "cogenesis",
-            "mode": result.mode,
-            "user_id": result.user_id,
-            "cloud_payloads": [p.model_dump(mode="json") for p in result.cloud_payloads],
-            "cloud_skipped": result.cloud_skipped,
-            "degraded": result.degraded,
-            "degraded_reason": result.degraded_reason,
-            "route": result.route,
-            "route_reason": result.route_reason,
-            "sketch": result.sketch.text if result.sketch else "",
-            "local_usage": dict(result.local_usage),
-            "cloud_usage": _sum(payload.usage for payload in result.cloud_payloads),
-        }
-
-
-_COUNTS = ("input_tokens", "output_tokens", "total_tokens")
-
-
-def _sum(counts: Iterable[dict[str, int]]) -> dict[str, int]:
-    total = dict.fromkeys(_COUNTS, 0)
-    for each in counts:
-        for key in _COUNTS:
-            total[key] += int(each.get(key, 0))
-    return total
-
-
-def usage_of(result: WritingResult) -> UsageMetadata:
-    """The tokens both models read and wrote for one reply (local and cloud added up;
-    ``response_metadata`` keeps them apart as ``local_usage`` and ``cloud_usage``)."""
-    both = _sum([result.local_usage, *(payload.usage for payload in result.cloud_payloads)])
-    if not both["total_tokens"]:
-        both["total_tokens"] = both["input_tokens"] + both["output_tokens"]
-    return UsageMetadata(
-        input_tokens=both["input_tokens"],
-        output_tokens=both["output_tokens"],
-        total_tokens=both["total_tokens"],
-    )
+        return response_metadata(result, self.model_name or Settings.from_env().cloud_model)
 
 
 _NESTING = "_cogenesis_stream_run"
 """The keyword that carries a streamed call's run id from ``stream`` to ``_stream``."""
-
-
-def _children(run_manager: Any, run_id: UUID) -> CallbackManager:
-    """Callbacks for runs nested under the run ``run_id`` (LLM run managers have no
-    ``get_child``)."""
-    return CallbackManager(
-        handlers=list(run_manager.inheritable_handlers),
-        inheritable_handlers=list(run_manager.inheritable_handlers),
-        parent_run_id=run_id,
-        tags=list(run_manager.inheritable_tags),
-        inheritable_tags=list(run_manager.inheritable_tags),
-        metadata=dict(run_manager.inheritable_metadata),
-        inheritable_metadata=dict(run_manager.inheritable_metadata),
-    )
-
-
-def _user_from(config: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    configurable = (config or {}).get("configurable", {}) if isinstance(config, dict) else {}
-    if configurable.get("thread_id") and "thread_id" not in kwargs:  # mode="auto" threads
-        kwargs = {**kwargs, "thread_id": str(configurable["thread_id"])}
-    if configurable.get("user_id") and "user_id" not in kwargs:
-        return {**kwargs, "user_id": str(configurable["user_id"])}
-    return kwargs
-
-
-def _cut(text: str, stop: Sequence[str] | None) -> str:
-    hits = [text.find(s) for s in stop or () if s and s in text]
-    return text[: min(hits)] if hits else text

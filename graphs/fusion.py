@@ -15,6 +15,7 @@ appears in the prefix, the cloud stops taking part.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -23,14 +24,10 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from langchain_cogenesis import prompts
-from langchain_cogenesis.graphs.nodes import (
-    components,
-    local_messages,
-    prepare,
-    retrieve,
-    scanner_for,
-    with_conversation,
-)
+from langchain_cogenesis.graphs.defaults import components
+from langchain_cogenesis.graphs.messages import local_messages, with_conversation
+from langchain_cogenesis.graphs.nodes import prepare, retrieve
+from langchain_cogenesis.graphs.scanners import scanner_for
 from langchain_cogenesis.graphs.state import (
     Components,
     WritingInput,
@@ -38,9 +35,10 @@ from langchain_cogenesis.graphs.state import (
     WritingState,
 )
 from langchain_cogenesis.privacy import PrefixGate, restore
+from langchain_cogenesis.privacy.redaction import StreamRestorer
 
 if TYPE_CHECKING:
-    from langchain_cogenesis.fusion import TokenScorer
+    from langchain_cogenesis.fusion import FusionResult, TokenScorer
 
 
 @lru_cache(maxsize=1)
@@ -130,7 +128,7 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
         draft=parts.fusion_draft,
         degrade=parts.degrade_on_cloud_error,
     )
-    result = final_result(steps)
+    result = final_result(_streamed(steps, runtime.stream_writer, public.redactions))
     if result.cloud_error:
         update["degraded_reason"] = (
             f"the cloud failed after {result.cloud_tokens} fused token(s), so the local "
@@ -165,6 +163,25 @@ def fuse(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
         },
         "timings": {"fusion": time.perf_counter() - started},
     }
+
+
+def _streamed(
+    steps: Iterator[tuple[Any, FusionResult]],
+    write: Callable[[Any], None],
+    redactions: dict[str, str],
+) -> Iterator[tuple[Any, FusionResult]]:
+    """The decoding steps, each new piece of text also written to LangGraph's custom
+    stream (``{"fused_token": text}``, restored on the device) as soon as it exists."""
+    restorer, shown = StreamRestorer(redactions), ""
+    for step in steps:
+        text = step[1].text.rstrip("\ufffd")  # a broken multi-byte character waits
+        if len(text) > len(shown) and text.startswith(shown):
+            if piece := restorer.feed(text[len(shown) :]):
+                write({"fused_token": piece})
+            shown = text
+        yield step
+    if rest := restorer.flush():
+        write({"fused_token": rest})
 
 
 def fusion_builder(

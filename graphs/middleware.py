@@ -26,30 +26,27 @@ middleware remembers them (:attr:`PrivacyMiddleware.restored_values`) and finds 
 in every later call; a :func:`~langchain_cogenesis.graphs.cogenesis_tool` built with
 ``privacy=`` the middleware screens its own cloud request for them too, and an agent
 whose tools include one that is not is refused before its first call.
+
+A request's texts are read and put back by ``graphs/_message_text.py``; the wrapper
+model that restores a reply is :class:`~langchain_cogenesis.graphs.guarded_model.GuardedChatModel`;
+the scanner is built by :func:`~langchain_cogenesis.graphs.scanners.user_scanner`, as
+for every other caller.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
-from langchain_core.callbacks import (
-    AsyncCallbackManager,
-    AsyncCallbackManagerForLLMRun,
-    CallbackManager,
-    CallbackManagerForLLMRun,
-)
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import var_child_runnable_config
-from langgraph.constants import TAG_NOSTREAM
-from pydantic import ConfigDict, Field
 
 from langchain_cogenesis.errors import ConfigurationError, PrivacyViolation, UnknownUser
-from langchain_cogenesis.graphs.nodes import private_index
+from langchain_cogenesis.graphs._message_text import message_texts, with_texts
+from langchain_cogenesis.graphs.guarded_model import GuardedChatModel
+from langchain_cogenesis.graphs.scanners import user_scanner
 from langchain_cogenesis.privacy.audit import AuditLog
 from langchain_cogenesis.privacy.decision import (
     EgressDecision,
@@ -58,11 +55,7 @@ from langchain_cogenesis.privacy.decision import (
 )
 from langchain_cogenesis.privacy.detectors import Detector
 from langchain_cogenesis.privacy.door import Door
-from langchain_cogenesis.privacy.restoration import (
-    MessageStreamRestorer,
-    RestoredValues,
-    restore_message,
-)
+from langchain_cogenesis.privacy.restoration import RestoredValues, restore_message
 from langchain_cogenesis.privacy.scanner import PrivacyScanner
 from langchain_cogenesis.privacy.tracing import refuse_raw_tracing
 
@@ -89,221 +82,9 @@ def _policy(policy: PolicyRule) -> PolicyRule:
         ) from None
 
 
-# --- a request as (role, text) pairs, and back ---------------------------------------
-
-TextMap = Callable[[str, str], str]
-"""``(role, text) -> text``: applied to every text of a request in one fixed order."""
-
-_ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}
-_TEXT_KEYS = ("text", "reasoning", "thinking")
-_ARG_KEYS = ("args", "input")
-
-
-def _map_value(value: Any, role: str, fn: TextMap) -> Any:
-    """Tool-call arguments with ``fn`` applied to every string (and number) in them."""
-    if isinstance(value, str):
-        return fn(role, value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        text = str(value)
-        mapped = fn(role, text)  # an account number may be an int
-        return value if mapped == text else mapped
-    if isinstance(value, dict):
-        return {key: _map_value(item, role, fn) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_map_value(item, role, fn) for item in value)
-    return value
-
-
-def _map_content(content: Any, role: str, fn: TextMap) -> Any:
-    if isinstance(content, str):
-        return fn(role, content)
-    blocks = []
-    for block in content:
-        if isinstance(block, str):
-            block = fn(role, block)
-        elif isinstance(block, dict):
-            block = dict(block)
-            for key in _TEXT_KEYS:
-                if isinstance(block.get(key), str):
-                    block[key] = fn(role, block[key])
-            for key in _ARG_KEYS:
-                if key in block:
-                    block[key] = _map_value(block[key], f"{role} tool call", fn)
-        blocks.append(block)
-    return blocks
-
-
-def map_message_texts(message: BaseMessage, fn: TextMap) -> BaseMessage:
-    """``message`` with ``fn`` applied to every text that a provider would be sent.
-
-    The content (text and content blocks), the message's name, the arguments of its
-    tool calls (parsed and raw) and the raw ``additional_kwargs`` that OpenAI-style
-    clients send. Image and file blocks are passed as they are: no detector reads them.
-    """
-    role = _ROLES.get(message.type, message.type)
-    update: dict[str, Any] = {"content": _map_content(message.content, role, fn)}
-    if message.name:
-        name = fn(f"{role} name", message.name)
-        # a placeholder is not a valid name for most providers: a private name is dropped
-        update["name"] = message.name if name == message.name else None
-    if message.additional_kwargs:
-        update["additional_kwargs"] = _map_value(message.additional_kwargs, role, fn)
-    if isinstance(message, AIMessage):
-        update["tool_calls"] = [
-            {**call, "args": _map_value(call["args"], f"{role} tool call", fn)}
-            for call in message.tool_calls
-        ]
-        update["invalid_tool_calls"] = [
-            {**call, "args": _map_value(call.get("args"), f"{role} tool call", fn)}
-            for call in message.invalid_tool_calls
-        ]
-    return message.model_copy(update=update)
-
-
-def message_texts(messages: Sequence[BaseMessage]) -> list[tuple[str, str]]:
-    """Every text of ``messages`` that would leave, as ``(role, text)`` pairs."""
-    pairs: list[tuple[str, str]] = []
-
-    def collect(role: str, text: str) -> str:
-        pairs.append((role, text))
-        return text
-
-    for message in messages:
-        map_message_texts(message, collect)
-    return pairs
-
-
-def with_texts(messages: Sequence[BaseMessage], texts: Sequence[str]) -> list[BaseMessage]:
-    """``messages`` with their texts replaced by ``texts``, in :func:`message_texts` order."""
-    replacements = iter(texts)
-    return [map_message_texts(m, lambda _role, _text: next(replacements)) for m in messages]
-
-
 def _request_messages(request: ModelRequest) -> list[BaseMessage]:
     system = [request.system_message] if request.system_message is not None else []
     return [*system, *request.messages]
-
-
-# --- the models a guarded call goes to -----------------------------------------------
-
-
-def _inner_config(
-    run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None,
-) -> RunnableConfig:
-    """The wrapped model's run: a child of the wrapper's, hidden from message streams.
-
-    Its chunks still carry placeholders; a streaming consumer (``stream_mode="messages"``)
-    sees only the restored chunks of the wrapper's own run.
-    """
-    if run_manager is None:
-        return {"tags": [TAG_NOSTREAM]}
-    manager_class = (
-        AsyncCallbackManager
-        if isinstance(run_manager, AsyncCallbackManagerForLLMRun)
-        else CallbackManager
-    )
-    child = manager_class(handlers=[], parent_run_id=run_manager.run_id)
-    child.set_handlers(run_manager.inheritable_handlers)
-    child.add_tags(run_manager.inheritable_tags)
-    child.add_metadata(run_manager.inheritable_metadata)
-    return {"callbacks": child, "tags": [TAG_NOSTREAM]}
-
-
-class GuardedChatModel(BaseChatModel):
-    """A chat model whose calls are guarded and whose replies are restored on the device.
-
-    With a ``guard`` (:meth:`PrivacyMiddleware.guarded_model`), every call is decided,
-    audited and sent, redacted, kept local or blocked by that middleware. Without
-    one, the call was decided already and only ``redactions`` are restored. Streamed
-    chunks are restored as they come, a placeholder cut between chunks included.
-    """
-
-    model: Any
-    """The model the call goes to (a chat model, or one with tools bound)."""
-    guard: Any = None
-    """The :class:`PrivacyMiddleware` that decides each call, if any."""
-    purpose: str = "agent-side-call"
-    redactions: dict[str, str] = Field(default_factory=dict)
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    @property
-    def _llm_type(self) -> str:
-        return "cogenesis-guarded"
-
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[Any, AIMessage]:
-        """Bind the tools to the wrapped model; calls stay guarded."""
-        return self.model_copy(update={"model": self.model.bind_tools(tools, **kwargs)})
-
-    def _route(self, messages: list[BaseMessage]) -> tuple[Any, dict[str, str] | None, list[Any]]:
-        """The model, the redactions to restore (``None``: a local call, its reply is
-        private) and the messages this call sends."""
-        if self.guard is None:
-            return self.model, self.redactions, messages
-        decision = self.guard.screen(message_texts(messages), purpose=self.purpose)
-        if decision.decision == "local_only":
-            return self.guard.local_for(decision), None, messages
-        if decision.decision == "redacted":
-            texts = [text for _, text in decision.outbound]
-            return self.model, decision.redactions, with_texts(messages, texts)
-        return self.model, {}, messages
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        model, redactions, outbound = self._route(messages)
-        reply = model.invoke(outbound, _inner_config(run_manager), stop=stop, **kwargs)
-        return ChatResult(generations=[ChatGeneration(message=_restore_reply(reply, redactions))])
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        model, redactions, outbound = self._route(messages)
-        reply = await model.ainvoke(outbound, _inner_config(run_manager), stop=stop, **kwargs)
-        return ChatResult(generations=[ChatGeneration(message=_restore_reply(reply, redactions))])
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        model, redactions, outbound = self._route(messages)
-        restorer = MessageStreamRestorer(redactions or {})
-        for chunk in model.stream(outbound, _inner_config(run_manager), stop=stop, **kwargs):
-            yield ChatGenerationChunk(message=restorer.feed(chunk))
-        if (last := restorer.flush()) is not None:
-            yield ChatGenerationChunk(message=last)
-
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        model, redactions, outbound = self._route(messages)
-        restorer = MessageStreamRestorer(redactions or {})
-        config = _inner_config(run_manager)
-        async for chunk in model.astream(outbound, config, stop=stop, **kwargs):
-            yield ChatGenerationChunk(message=restorer.feed(chunk))
-        if (last := restorer.flush()) is not None:
-            yield ChatGenerationChunk(message=last)
-
-
-def _restore_reply(reply: BaseMessage, redactions: Mapping[str, str] | None) -> AIMessage:
-    if redactions is not None:  # the cloud's reply as it came, placeholders and all
-        Door.received([reply.text])
-    restored = restore_message(reply, redactions or {})
-    return restored if isinstance(restored, AIMessage) else AIMessage(restored.content)
 
 
 # --- the middleware -----------------------------------------------------------------
@@ -437,18 +218,16 @@ class PrivacyMiddleware(AgentMiddleware):
             UnknownUser: the store no longer holds ``user_id`` (without
                 ``zero_knowledge``); nothing was sent.
         """
-        user_id = self._stored_user()
-        index = private_index(self.store, user_id) if user_id is not None else None
-        scanner = PrivacyScanner(
-            self.private_texts,
-            index=index,
+        return user_scanner(
+            self.store,
+            self._stored_user(),
+            private_texts=self.private_texts,
             names=self.names,
             canaries=self.canaries,
             detect_entities=self.detect_entities,
+            stored_fact_threshold=None,  # agent calls run no stored-fact matcher
+            extra=[*self.detectors, *self.restored_values.detectors()],
         )
-        scanner.detectors.extend(self.detectors)
-        scanner.detectors.extend(self.restored_values.detectors())
-        return scanner
 
     def screen(
         self, outbound: Sequence[tuple[str, str]], *, purpose: str = "agent-model-call"

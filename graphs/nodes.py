@@ -1,22 +1,22 @@
-"""Nodes of the sketch graph: plain functions that return only what they change."""
+"""Nodes of the sketch graph: plain functions that return only what they change.
+
+What the nodes build on lives beside them: the run's components
+(:mod:`~langchain_cogenesis.graphs.defaults`), its privacy scanner
+(:mod:`~langchain_cogenesis.graphs.scanners`) and the messages it sends
+(:mod:`~langchain_cogenesis.graphs.messages`).
+"""
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
-from langchain_core.documents import Document
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
 from langchain_cogenesis import prompts
-from langchain_cogenesis.caches import BoundedCache
-from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import (
     CloudError,
     CloudUnavailable,
@@ -26,156 +26,21 @@ from langchain_cogenesis.errors import (
     UnknownUser,
 )
 from langchain_cogenesis.graphs.caller import served_caller, served_user
-from langchain_cogenesis.graphs.state import Components, WritingInput, WritingState
-from langchain_cogenesis.models.locality import check_runs_here
-from langchain_cogenesis.models.window import fit_to_window
-from langchain_cogenesis.privacy import CloudReply, PrivacyScanner, restore
-from langchain_cogenesis.privacy.detectors import PrivateIndex
-from langchain_cogenesis.privacy.paraphrase import (
-    PARAPHRASE_THRESHOLD,
-    StoredItemMatcher,
-    StoredItems,
+from langchain_cogenesis.graphs.defaults import components
+from langchain_cogenesis.graphs.messages import (
+    fit_context,
+    instruction_of,
+    local_messages,
+    with_conversation,
 )
+from langchain_cogenesis.graphs.scanners import run_scanner, scanner_for
+from langchain_cogenesis.graphs.state import Components, WritingState
+from langchain_cogenesis.models.locality import check_runs_here
+from langchain_cogenesis.privacy import CloudReply, restore
 from langchain_cogenesis.privacy.splitter import general_part, split_request
-from langchain_cogenesis.retrievers import LocalEmbeddings, PrivateStore
-from langchain_cogenesis.schema import ContextAwareInstruction, check_length
+from langchain_cogenesis.schema import check_length
 
 MODES = ("sketch", "fusion", "local", "cloud-public", "cloud-private", "auto")
-TRUSTED_PROMPT_TEXT = prompts.TRUSTED_TEXT
-_NAME_LINE = re.compile(r"^Name:\s*(.+)$", re.MULTILINE)
-
-
-DEFAULTS_MAX_AGE = 3600.0
-"""Seconds default components are reused before they are built again."""
-# per environment (data folder, Chroma URL, cloud URL): a few, each rebuilt hourly
-_default_parts: BoundedCache[tuple[str, str, str], Components] = BoundedCache(
-    max_size=4, max_age=DEFAULTS_MAX_AGE
-)
-_default_stores: BoundedCache[tuple[str, str], PrivateStore] = BoundedCache(
-    max_size=4, max_age=DEFAULTS_MAX_AGE
-)
-
-
-def default_components() -> Components:
-    """Components built from the environment, for runs that pass none (LangGraph Server).
-
-    Built once per environment (data folder, Chroma URL, cloud URL) and reused.
-    """
-    settings = Settings.from_env()
-    key = (str(settings.home), settings.chroma_url or "", settings.cloud_base_url or "")
-    return _default_parts.get_or_create(key, _build_defaults)
-
-
-def default_store() -> PrivateStore:
-    """The store the environment names (``COGENESIS_HOME``, ``COGENESIS_CHROMA_URL``),
-    opened once and shared by every caller that passes none."""
-    settings = Settings.from_env()
-    key = (str(settings.home), settings.chroma_url or "")
-    return _default_stores.get_or_create(key, PrivateStore)
-
-
-def _build_defaults() -> Components:
-    from langchain_cogenesis.models import ChatLocalLlama
-    from langchain_cogenesis.privacy import EgressGuard
-
-    try:
-        guard: EgressGuard | None = EgressGuard()
-    except CloudUnavailable:
-        guard = None
-    return Components(store=default_store(), local_model=ChatLocalLlama(), egress_guard=guard)
-
-
-def components(runtime: Runtime[Components] | None) -> Components:
-    """The run's components; a context built from nothing takes the defaults."""
-    parts = runtime.context if runtime is not None else None
-    if parts is None or (parts.store is None and parts.local_model is None):
-        defaults = default_components()
-        if parts is None:
-            return defaults
-        return replace(
-            parts,
-            store=defaults.store,
-            local_model=defaults.local_model,
-            egress_guard=parts.egress_guard or defaults.egress_guard,
-        )
-    return parts
-
-
-def private_index(store: PrivateStore, user_id: str) -> PrivateIndex:
-    """Leak-detector index of everything stored for ``user_id``, kept with the store
-    until the user's documents change (:meth:`PrivateStore.derived`)."""
-    return store.derived(user_id, "leak-index", _build_index)
-
-
-def _build_index(documents: list[Document]) -> PrivateIndex:
-    names = [
-        match.group(1).strip()
-        for document in documents
-        if document.metadata.get("kind") == "profile"
-        for match in _NAME_LINE.finditer(document.page_content)
-    ]
-    return PrivateIndex.build([d.page_content for d in documents], names=names)
-
-
-def stored_item_matcher(
-    store: PrivateStore,
-    user_id: str,
-    *,
-    public_text: str = "",
-    threshold: float | None = PARAPHRASE_THRESHOLD,
-) -> StoredItemMatcher | None:
-    """The detector of ``user_id``'s stored facts in other words (privacy/paraphrase.py).
-
-    ``None`` when ``threshold`` is ``None`` (``Components(stored_fact_threshold=None)``
-    turns it off), when the store's embeddings do not run on this machine
-    (only :class:`LocalEmbeddings` may see the clauses it checks) or hold no item. The
-    item embeddings are computed once per user and kept with the store until the user's
-    documents change.
-    """
-    embeddings = getattr(store, "embeddings", None)
-    if threshold is None or not isinstance(embeddings, LocalEmbeddings):
-        return None
-    items = store.derived(
-        user_id, "stored-items", lambda documents: StoredItems.from_documents(documents, embeddings)
-    )
-    if not len(items):
-        return None
-    return StoredItemMatcher(
-        items,
-        embeddings,
-        threshold=threshold,
-        public_text=public_text,
-        trusted_texts=TRUSTED_PROMPT_TEXT,
-    )
-
-
-def with_stored_items(
-    scanner: PrivacyScanner, parts: Components, user_id: str, public_text: str = ""
-) -> PrivacyScanner:
-    """``scanner`` with the user's :func:`stored_item_matcher` appended (when there is one)."""
-    threshold = parts.stored_fact_threshold
-    matcher = stored_item_matcher(
-        parts.store, user_id, public_text=public_text, threshold=threshold
-    )
-    if matcher is not None:
-        scanner.detectors.append(matcher)
-    return scanner
-
-
-def scanner_for(state: WritingState, parts: Components) -> PrivacyScanner:
-    """The leak scanner of this run: the user's store, the private part, canaries."""
-    user_id = state["user_id"]
-    known = parts.store.has_user(user_id)
-    public_text = state["public_instruction"] if state.get("public_from_user", True) else ""
-    scanner = PrivacyScanner(
-        [state.get("private_instruction", "")],
-        index=private_index(parts.store, user_id) if known else None,
-        canaries=parts.canaries,
-        public_text=public_text,
-        trusted_texts=TRUSTED_PROMPT_TEXT,
-        entity_detector=parts.entity_detector,
-    )
-    return with_stored_items(scanner, parts, user_id, public_text) if known else scanner
 
 
 def ask_cloud(
@@ -192,22 +57,6 @@ def ask_cloud(
     )
 
 
-def instruction_of(state: WritingInput) -> ContextAwareInstruction:
-    """The validated instruction in ``state``."""
-    try:
-        return ContextAwareInstruction(
-            public_instruction=state.get("public_instruction", ""),
-            private_instruction=state.get("private_instruction", ""),
-            kind=state.get("kind", "context-aware"),
-        )
-    except ValidationError as error:
-        reason = error.errors()[0]["msg"].removeprefix("Value error, ")
-        raise InvalidInstruction(
-            f"Invalid instruction: {reason}. Pass a non-empty public instruction "
-            "(what may go to the cloud) and, optionally, a private part."
-        ) from None
-
-
 def _payload_record(payload: Any) -> dict[str, Any]:
     return dict(payload.model_dump(mode="json"))
 
@@ -220,12 +69,9 @@ def _split(state: WritingState, parts: Components, user_id: str) -> dict[str, An
             "Invalid instruction: the instruction is empty. Pass a non-empty instruction."
         )
     check_length(text)  # refused before it is scanned
-    index = private_index(parts.store, user_id) if parts.store.has_user(user_id) else None
-    scanner = PrivacyScanner(
-        index=index, canaries=parts.canaries, entity_detector=parts.entity_detector
-    )
-    if index is not None:  # the paper's general part is public as if given apart
-        with_stored_items(scanner, parts, user_id, general_part(text))
+    # nothing exempt but, for the stored-fact matcher, the paper's general part: it is
+    # public as if given apart
+    scanner = run_scanner(parts, user_id, stored_fact_public_text=general_part(text))
     try:
         split = split_request(
             text,
@@ -358,68 +204,6 @@ def sketch(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
 def degraded_reason(step: str, failure: CloudError) -> str:
     """Why a run went on without the cloud (the error's text carries no private data)."""
     return f"the cloud failed during {step}, so the local model wrote alone: {failure}"
-
-
-def with_conversation(state: WritingInput, messages: list[BaseMessage]) -> list[BaseMessage]:
-    """``messages`` (a prompt ending in the request) inside the caller's conversation:
-    the caller's system prompt joins the prompt's own system message (one system
-    message: some chat templates take no second one), and the earlier turns come
-    before the request."""
-    system = (state.get("system") or "").strip()
-    history: list[BaseMessage] = [
-        AIMessage(turn["content"]) if turn.get("role") == "ai" else HumanMessage(turn["content"])
-        for turn in state.get("history") or []
-        if str(turn.get("content") or "").strip()
-    ]
-    if not system and not history:
-        return messages
-    head, request = messages[:-1], messages[-1:]
-    if system:
-        if head and head[0].type == "system":
-            head = [SystemMessage(f"{head[0].text}\n\n{system}"), *head[1:]]
-        else:
-            head = [SystemMessage(system), *head]
-    return [*head, *history, *request]
-
-
-def local_messages(state: WritingState) -> list[BaseMessage]:
-    """Table 7's with-context prompt, plus the spotlighted sketch when there is one,
-    in the caller's conversation (:func:`with_conversation`)."""
-    return with_conversation(
-        state,
-        prompts.writer_messages(
-            state.get("kind", "context-aware"),
-            instruction_of(state).full_instruction,
-            state.get("context", []),
-            state.get("sketch", ""),
-        ),
-    )
-
-
-def fit_context(
-    state: WritingState,
-    count_tokens: Callable[[list[BaseMessage]], int] | None,
-    window: int | None,
-    answer_tokens: int,
-) -> tuple[list[Document], list[Document]]:
-    """The retrieved chunks that fit the local model's window, and those dropped.
-
-    Chunks arrive best first, so the least relevant go first until the prompt and
-    ``answer_tokens`` fit in ``window``. Without a window or a counter, all are kept.
-
-    Raises:
-        LocalModelError: instruction and sketch alone do not fit.
-    """
-    if count_tokens is None:
-        return list(state.get("context", [])), []
-    counter = count_tokens
-    return fit_to_window(
-        state.get("context", []),
-        lambda kept: counter(local_messages({**state, "context": kept})),
-        window,
-        answer_tokens,
-        rest="The instruction" + (" and sketch" if state.get("sketch") else ""),
-    )
 
 
 def _window_of(model: Any) -> tuple[Any, int | None, int]:

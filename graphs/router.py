@@ -20,8 +20,9 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from langchain_cogenesis.errors import CloudError, CloudLogprobsUnavailable, TokenizerMismatch
+from langchain_cogenesis.graphs.defaults import components
 from langchain_cogenesis.graphs.fusion import compile_with, fuse, fusion_builder
-from langchain_cogenesis.graphs.nodes import components, degraded_reason, sketch, write
+from langchain_cogenesis.graphs.nodes import degraded_reason, sketch, write
 from langchain_cogenesis.graphs.state import (
     Components,
     WritingInput,

@@ -38,9 +38,9 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from langchain_cogenesis.errors import UnknownThread
+from langchain_cogenesis.graphs.messages import instruction_of
 from langchain_cogenesis.graphs.nodes import (
     cloud_answer,
-    instruction_of,
     prepare,
     retrieve,
     route_after_prepare,

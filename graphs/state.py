@@ -146,7 +146,7 @@ class Components:
     """
 
     # None only in a context built from nothing (LangGraph Server); the nodes then
-    # take every part from the environment (``graphs.nodes.components``)
+    # take every part from the environment (``graphs.defaults.components``)
     store: PrivateStore = None  # type: ignore[assignment]
     local_model: BaseChatModel = None  # type: ignore[assignment]
     egress_guard: EgressGuard | None = None

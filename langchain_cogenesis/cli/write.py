@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -235,7 +236,7 @@ def run_writing(
         sqlite_checkpointer,
         stream_sketch_graph,
     )
-    from langchain_cogenesis.graphs.nodes import instruction_of
+    from langchain_cogenesis.graphs.messages import instruction_of
     from langchain_cogenesis.models import ChatLocalLlama, cloud_endpoint
     from langchain_cogenesis.privacy import EgressGuard
 
@@ -302,8 +303,10 @@ def run_writing(
         return stream_run(components)
 
     def stream_run(components: Components) -> WritingResult:
+        progress = _Progress()
+        fused_shown, route = False, mode
         for stream_mode, event in stream_sketch_graph(
-            components, request, graph=graph, config=config
+            components, request, graph=graph, config=config, stream_mode=STREAM_MODES
         ):
             if stream_mode == "updates" and "prepare" in event:
                 prepared = event["prepare"]
@@ -316,17 +319,29 @@ def run_writing(
                         + prepared["private_instruction"]
                     )
             elif stream_mode == "updates" and "classify" in event:  # mode auto
-                print(f"Route: {event['classify']['route']} ({event['classify']['route_reason']})")
+                route = event["classify"]["route"]
+                print(f"Route: {route} ({event['classify']['route_reason']})")
+            elif stream_mode == "updates" and "retrieve" in event:
+                progress.after_retrieve(route)
             elif stream_mode == "updates" and "sketch" in event and not event["sketch"]["sketch"]:
                 print(f"\n{RULE}\nPersonalized answer (local model, no sketch):")
+                progress.reading()
             elif stream_mode == "updates" and "sketch" in event:
-                print(f"\n{RULE}\nSketch from the cloud:\n{event['sketch']['sketch']}")
+                print(
+                    f"\n{RULE}\nSketch from the cloud{progress.waited()}:\n"
+                    f"{event['sketch']['sketch']}"
+                )
                 print(f"\n{RULE}\nPersonalized answer (local model):")
-            elif stream_mode == "updates" and "retrieve" in event and mode == "local":
-                print(f"\n{RULE}\nPersonalized answer (local model):")
+                progress.reading()
+            elif stream_mode == "custom" and isinstance(event, dict) and "fused_token" in event:
+                if not fused_shown:
+                    print(f"\n{RULE}\nFused answer, as it is decoded{progress.waited()}:")
+                    fused_shown = True
+                print(event["fused_token"], end="", flush=True)
             elif stream_mode == "messages":
                 chunk, metadata = event
-                if metadata.get("langgraph_node") == "write":
+                if metadata.get("langgraph_node") == "write" and chunk.content:
+                    progress.first_token()
                     print(chunk.content, end="", flush=True)
         state = graph.get_state(config).values
         result = result_from_state(state)
@@ -369,6 +384,46 @@ def run_writing(
             print(f"Started the stand-in cloud model at {base_url}\n")
         guard = EgressGuard(base_url=base_url, model=model, send_max_tokens=is_standin)
         return execute(guard)
+
+
+STREAM_MODES = ("updates", "messages", "custom")
+"""What the CLI follows: each step's update, the local model's tokens, fused tokens."""
+
+
+class _Progress:
+    """Says what the run waits for, on stderr, and how long it took: the cloud's sketch,
+    then the local model reading its prompt until the first token."""
+
+    def __init__(self) -> None:
+        self._since = time.perf_counter()
+
+    def _say(self, text: str) -> None:
+        print(f"... {text}", file=sys.stderr, flush=True)
+        self._since = time.perf_counter()
+
+    def after_retrieve(self, route: str) -> None:
+        if route in ("sketch", "fusion"):
+            what = "the cloud's sketch" if route == "sketch" else "the first fused token"
+            self._say(f"waiting for {what} (only the public instruction left this device)")
+        elif route == "local":
+            print(f"\n{RULE}\nPersonalized answer (local model):")
+            self.reading()
+
+    def waited(self) -> str:
+        return f" (after {time.perf_counter() - self._since:.1f} s)"
+
+    def reading(self) -> None:
+        self._say("the local model is reading its prompt")
+        self._reading = True
+
+    def first_token(self) -> None:
+        if getattr(self, "_reading", False):
+            self._reading = False
+            print(
+                f"... first token after {time.perf_counter() - self._since:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def _lora_scorer(settings: Settings, lora: Path) -> Any:

@@ -174,8 +174,9 @@ def _matrix(vectors: Sequence[Sequence[float]]) -> NDArray[Any]:
 class StoredItems:
     """One user's private items and their embeddings, computed once per user.
 
-    Build it with :meth:`from_documents`; the graphs cache it beside the user's
-    leak-detector index (``langchain_cogenesis.graphs.nodes.stored_items``).
+    Build it with :meth:`from_documents`; the store keeps it beside the user's
+    leak-detector index (``PrivateStore.derived``), dropped when the user's documents
+    change.
     """
 
     texts: tuple[str, ...]

@@ -123,6 +123,20 @@ def test_ingest_write_users_and_delete(
     sent = [row for row in audited if row["decision"] in SENT_DECISIONS]
     assert [row["purpose"] for row in sent] == [p["purpose"] for p in result["cloud_payloads"]]
 
+    # streamed: progress while it waits for the cloud, then while the local model reads
+    shown = cogenesis(
+        home, "write", "--user", "ana", "--max-tokens", "8", "--sketch-tokens", "16",
+        "Write a short out-of-office reply", cloud=standin.base_url, model=model_path,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    waits = [line for line in shown.stderr.splitlines() if line.startswith("... ")]
+    assert waits[:2] == [
+        "... waiting for the cloud's sketch (only the public instruction left this device)",
+        "... the local model is reading its prompt",
+    ]
+    assert waits[2].startswith("... first token after ")
+    assert "Sketch from the cloud (after " in shown.stdout
+
     local = cogenesis(
         home,
         "write",

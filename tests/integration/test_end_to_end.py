@@ -14,7 +14,7 @@ import pytest
 
 from langchain_cogenesis.data import DatasetUser
 from langchain_cogenesis.graphs import Components, build_sketch_graph, run_sketch_graph
-from langchain_cogenesis.graphs.nodes import local_messages
+from langchain_cogenesis.graphs.messages import local_messages
 from langchain_cogenesis.models import ChatLocalLlama, StandInCloud
 from langchain_cogenesis.privacy import EgressGuard
 from langchain_cogenesis.retrievers import PrivateStore

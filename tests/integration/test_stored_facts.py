@@ -22,8 +22,9 @@ from langchain_core.messages import AIMessage
 
 from langchain_cogenesis.data import DatasetUser
 from langchain_cogenesis.data.paper import load_paper_dev
-from langchain_cogenesis.graphs import Components, nodes, run_sketch_graph
+from langchain_cogenesis.graphs import Components, run_sketch_graph
 from langchain_cogenesis.privacy import EgressGuard
+from langchain_cogenesis.privacy.paraphrase import PARAPHRASE_THRESHOLD
 from tests.cloud_servers import RecordingServer
 from tests.conftest import PAPER_DEV_SPLIT, REPO
 
@@ -115,7 +116,7 @@ def test_a_paraphrased_habit_stays_local_and_the_public_part_goes_out(
     with PrivateStore(tmp_path / "store") as store:
         store.add_user_context(context)
         request = request_text or personal_first(user)
-        guarded = wire_of(store, context.user_id, request, nodes.PARAPHRASE_THRESHOLD)
+        guarded = wire_of(store, context.user_id, request, PARAPHRASE_THRESHOLD)
         unguarded = wire_of(store, context.user_id, request, None)
     for words in habit:
         assert words.casefold() not in guarded, (words, request)

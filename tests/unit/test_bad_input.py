@@ -22,7 +22,7 @@ from langchain_cogenesis.errors import (
     SourceFileError,
 )
 from langchain_cogenesis.graphs import Components, run_sketch_graph
-from langchain_cogenesis.graphs.nodes import fit_context
+from langchain_cogenesis.graphs.messages import fit_context
 from langchain_cogenesis.retrievers.loaders import SUFFIXES, load_source
 from langchain_cogenesis.schema import ContextAwareInstruction
 from tests.cloud_servers import RecordingServer

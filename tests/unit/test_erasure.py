@@ -280,21 +280,21 @@ def test_a_deleted_user_leaves_no_term_in_the_full_text_index(tmp_path: Path) ->
 
 
 def test_erasure_drops_the_detectors_index_held_in_memory(tmp_path: Path) -> None:
-    from langchain_cogenesis.graphs import nodes
+    from langchain_cogenesis.graphs import scanners
 
     home = tmp_path / "home"
     store = populate(home)
-    index = nodes.private_index(store, "odalys")
-    other = nodes.private_index(store, "teodor")
+    index = scanners.private_index(store, "odalys")
+    other = scanners.private_index(store, "teodor")
     assert CANARY.lower() in {token.lower() for token in index.rare}  # the control
     assert store._derived.kept("odalys", "leak-index")
 
     erase_user("odalys", home=home, store=store)
 
     assert not store._derived.kept("odalys", "leak-index")
-    assert nodes.private_index(store, "teodor") is other  # the other user's stays kept
+    assert scanners.private_index(store, "teodor") is other  # the other user's stays kept
     with pytest.raises(UnknownUser):
-        nodes.private_index(store, "odalys")
+        scanners.private_index(store, "odalys")
 
 
 def test_a_checkpointer_passed_in_loses_the_users_threads_and_is_rewritten_only_if_postgres(

@@ -20,7 +20,7 @@ from langchain_cogenesis.finetune import (
     finetune,
     sketch_key,
 )
-from langchain_cogenesis.graphs.nodes import local_messages
+from langchain_cogenesis.graphs.messages import local_messages
 from langchain_cogenesis.privacy import EgressGuard
 from langchain_cogenesis.prompts import TURN_END, chat_text
 from langchain_cogenesis.schema import ContextAwareInstruction, ContextAwareTask, UserContext

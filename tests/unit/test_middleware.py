@@ -30,8 +30,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from langchain_cogenesis.errors import PrivacyViolation
 from langchain_cogenesis.graphs import PrivacyMiddleware
+from langchain_cogenesis.graphs._message_text import message_texts
 from langchain_cogenesis.graphs.agents import PrivacyMiddleware as ReExported
-from langchain_cogenesis.graphs.middleware import message_texts
 from langchain_cogenesis.models import ChatLocalLlama
 from langchain_cogenesis.privacy import AuditLog
 from tests.cloud_servers import RecordingServer

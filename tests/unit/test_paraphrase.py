@@ -12,7 +12,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from langchain_cogenesis.graphs import Components, nodes, run_sketch_graph
+from langchain_cogenesis.graphs import Components, run_sketch_graph, scanners
 from langchain_cogenesis.graphs.auto import request_scanner
 from langchain_cogenesis.privacy import EgressGuard, PrivacyScanner, decide
 from langchain_cogenesis.privacy.paraphrase import (
@@ -204,10 +204,10 @@ def parts(store: Any) -> Components:
 
 def test_the_scanner_of_a_stored_user_has_the_matcher_with_the_public_part_exempt() -> None:
     store = LocalStore({"tess": HABITS})
-    scanner = nodes.scanner_for(state(), parts(store))
+    scanner = scanners.scanner_for(state(), parts(store))
     [found] = [d for d in scanner.detectors if isinstance(d, StoredItemMatcher)]
     assert found.public_text == "Write a toast"
-    assert found.trusted_texts == [t for t in nodes.TRUSTED_PROMPT_TEXT if t.strip()]
+    assert found.trusted_texts == [t for t in scanners.TRUSTED_PROMPT_TEXT if t.strip()]
     assert any(
         isinstance(d, StoredItemMatcher) for d in request_scanner(state(), parts(store)).detectors
     )
@@ -215,40 +215,43 @@ def test_the_scanner_of_a_stored_user_has_the_matcher_with_the_public_part_exemp
 
 def test_no_matcher_without_a_known_user_or_without_local_embeddings() -> None:
     store = LocalStore({"tess": HABITS})
-    unknown = nodes.scanner_for(state(user_id="nobody"), parts(store))
+    unknown = scanners.scanner_for(state(user_id="nobody"), parts(store))
     assert not any(isinstance(d, StoredItemMatcher) for d in unknown.detectors)
     assert store.reads == 0
     plain = MemoryStore({"tess": HABITS})  # no embeddings: nothing to compare with
     assert not any(
-        isinstance(d, StoredItemMatcher) for d in nodes.scanner_for(state(), parts(plain)).detectors
+        isinstance(d, StoredItemMatcher)
+        for d in scanners.scanner_for(state(), parts(plain)).detectors
     )
     remote = LocalStore({"tess": HABITS})
     remote.embeddings = WordEmbeddings()  # type: ignore[assignment]  # not on this machine
-    assert nodes.stored_item_matcher(remote, "tess") is None  # type: ignore[arg-type]
+    assert scanners.stored_item_matcher(remote, "tess") is None  # type: ignore[arg-type]
 
 
 def test_a_run_can_set_the_threshold_or_turn_the_matcher_off() -> None:
     store = LocalStore({"tess": HABITS})
     tuned = Components(store=store, stored_fact_threshold=0.9)  # type: ignore[arg-type]
     [found] = [
-        d for d in nodes.scanner_for(state(), tuned).detectors if isinstance(d, StoredItemMatcher)
+        d
+        for d in scanners.scanner_for(state(), tuned).detectors
+        if isinstance(d, StoredItemMatcher)
     ]
     assert found.threshold == 0.9
     off = Components(store=store, stored_fact_threshold=None)  # type: ignore[arg-type]
     assert not any(
-        isinstance(d, StoredItemMatcher) for d in nodes.scanner_for(state(), off).detectors
+        isinstance(d, StoredItemMatcher) for d in scanners.scanner_for(state(), off).detectors
     )
 
 
 def test_item_embeddings_are_cached_per_user_and_dropped_on_change_and_erasure() -> None:
     store = LocalStore({"tess": list(HABITS)})
     seen = store.embeddings.seen
-    nodes.stored_item_matcher(store, "tess")  # type: ignore[arg-type]
+    scanners.stored_item_matcher(store, "tess")  # type: ignore[arg-type]
     embedded = len(seen)
-    nodes.stored_item_matcher(store, "tess")  # type: ignore[arg-type]
+    scanners.stored_item_matcher(store, "tess")  # type: ignore[arg-type]
     assert len(seen) == embedded  # cached
     store.stored["tess"].append(Document("Sings in a choir", metadata={"kind": "private_detail"}))
-    matcher_now = nodes.stored_item_matcher(store, "tess")  # type: ignore[arg-type]
+    matcher_now = scanners.stored_item_matcher(store, "tess")  # type: ignore[arg-type]
     assert matcher_now is not None and "Sings in a choir" in matcher_now.items.texts
     assert store.kept.kept("tess", "stored-items")
     store.forget("tess")  # as erasure does

@@ -465,7 +465,7 @@ def test_the_paper_format_and_the_fallback() -> None:
 
 def test_the_graph_sends_a_split_request_redacted_and_restores_the_sketch() -> None:
     from langchain_cogenesis.graphs import run_sketch_graph
-    from langchain_cogenesis.graphs.nodes import private_index
+    from langchain_cogenesis.graphs.scanners import private_index
     from tests.cloud_servers import RecordingServer
     from tests.unit.test_sketch_graph import make_components
 

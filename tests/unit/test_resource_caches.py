@@ -18,7 +18,7 @@ from langchain_cogenesis.fusion.tokenizer import (
     piece_map,
     verify_remote_tokenizer,
 )
-from langchain_cogenesis.graphs import ChatCoGenesis, nodes
+from langchain_cogenesis.graphs import ChatCoGenesis, defaults, scanners
 from langchain_cogenesis.privacy import AuditLog, EgressGuard
 from tests.cloud_servers import RecordingServer
 from tests.fusion_fakes import ScriptScorer, echo_script
@@ -246,12 +246,12 @@ def test_default_store_is_opened_once_per_environment(
         def __init__(self) -> None:
             opened.append(self)
 
-    monkeypatch.setattr(nodes, "PrivateStore", CountingStore)
-    monkeypatch.setattr(nodes, "_default_stores", BoundedCache(max_size=4))
+    monkeypatch.setattr(defaults, "PrivateStore", CountingStore)
+    monkeypatch.setattr(defaults, "_default_stores", BoundedCache(max_size=4))
     monkeypatch.setenv("COGENESIS_HOME", str(tmp_path / "a"))
-    assert nodes.default_store() is nodes.default_store()
+    assert defaults.default_store() is defaults.default_store()
     monkeypatch.setenv("COGENESIS_HOME", str(tmp_path / "b"))
-    nodes.default_store()
+    defaults.default_store()
     assert len(opened) == 2
 
 
@@ -272,10 +272,10 @@ def test_one_shot_calls_leave_no_checkpointed_threads() -> None:
 def test_private_index_cache_is_bounded() -> None:
     store = MemoryStore({f"user-{n}": [Document(f"secret {n}")] for n in range(5)})
     store.kept = DerivedPerUser(max_size=2)
-    indexes = [nodes.private_index(store, f"user-{n}") for n in range(5)]  # type: ignore[arg-type]
+    indexes = [scanners.private_index(store, f"user-{n}") for n in range(5)]  # type: ignore[arg-type]
     assert len(store.kept) == 2
-    assert nodes.private_index(store, "user-4") is indexes[4]  # type: ignore[arg-type]
-    assert nodes.private_index(store, "user-0") is not indexes[0]  # type: ignore[arg-type]
+    assert scanners.private_index(store, "user-4") is indexes[4]  # type: ignore[arg-type]
+    assert scanners.private_index(store, "user-0") is not indexes[0]  # type: ignore[arg-type]
 
 
 def test_audit_log_closes_every_connection(tmp_path: Path) -> None:
