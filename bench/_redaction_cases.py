@@ -20,11 +20,18 @@ from langchain_cogenesis.graphs.scanners import (
     stored_item_matcher,
 )
 from langchain_cogenesis.privacy import PrivacyScanner, decide
-from langchain_cogenesis.privacy.detectors import Hit, is_rare, merge_spans, normalize, tokens
-from langchain_cogenesis.privacy.detectors import rare_tokens as store_rare_tokens
-from langchain_cogenesis.privacy.paraphrase import StoredItemMatcher, clause_spans
-from langchain_cogenesis.privacy.splitter import general_part, split_request
-from langchain_cogenesis.retrievers import LocalEmbeddings, user_context_documents
+from langchain_cogenesis.privacy.detection.detectors import (
+    Hit,
+    is_rare,
+    merge_spans,
+    normalize,
+    tokens,
+)
+from langchain_cogenesis.privacy.detection.detectors import rare_tokens as store_rare_tokens
+from langchain_cogenesis.privacy.detection.paraphrase import StoredItemMatcher, clause_spans
+from langchain_cogenesis.privacy.detection.splitter import general_part, split_request
+from langchain_cogenesis.retrievers import LocalEmbeddings
+from langchain_cogenesis.retrievers.loaders import user_context_documents
 from tests.leak_harness import MemoryStore
 
 TWO_PART = "private given apart"

@@ -22,8 +22,8 @@ from typing import Any
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from langchain_cogenesis import prompts
-from langchain_cogenesis.models import chat_template_for
 from langchain_cogenesis.models.loader import load_model
+from langchain_cogenesis.models.templates import chat_template_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

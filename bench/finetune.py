@@ -30,13 +30,8 @@ from _common import DEV_SPLIT
 
 from langchain_cogenesis.data.dataset import assign_splits, load_bundled, load_dataset, of_split
 from langchain_cogenesis.evaluation.metrics import rouge_l
-from langchain_cogenesis.finetune import (
-    LoraSettings,
-    build_examples,
-    finetune,
-    load_base_model,
-    response_nll,
-)
+from langchain_cogenesis.finetune import LoraSettings, build_examples, finetune
+from langchain_cogenesis.finetune.lora import load_base_model, response_nll
 from langchain_cogenesis.models import bundled_model_path
 from langchain_cogenesis.models.templates import chat_template_for
 from langchain_cogenesis.prompts import TURN_END

@@ -35,13 +35,13 @@ from langchain_cogenesis.fusion import (
     LlamaCppScorer,
     MeanCombiner,
     RemoteCompletionScorer,
-    TopK,
     fused_generate,
 )
-from langchain_cogenesis.fusion.scorers import score_positions
+from langchain_cogenesis.fusion.scorers import TopK, score_positions
 from langchain_cogenesis.models import StandInCloud, bundled_model_path
-from langchain_cogenesis.privacy import EgressGuard, PrefixGate, PrivacyScanner
-from langchain_cogenesis.privacy.entities import EntityDetector
+from langchain_cogenesis.privacy import EgressGuard, PrivacyScanner
+from langchain_cogenesis.privacy.detection.entities import EntityDetector
+from langchain_cogenesis.privacy.egress.gate import PrefixGate
 
 LOCAL_PROMPT = (
     "<start_of_turn>user\nMaya Okafor runs the Linden Street Community Garden in Millbrook. "

@@ -58,16 +58,25 @@ from langchain_cogenesis.evaluation.pii_cases import (
 from langchain_cogenesis.evaluation.real_requests import load_pupa, score_outbound, summarize
 from langchain_cogenesis.graphs import run_sketch_graph
 from langchain_cogenesis.privacy import AuditLog, PrivacyScanner, decide
-from langchain_cogenesis.privacy.detectors import Hit, NgramDetector, PrivateIndex, merge_spans
-from langchain_cogenesis.privacy.entities import EntityDetector, RecognizerRegistry, ner_available
-from langchain_cogenesis.privacy.splitter import split_request
-from langchain_cogenesis.privacy.tagger import (
+from langchain_cogenesis.privacy.detection.detectors import (
+    Hit,
+    NgramDetector,
+    PrivateIndex,
+    merge_spans,
+)
+from langchain_cogenesis.privacy.detection.entities import (
+    EntityDetector,
+    RecognizerRegistry,
+    ner_available,
+)
+from langchain_cogenesis.privacy.detection.splitter import split_request
+from langchain_cogenesis.privacy.detection.tagger import (
     WEIGHTS_DIR,
     SpanTagger,
     TaggerRecognizer,
     shipped_tagger,
 )
-from langchain_cogenesis.retrievers import user_context_documents
+from langchain_cogenesis.retrievers.loaders import user_context_documents
 from tests.cloud_servers import RecordingServer
 from tests.leak_harness import MODES, components_for, mode_and_fault, request_for
 

@@ -94,7 +94,7 @@ def family_model(family: str) -> Path:
 
 def renderer(model_path: Path) -> Callable[[list[Any]], str]:
     """The model's own chat template (from its GGUF), as the graphs use it."""
-    from langchain_cogenesis.models import chat_template_for
+    from langchain_cogenesis.models.templates import chat_template_for
 
     return chat_template_for(model_path).render
 

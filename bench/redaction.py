@@ -11,7 +11,7 @@ three ways:
 
 A one-part request is split on the device (``split_request``, with the scanner the
 graph builds for a stored user: the store's detectors and its facts in other words,
-:mod:`~langchain_cogenesis.privacy.paraphrase`) and its public part goes through
+:mod:`~langchain_cogenesis.privacy.detection.paraphrase`) and its public part goes through
 ``decide()`` as the egress guard sends it. The ``graph`` row runs the request through
 the sketch graph against a recording cloud: its words are counted in the instruction
 the sketch request carried, its units anywhere in the bytes that reached the recorder
@@ -33,7 +33,7 @@ detectors' 5-grams, so a miss would show); none inside the general part, which t
 data marks public (the two-part API sends it as the user wrote it).
 
 Store-held facts (labels independent of the embeddings): a clause of the personal
-part (:func:`~langchain_cogenesis.privacy.paraphrase.clause_spans`) that shares two
+part (:func:`~langchain_cogenesis.privacy.detection.paraphrase.clause_spans`) that shares two
 content words or more with one private detail or activity log (crudely stemmed; stop
 words, instruction words such as "write" or "guide", and the words of the general
 part, which goes out anyway, left out). It leaks when two of those shared words, and
@@ -100,8 +100,8 @@ from langchain_cogenesis.errors import CoGenesisError
 from langchain_cogenesis.graphs import Components, run_sketch_graph
 from langchain_cogenesis.graphs.scanners import stored_item_matcher
 from langchain_cogenesis.privacy import EgressGuard, PrivacyScanner
-from langchain_cogenesis.privacy.paraphrase import StoredItemMatcher
-from langchain_cogenesis.privacy.splitter import (
+from langchain_cogenesis.privacy.detection.paraphrase import StoredItemMatcher
+from langchain_cogenesis.privacy.detection.splitter import (
     FALLBACK_PUBLIC,
     _colon_split,
     sentence_spans,

@@ -47,14 +47,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from langchain_cogenesis.graphs import (
-    Components,
-    build_sketch_graph,
-    postgres_checkpointer,
-    run_sketch_graph,
-)
+from langchain_cogenesis.graphs import Components, build_sketch_graph, run_sketch_graph
+from langchain_cogenesis.graphs.checkpointers import postgres_checkpointer
 from langchain_cogenesis.privacy import EgressGuard
-from langchain_cogenesis.privacy.entities import EntityDetector
+from langchain_cogenesis.privacy.detection.entities import EntityDetector
 from langchain_cogenesis.retrievers import PrivateStore, chroma_server
 
 USERS = [f"bench-user-{n}" for n in range(4)]

@@ -25,9 +25,10 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from langchain_cogenesis import ChatLocalLlama, EgressGuard, cloud_endpoint
+from langchain_cogenesis import ChatLocalLlama, EgressGuard
 from langchain_cogenesis.data import load_demo_users
 from langchain_cogenesis.graphs import ChatCoGenesis, PrivacyMiddleware, cogenesis_tool
+from langchain_cogenesis.models import cloud_endpoint
 from langchain_cogenesis.retrievers import PrivateStore
 
 

@@ -16,9 +16,10 @@ from pathlib import Path
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from langchain_cogenesis import ChatLocalLlama, EgressGuard, cloud_endpoint
+from langchain_cogenesis import ChatLocalLlama, EgressGuard
 from langchain_cogenesis.data import load_demo_users
 from langchain_cogenesis.graphs import ChatCoGenesis
+from langchain_cogenesis.models import cloud_endpoint
 from langchain_cogenesis.retrievers import PrivateStore
 
 

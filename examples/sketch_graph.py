@@ -10,9 +10,10 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from langchain_cogenesis import ChatLocalLlama, EgressGuard, cloud_endpoint
+from langchain_cogenesis import ChatLocalLlama, EgressGuard
 from langchain_cogenesis.data import load_demo_users
 from langchain_cogenesis.graphs import Components, run_sketch_graph
+from langchain_cogenesis.models import cloud_endpoint
 from langchain_cogenesis.retrievers import PrivateStore
 
 

@@ -16,9 +16,10 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from langchain_cogenesis import ChatLocalLlama, EgressGuard, cloud_endpoint
+from langchain_cogenesis import ChatLocalLlama, EgressGuard
 from langchain_cogenesis.data import load_demo_users
 from langchain_cogenesis.graphs import Components, WritingState, build_sketch_graph
+from langchain_cogenesis.models import cloud_endpoint
 from langchain_cogenesis.retrievers import PrivateStore
 
 

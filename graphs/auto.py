@@ -11,7 +11,7 @@ privacy package, the user's private store included, and picks a route by one rul
 
 1. no cloud configured: ``local``;
 2. a sensitive request (health, money, credentials, cards, IBANs: the policy rule
-   :data:`~langchain_cogenesis.privacy.decision.KEEP_SENSITIVE_LOCAL` under the run's
+   :data:`~langchain_cogenesis.privacy.egress.decision.KEEP_SENSITIVE_LOCAL` under the run's
    policy, :func:`route_rule`): ``local``, and the thread turns sensitive;
 3. a thread that turned sensitive earlier: ``local``, until a turn passes
    ``release_thread=True``;
@@ -66,8 +66,9 @@ from langchain_cogenesis.graphs.state import (
     WritingOutput,
     WritingState,
 )
-from langchain_cogenesis.privacy import EgressDecision, Hit, PrivacyScanner
-from langchain_cogenesis.privacy.decision import (
+from langchain_cogenesis.privacy import EgressDecision, PrivacyScanner
+from langchain_cogenesis.privacy.detection.detectors import Hit
+from langchain_cogenesis.privacy.egress.decision import (
     KEEP_SENSITIVE_LOCAL,
     PolicyRule,
     layered,

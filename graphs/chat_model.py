@@ -39,8 +39,8 @@ from langchain_cogenesis.graphs.sketch import (
 from langchain_cogenesis.graphs.state import Components, WritingInput
 from langchain_cogenesis.models.structured import GrammarStructuredOutput, json_grammar
 from langchain_cogenesis.models.tracing import ls_params
-from langchain_cogenesis.privacy.restoration import RestoredValues
-from langchain_cogenesis.privacy.tracing import PrivatelyTracedChatModel, private_callbacks
+from langchain_cogenesis.privacy.redaction.restoration import RestoredValues
+from langchain_cogenesis.privacy.tracing.private import PrivatelyTracedChatModel, private_callbacks
 from langchain_cogenesis.schema import WritingResult
 
 
@@ -103,7 +103,7 @@ class ChatCoGenesis(GrammarStructuredOutput, PrivatelyTracedChatModel):
 
     Tracing: with ``LANGSMITH_TRACING=true`` or any callback handler, the model's run
     and the graph run under it trace through the scrubber of
-    :mod:`~langchain_cogenesis.privacy.tracing`: private text reaches a tracer only as
+    :mod:`~langchain_cogenesis.privacy.tracing.private`: private text reaches a tracer only as
     a keyed digest; streaming to the caller (``stream``, ``astream_events``) gets the
     real text.
     """

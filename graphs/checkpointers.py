@@ -16,7 +16,8 @@ Setup:
 Instantiate:
     .. code-block:: python
 
-        from langchain_cogenesis.graphs import build_sketch_graph, postgres_checkpointer
+        from langchain_cogenesis.graphs import build_sketch_graph
+        from langchain_cogenesis.graphs.checkpointers import postgres_checkpointer
 
         saver = postgres_checkpointer("postgresql://cogenesis:secret@127.0.0.1:5432/cogenesis")
         graph = build_sketch_graph(checkpointer=saver)
@@ -44,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_cogenesis.config import Settings, is_loopback_host
@@ -55,11 +57,12 @@ from langchain_cogenesis.errors import (
 from langchain_cogenesis.graphs.encryption import checkpoint_serde
 
 if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
     from langgraph.checkpoint.postgres import PostgresSaver
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 
-    from langchain_cogenesis.privacy.audit import AuditLog
+    from langchain_cogenesis.privacy.egress.audit import AuditLog
 
 # Any fixed number: workers starting at once take turns creating the tables, since
 # concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalog.
@@ -259,7 +262,7 @@ def _check_host(
     allowed = Settings.from_env().allow_remote_store if allow_remote is None else allow_remote
     if not allowed:
         raise RemoteCheckpointsNotAllowed(shown)
-    from langchain_cogenesis.privacy.audit import record_remote_destination
+    from langchain_cogenesis.privacy.egress.audit import record_remote_destination
 
     record_remote_destination(
         shown,
@@ -289,3 +292,14 @@ def _unreachable(shown: str, error: Exception) -> CheckpointerUnavailable:
         "`pgserver.get_server(path)` from the server extra), check the connection "
         "string, and retry."
     )
+
+
+def sqlite_checkpointer(path: Path | str) -> BaseCheckpointSaver[Any]:
+    """A durable SQLite checkpointer (``langgraph-checkpoint-sqlite``) at ``path``: one
+    process, on this device."""
+    import sqlite3
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return SqliteSaver(sqlite3.connect(str(path), check_same_thread=False))

@@ -34,8 +34,9 @@ from langchain_cogenesis.graphs.state import (
     WritingOutput,
     WritingState,
 )
-from langchain_cogenesis.privacy import PrefixGate, restore
-from langchain_cogenesis.privacy.redaction import StreamRestorer
+from langchain_cogenesis.privacy import restore
+from langchain_cogenesis.privacy.egress.gate import PrefixGate
+from langchain_cogenesis.privacy.redaction.placeholders import StreamRestorer
 
 if TYPE_CHECKING:
     from langchain_cogenesis.fusion import FusionResult, TokenScorer
@@ -205,10 +206,11 @@ def fusion_builder(
 
 def compile_with(builder: Any, checkpointer: Any, name: str) -> Any:
     """Compile with an in-memory checkpointer (``"memory"``), a given one, or none;
-    the graph's runs trace through the scrubber (:mod:`~langchain_cogenesis.privacy.tracing`)."""
+    the graph's runs trace through the scrubber
+    (:mod:`~langchain_cogenesis.privacy.tracing.private`)."""
     from langgraph.checkpoint.memory import InMemorySaver
 
-    from langchain_cogenesis.privacy.tracing import private_graph
+    from langchain_cogenesis.privacy.tracing.private import private_graph
 
     saver = InMemorySaver() if checkpointer == "memory" else checkpointer
     return private_graph(builder.compile(checkpointer=saver, name=name))

@@ -26,8 +26,8 @@ from langgraph.constants import TAG_NOSTREAM
 from pydantic import ConfigDict, Field
 
 from langchain_cogenesis.graphs._message_text import message_texts, with_texts
-from langchain_cogenesis.privacy.door import Door
-from langchain_cogenesis.privacy.restoration import MessageStreamRestorer, restore_message
+from langchain_cogenesis.privacy.egress.door import Door
+from langchain_cogenesis.privacy.redaction.restoration import MessageStreamRestorer, restore_message
 
 
 def _inner_config(

@@ -4,9 +4,9 @@ An agent built with ``create_agent`` sends its model the whole conversation on e
 call: the system prompt, every earlier message, the arguments of the tools it
 called and what those tools returned. Any of them may carry the user's private
 context. Before each call, the middleware turns that whole request into
-``(role, text)`` pairs, asks :func:`~langchain_cogenesis.privacy.decision.decide`
+``(role, text)`` pairs, asks :func:`~langchain_cogenesis.privacy.egress.decision.decide`
 what may leave, and acts on the answer through its
-:class:`~langchain_cogenesis.privacy.door.Door` (audit, public record, errors) as
+:class:`~langchain_cogenesis.privacy.egress.door.Door` (audit, public record, errors) as
 every other path to a cloud model does:
 
 - ``sent``: nothing private, the call goes as it is;
@@ -47,17 +47,17 @@ from langchain_cogenesis.errors import ConfigurationError, PrivacyViolation, Unk
 from langchain_cogenesis.graphs._message_text import message_texts, with_texts
 from langchain_cogenesis.graphs.guarded_model import GuardedChatModel
 from langchain_cogenesis.graphs.scanners import user_scanner
-from langchain_cogenesis.privacy.audit import AuditLog
-from langchain_cogenesis.privacy.decision import (
+from langchain_cogenesis.privacy.detection.detectors import Detector
+from langchain_cogenesis.privacy.detection.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.egress.audit import AuditLog
+from langchain_cogenesis.privacy.egress.decision import (
     EgressDecision,
     PolicyRule,
     check_policy,
 )
-from langchain_cogenesis.privacy.detectors import Detector
-from langchain_cogenesis.privacy.door import Door
-from langchain_cogenesis.privacy.restoration import RestoredValues, restore_message
-from langchain_cogenesis.privacy.scanner import PrivacyScanner
-from langchain_cogenesis.privacy.tracing import refuse_raw_tracing
+from langchain_cogenesis.privacy.egress.door import Door
+from langchain_cogenesis.privacy.redaction.restoration import RestoredValues, restore_message
+from langchain_cogenesis.privacy.tracing.private import refuse_raw_tracing
 
 _RESTORED_LIMIT = 10_000
 ZERO_KNOWLEDGE_HINT = (
@@ -107,7 +107,7 @@ class PrivacyMiddleware(AgentMiddleware):
         detect_entities: also find private facts no store holds (names, places,
             health, money, credentials typed into a message); default ``True``.
         detectors: more detectors, e.g. a
-            :class:`~langchain_cogenesis.privacy.entities.LocalModelDetector`.
+            :class:`~langchain_cogenesis.privacy.detection.entities.LocalModelDetector`.
         policy: ``"redact"`` (default), ``"block"`` or ``"local_only"``, or one per
             detector type: ``{"entity:HEALTH": "local_only", "canary": "block",
             "*": "redact"}`` (the most specific key wins for a hit, the strictest

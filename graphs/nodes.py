@@ -36,8 +36,9 @@ from langchain_cogenesis.graphs.messages import (
 from langchain_cogenesis.graphs.scanners import run_scanner, scanner_for
 from langchain_cogenesis.graphs.state import Components, WritingState
 from langchain_cogenesis.models.locality import check_runs_here
-from langchain_cogenesis.privacy import CloudReply, restore
-from langchain_cogenesis.privacy.splitter import general_part, split_request
+from langchain_cogenesis.privacy import restore
+from langchain_cogenesis.privacy.detection.splitter import general_part, split_request
+from langchain_cogenesis.privacy.egress.guard import CloudReply
 from langchain_cogenesis.schema import check_length
 
 MODES = ("sketch", "fusion", "local", "cloud-public", "cloud-private", "auto")

@@ -27,14 +27,14 @@ from langchain_core.documents import Document
 
 from langchain_cogenesis import prompts
 from langchain_cogenesis.graphs.state import Components, WritingState
-from langchain_cogenesis.privacy.detectors import PrivateIndex
-from langchain_cogenesis.privacy.paraphrase import (
+from langchain_cogenesis.privacy.detection.detectors import PrivateIndex
+from langchain_cogenesis.privacy.detection.paraphrase import (
     PARAPHRASE_THRESHOLD,
     StoredItemMatcher,
     StoredItems,
 )
-from langchain_cogenesis.privacy.scanner import PrivacyScanner
-from langchain_cogenesis.privacy.spans import Detector
+from langchain_cogenesis.privacy.detection.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.detection.spans import Detector
 from langchain_cogenesis.retrievers import LocalEmbeddings, PrivateStore
 
 TRUSTED_PROMPT_TEXT = prompts.TRUSTED_TEXT
@@ -65,7 +65,7 @@ def stored_item_matcher(
     public_text: str = "",
     threshold: float | None = PARAPHRASE_THRESHOLD,
 ) -> StoredItemMatcher | None:
-    """The detector of ``user_id``'s stored facts in other words (privacy/paraphrase.py).
+    """The detector of ``user_id``'s stored facts in other words (privacy/detection/paraphrase.py).
 
     ``None`` when ``threshold`` is ``None`` (``Components(stored_fact_threshold=None)``
     turns it off), when the store's embeddings do not run on this machine

@@ -17,18 +17,16 @@ Run it with :class:`Components` as LangGraph's run-time context::
     )
 
 With tracing on (``LANGSMITH_TRACING=true``, or any callback handler), a run traces
-through the scrubber of :mod:`~langchain_cogenesis.privacy.tracing`: the run's
+through the scrubber of :mod:`~langchain_cogenesis.privacy.tracing.private`: the run's
 structure, timings, the public sketch payload and the egress decisions show; private
 text shows only as keyed digests.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
@@ -55,7 +53,7 @@ from langchain_cogenesis.graphs.state import (
     WritingOutput,
     WritingState,
 )
-from langchain_cogenesis.privacy.tracing import (
+from langchain_cogenesis.privacy.tracing.private import (
     allow_raw_tracing,
     private_graph,
     with_private_tracing,
@@ -63,14 +61,6 @@ from langchain_cogenesis.privacy.tracing import (
 from langchain_cogenesis.schema import CloudPayload, Sketch, WritingResult
 
 CheckpointerChoice = BaseCheckpointSaver[Any] | Literal["memory"] | None
-
-
-def sqlite_checkpointer(path: Path | str) -> BaseCheckpointSaver[Any]:
-    """A durable SQLite checkpointer (``langgraph-checkpoint-sqlite``) at ``path``."""
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return SqliteSaver(sqlite3.connect(str(path), check_same_thread=False))
 
 
 def _builder(
@@ -224,7 +214,8 @@ def private_run(components: Components) -> Iterator[None]:
     run of the package's graphs, unless ``components.allow_tracing`` is set.
 
     A tracer ships every prompt, the local ones included, to a remote service: an
-    egress the guard does not see. The scrubber (:mod:`~langchain_cogenesis.privacy.tracing`)
+    egress the guard does not see. The scrubber
+    (:mod:`~langchain_cogenesis.privacy.tracing.private`)
     lets a tracer see the run's structure, timings, public payloads and egress
     decisions, and private text only as keyed digests. ``allow_tracing`` keeps
     tracing raw, for a tracer that stays on the device (a self-hosted collector).

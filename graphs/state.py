@@ -12,9 +12,9 @@ from typing_extensions import TypedDict
 
 from langchain_cogenesis.errors import ConfigurationError
 from langchain_cogenesis.privacy import EgressGuard, PolicyRule
-from langchain_cogenesis.privacy.door import Door
-from langchain_cogenesis.privacy.paraphrase import PARAPHRASE_THRESHOLD
-from langchain_cogenesis.privacy.spans import Detector
+from langchain_cogenesis.privacy.detection.paraphrase import PARAPHRASE_THRESHOLD
+from langchain_cogenesis.privacy.detection.spans import Detector
+from langchain_cogenesis.privacy.egress.door import Door
 from langchain_cogenesis.retrievers import PrivateStore
 from langchain_cogenesis.schema import TaskKind, WritingMode
 
@@ -139,9 +139,9 @@ class Components:
             cloud-only modes always raise.
         allow_tracing: trace this run raw (its private text as it is), for a tracer
             that stays on the device; by default every run is traced through the
-            scrubber (:mod:`~langchain_cogenesis.privacy.tracing`).
+            scrubber (:mod:`~langchain_cogenesis.privacy.tracing.private`).
         stored_fact_threshold: the similarity at which a clause restates one of the
-            user's stored facts (:mod:`~langchain_cogenesis.privacy.paraphrase`);
+            user's stored facts (:mod:`~langchain_cogenesis.privacy.detection.paraphrase`);
             ``None`` turns that detector off for the run.
     """
 

@@ -1,6 +1,9 @@
 """langchain-cogenesis: a cloud LLM and a local SLM write together; private context stays local.
 
-Implements CoGenesis (Zhang et al., 2024). The public API is re-exported here.
+Implements CoGenesis (Zhang et al., 2024). The names an app composes are re-exported
+here (one screen: ``__all__``); the typed errors are in :mod:`langchain_cogenesis.errors`,
+the data types in :mod:`langchain_cogenesis.schema`, and each subpackage's own surface
+in its ``__init__``.
 
 The base install (``pip install langchain-cogenesis``) imports everything below and
 runs the sketch path with a caller-supplied local chat model, cloud endpoint and store.
@@ -14,41 +17,10 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from langchain_cogenesis.config import Settings
-from langchain_cogenesis.errors import (
-    CloudError,
-    CloudLogprobsUnavailable,
-    CloudResponseError,
-    CloudUnavailable,
-    CoGenesisError,
-    ConfigurationError,
-    InvalidInstruction,
-    LocalModelError,
-    LocalOnly,
-    MissingExtra,
-    NotAChromaStore,
-    PrivacyViolation,
-    PrivateJudgeRefused,
-    RemoteStoreNotAllowed,
-    SourceFileError,
-    StoreCorrupted,
-    StoreError,
-    StoreLocked,
-    TokenizerMismatch,
-    UnknownThread,
-    UnknownUser,
-)
-from langchain_cogenesis.models import ChatLocalLlama, StandInCloud, cloud_endpoint
+from langchain_cogenesis.errors import CoGenesisError, PrivacyViolation
+from langchain_cogenesis.models import ChatLocalLlama
 from langchain_cogenesis.privacy import EgressGuard, with_private_tracing
-from langchain_cogenesis.schema import (
-    CloudPayload,
-    ContextAwareInstruction,
-    ContextAwareTask,
-    Sketch,
-    UserContext,
-    UserProfile,
-    Writing,
-    WritingResult,
-)
+from langchain_cogenesis.schema import WritingResult
 
 if TYPE_CHECKING:
     from langchain_cogenesis.fusion import ChatCoGenesisFusion
@@ -99,45 +71,17 @@ __all__ = [
     "ChatCoGenesis",
     "ChatCoGenesisFusion",
     "ChatLocalLlama",
-    "CloudError",
-    "CloudLogprobsUnavailable",
-    "CloudPayload",
-    "CloudResponseError",
-    "CloudUnavailable",
     "CoGenesisError",
     "Components",
-    "ConfigurationError",
-    "ContextAwareInstruction",
-    "ContextAwareTask",
     "EgressGuard",
-    "InvalidInstruction",
-    "LocalModelError",
-    "LocalOnly",
-    "MissingExtra",
-    "NotAChromaStore",
     "PrivacyMiddleware",
     "PrivacyViolation",
     "PrivateContextRetriever",
-    "PrivateJudgeRefused",
     "PrivateStore",
-    "RemoteStoreNotAllowed",
     "Settings",
-    "Sketch",
-    "SourceFileError",
-    "StandInCloud",
-    "StoreCorrupted",
-    "StoreError",
-    "StoreLocked",
-    "TokenizerMismatch",
-    "UnknownThread",
-    "UnknownUser",
-    "UserContext",
-    "UserProfile",
-    "Writing",
     "WritingResult",
     "__version__",
     "build_sketch_graph",
-    "cloud_endpoint",
     "cogenesis_tool",
     "with_private_tracing",
 ]

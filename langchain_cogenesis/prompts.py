@@ -347,7 +347,7 @@ SYNTHESIS_GENERATE = (
 )
 
 # Added by this package: splitting an instruction on the device
-# (``privacy/splitter.py``). The local model reads the rewrite prompt when the rules
+# (``privacy/detection/splitter.py``). The local model reads the rewrite prompt when the rules
 # leave no usable public part; the fallback is the public part when it fails too.
 GENERIC_REWRITE_PROMPT = (
     "Rewrite this writing task as one short, generic instruction. Remove every name, "

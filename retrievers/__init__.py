@@ -4,22 +4,15 @@ Installed as ``langchain_cogenesis.retrievers``.
 """
 
 from langchain_cogenesis.retrievers.embeddings import LocalEmbeddings
-from langchain_cogenesis.retrievers.loaders import (
-    load_source,
-    load_sources,
-    user_context_documents,
-)
+from langchain_cogenesis.retrievers.loaders import load_sources
 from langchain_cogenesis.retrievers.retriever import PrivateContextRetriever
 from langchain_cogenesis.retrievers.server import chroma_server
-from langchain_cogenesis.retrievers.store import PrivateStore, collection_name
+from langchain_cogenesis.retrievers.store import PrivateStore
 
 __all__ = [
     "LocalEmbeddings",
     "PrivateContextRetriever",
     "PrivateStore",
     "chroma_server",
-    "collection_name",
-    "load_source",
     "load_sources",
-    "user_context_documents",
 ]

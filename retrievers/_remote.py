@@ -16,7 +16,7 @@ from langchain_cogenesis.config import is_loopback_host, shown_url
 from langchain_cogenesis.errors import ConfigurationError, MissingExtra, RemoteStoreNotAllowed
 
 if TYPE_CHECKING:
-    from langchain_cogenesis.privacy.audit import AuditLog
+    from langchain_cogenesis.privacy.egress.audit import AuditLog
 
 _TOKEN_AUTH = "chromadb.auth.token_authn.TokenAuthClientProvider"
 
@@ -61,7 +61,7 @@ def _record_remote_store(
     url: str, tls: bool, token: bool, audit_log: AuditLog | Literal["default"] | None
 ) -> None:
     """A log line and an audit row: the user opted in to a store off the device."""
-    from langchain_cogenesis.privacy.audit import record_remote_destination
+    from langchain_cogenesis.privacy.egress.audit import record_remote_destination
 
     transport = ("TLS" if tls else "plain HTTP") + (", token auth" if token else ", no auth")
     record_remote_destination(

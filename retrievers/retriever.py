@@ -10,7 +10,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, Field
 
-from langchain_cogenesis.privacy.tracing import private_config
+from langchain_cogenesis.privacy.tracing.private import private_config
 from langchain_cogenesis.retrievers.store import PrivateStore
 
 
@@ -34,7 +34,7 @@ class PrivateContextRetriever(BaseRetriever):
 
             retriever.invoke("a speech for the garden's anniversary")
 
-    Its runs trace through the scrubber of :mod:`~langchain_cogenesis.privacy.tracing`:
+    Its runs trace through the scrubber of :mod:`~langchain_cogenesis.privacy.tracing.private`:
     a tracer sees how many documents came back, not their text.
     """
 

@@ -47,7 +47,7 @@ from langchain_cogenesis.retrievers.loaders import user_context_documents
 from langchain_cogenesis.schema import UserContext
 
 if TYPE_CHECKING:
-    from langchain_cogenesis.privacy.audit import AuditLog
+    from langchain_cogenesis.privacy.egress.audit import AuditLog
 
 __all__ = [
     "COLLECTION_PREFIX",

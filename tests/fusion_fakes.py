@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from langchain_cogenesis.fusion import TopK
+from langchain_cogenesis.fusion.scorers import TopK
 
 SPECIAL = ["<unk>", "<bos>", "<eos>", "<end_of_turn>"]
 

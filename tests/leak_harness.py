@@ -16,7 +16,7 @@ from langchain_cogenesis.caches import DerivedPerUser
 from langchain_cogenesis.evaluation import LeakCase
 from langchain_cogenesis.graphs import Components
 from langchain_cogenesis.privacy import AuditLog, EgressGuard
-from langchain_cogenesis.retrievers import user_context_documents
+from langchain_cogenesis.retrievers.loaders import user_context_documents
 from tests.cloud_servers import RecordingServer
 from tests.fusion_fakes import ScriptScorer, echo_script, leaking_script
 

@@ -83,7 +83,7 @@ def demo_models(settings: Settings) -> Settings:
 def drawn_on(answer: str, chunks: list[str], public: list[str]) -> list[tuple[str, list[str]]]:
     """The private chunks the answer took words from: each chunk with its words (names,
     numbers, longer words) that the answer repeats and no public text holds."""
-    from langchain_cogenesis.privacy.spans import common_words, tokens
+    from langchain_cogenesis.privacy.detection.spans import common_words, tokens
 
     said = {word for word, _, _ in tokens(answer)}
     known = {word for text in public if text for word, _, _ in tokens(text)}

@@ -41,7 +41,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def cmd_train_detector(args: argparse.Namespace, settings: Settings) -> int:
     """Train the tagger's head and write it to ``--out``."""
     del settings
-    from langchain_cogenesis.privacy.tagger_training import train_tagger
+    from langchain_cogenesis.privacy.detection.tagger_training import train_tagger
 
     about = train_tagger(
         args.out,

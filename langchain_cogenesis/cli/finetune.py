@@ -125,7 +125,7 @@ def _sketches(
     rows: list[DatasetRow], settings: Settings, args: argparse.Namespace
 ) -> dict[str, str]:
     """The cloud's sketches of the tasks (public instructions only), through the guard."""
-    from langchain_cogenesis.finetune import ask_sketches
+    from langchain_cogenesis.finetune.examples import ask_sketches
     from langchain_cogenesis.models import cloud_endpoint
     from langchain_cogenesis.privacy import EgressGuard
 

@@ -95,7 +95,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
 
     savers = []
     if settings.postgres_uri:  # the workers' shared threads
-        from langchain_cogenesis.graphs import postgres_checkpointer
+        from langchain_cogenesis.graphs.checkpointers import postgres_checkpointer
 
         savers.append(postgres_checkpointer())
     try:

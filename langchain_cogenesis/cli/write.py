@@ -233,9 +233,9 @@ def run_writing(
         result_from_state,
         resume_sketch_graph,
         run_sketch_graph,
-        sqlite_checkpointer,
         stream_sketch_graph,
     )
+    from langchain_cogenesis.graphs.checkpointers import sqlite_checkpointer
     from langchain_cogenesis.graphs.messages import instruction_of
     from langchain_cogenesis.models import ChatLocalLlama, cloud_endpoint
     from langchain_cogenesis.privacy import EgressGuard

@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from llama_cpp import Llama
 
     from langchain_cogenesis.evaluation.likelihood import ReferenceLikelihood
-    from langchain_cogenesis.privacy.decision import PolicyRule
-    from langchain_cogenesis.privacy.scanner import PrivacyScanner
+    from langchain_cogenesis.privacy.detection.scanner import PrivacyScanner
+    from langchain_cogenesis.privacy.egress.decision import PolicyRule
 
 Aspect = Literal["overall", "personalization", "overall_without_profile"]
 ASPECTS: tuple[Aspect, ...] = ("overall", "personalization", "overall_without_profile")
@@ -108,7 +108,7 @@ def judge_scanner(
     the private part of ``instruction``; the public part is what the user chose to
     share, and the package's own prompt text is trusted.
     """
-    from langchain_cogenesis.privacy.scanner import PrivacyScanner
+    from langchain_cogenesis.privacy.detection.scanner import PrivacyScanner
 
     private: list[str] = []
     names: list[str] = []

@@ -21,8 +21,8 @@ from langchain_cogenesis.data.dataset import DatasetRow
 from langchain_cogenesis.errors import MissingExtra
 from langchain_cogenesis.evaluation.judge import ASPECTS, Judge, win_tie_lose
 from langchain_cogenesis.evaluation.metrics import bleu, rouge_l
-from langchain_cogenesis.privacy.audit import SENT_DECISIONS, AuditLog
-from langchain_cogenesis.privacy.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.detection.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.egress.audit import SENT_DECISIONS, AuditLog
 from langchain_cogenesis.schema import ContextAwareTask, UserContext, WritingMode
 
 MODES: tuple[WritingMode, ...] = ("cloud-private", "cloud-public", "local", "sketch", "fusion")

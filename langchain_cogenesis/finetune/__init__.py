@@ -5,30 +5,14 @@ that the local model and its token scorer load (``lora_path``), so the fine-tune
 model runs in the sketch graph and in fusion like the base one.
 """
 
-from langchain_cogenesis.finetune.examples import (
-    TrainingExample,
-    ask_sketches,
-    build_examples,
-    sketch_key,
-)
+from langchain_cogenesis.finetune.examples import build_examples
 from langchain_cogenesis.finetune.gguf_adapter import export_gguf_lora
-from langchain_cogenesis.finetune.lora import (
-    FinetuneResult,
-    LoraSettings,
-    finetune,
-    load_base_model,
-    response_nll,
-)
+from langchain_cogenesis.finetune.lora import FinetuneResult, LoraSettings, finetune
 
 __all__ = [
     "FinetuneResult",
     "LoraSettings",
-    "TrainingExample",
-    "ask_sketches",
     "build_examples",
     "export_gguf_lora",
     "finetune",
-    "load_base_model",
-    "response_nll",
-    "sketch_key",
 ]

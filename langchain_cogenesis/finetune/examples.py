@@ -94,7 +94,7 @@ def ask_sketches(
     reference, as in the graph.
     """
     from langchain_cogenesis.privacy import PrivacyScanner
-    from langchain_cogenesis.privacy.detectors import PrivateIndex
+    from langchain_cogenesis.privacy.detection.detectors import PrivateIndex
     from langchain_cogenesis.retrievers.loaders import user_context_documents
 
     sketches: dict[str, str] = {}

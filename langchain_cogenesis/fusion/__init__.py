@@ -15,56 +15,27 @@ with MissingExtra.if_absent("fusion", "Fused decoding (ChatCoGenesisFusion, mode
 from langchain_cogenesis.fusion.chat_model import ChatCoGenesisFusion
 from langchain_cogenesis.fusion.combiners import (
     Combiner,
-    Fused,
     LearnedCombiner,
     MaxCombiner,
     MeanCombiner,
-    build_comb_model,
-    combiner_features,
     load_combiner,
-    union_probs,
 )
-from langchain_cogenesis.fusion.decoding import fused_generate, fused_tokens
-from langchain_cogenesis.fusion.sampling import FusionResult, Sampling, TokenTrace
-from langchain_cogenesis.fusion.scorers import (
-    LlamaCppScorer,
-    RemoteCompletionScorer,
-    TokenScorer,
-    TopK,
-    score_positions,
-    top_k_of_logits,
-)
-from langchain_cogenesis.fusion.tokenizer import (
-    TokenizerFingerprint,
-    check_remote_tokenizer,
-    check_same_tokenizer,
-    fingerprint,
-)
+from langchain_cogenesis.fusion.decoding import fused_generate
+from langchain_cogenesis.fusion.sampling import FusionResult
+from langchain_cogenesis.fusion.scorers import LlamaCppScorer, RemoteCompletionScorer, TokenScorer
+from langchain_cogenesis.fusion.tokenizer import check_same_tokenizer
 
 __all__ = [
     "ChatCoGenesisFusion",
     "Combiner",
-    "Fused",
     "FusionResult",
     "LearnedCombiner",
     "LlamaCppScorer",
     "MaxCombiner",
     "MeanCombiner",
     "RemoteCompletionScorer",
-    "Sampling",
     "TokenScorer",
-    "TokenTrace",
-    "TokenizerFingerprint",
-    "TopK",
-    "build_comb_model",
-    "check_remote_tokenizer",
     "check_same_tokenizer",
-    "combiner_features",
-    "fingerprint",
     "fused_generate",
-    "fused_tokens",
     "load_combiner",
-    "score_positions",
-    "top_k_of_logits",
-    "union_probs",
 ]

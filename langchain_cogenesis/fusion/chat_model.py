@@ -28,11 +28,11 @@ from langchain_cogenesis.fusion.sampling import FusionResult, Sampling
 from langchain_cogenesis.fusion.scorers import LlamaCppScorer, TokenScorer
 from langchain_cogenesis.fusion.tokenizer import check_same_tokenizer, remote_cloud_scorer
 from langchain_cogenesis.models.tracing import ls_params
-from langchain_cogenesis.privacy.door import Door
-from langchain_cogenesis.privacy.gate import PrefixGate
-from langchain_cogenesis.privacy.redaction import StreamRestorer
-from langchain_cogenesis.privacy.scanner import PrivacyScanner
-from langchain_cogenesis.privacy.tracing import PrivatelyTracedChatModel
+from langchain_cogenesis.privacy.detection.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.egress.door import Door
+from langchain_cogenesis.privacy.egress.gate import PrefixGate
+from langchain_cogenesis.privacy.redaction.placeholders import StreamRestorer
+from langchain_cogenesis.privacy.tracing.private import PrivatelyTracedChatModel
 
 PRIVATE = "private"
 """``additional_kwargs`` flag of a message that only the local model may read."""
@@ -193,7 +193,7 @@ class ChatCoGenesisFusion(PrivatelyTracedChatModel):
         endpoint)."""
         if self.egress_guard is not None:
             return self.egress_guard
-        from langchain_cogenesis.privacy.guard import EgressGuard
+        from langchain_cogenesis.privacy.egress.guard import EgressGuard
 
         settings = Settings.from_env()
         api_key = self.api_key.get_secret_value() if self.api_key else None

@@ -36,7 +36,7 @@ from langchain_cogenesis.fusion.sampling import (
 )
 from langchain_cogenesis.fusion.scorers import TokenScorer, TopK, score_positions
 from langchain_cogenesis.models.templates import chat_template_of
-from langchain_cogenesis.privacy.gate import PrefixGate
+from langchain_cogenesis.privacy.egress.gate import PrefixGate
 from langchain_cogenesis.prompts import chat_text
 
 

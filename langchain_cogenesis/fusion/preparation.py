@@ -4,7 +4,7 @@ The fusion graph's node and :class:`~langchain_cogenesis.fusion.ChatCoGenesisFus
 prepare a fused decode the same way:
 
 - **the public side** (:func:`public_side`): the messages the cloud will score are
-  decided once, through the run's :class:`~langchain_cogenesis.privacy.door.Door`
+  decided once, through the run's :class:`~langchain_cogenesis.privacy.egress.door.Door`
   (placeholders cannot be added mid-generation): ``redacted`` scores the redacted
   messages and restores the answer on the device; ``local_only`` decodes with the
   local model alone and says why; ``blocked`` raises;
@@ -23,8 +23,8 @@ from langchain_core.messages import BaseMessage
 from langchain_cogenesis.fusion.scorers import TokenScorer
 from langchain_cogenesis.models.templates import chat_template_of
 from langchain_cogenesis.models.window import fit_to_window
-from langchain_cogenesis.privacy.door import Door
-from langchain_cogenesis.privacy.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.detection.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.egress.door import Door
 from langchain_cogenesis.prompts import chat_text
 
 T = TypeVar("T")

@@ -95,7 +95,7 @@ class ChatTemplate:
     Instantiate:
         .. code-block:: python
 
-            from langchain_cogenesis.models import chat_template_for
+            from langchain_cogenesis.models.templates import chat_template_for
 
             template = chat_template_for(model_path)
             prompt = template.render(messages)  # ends where the model's turn starts

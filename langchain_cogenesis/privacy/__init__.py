@@ -1,79 +1,38 @@
-"""The privacy boundary: the one door to the cloud, leak detectors, the audit log."""
+"""The privacy boundary, in four parts (see docs/architecture.md):
 
-from langchain_cogenesis.privacy.audit import AuditEntry, AuditLog, AuditVerification
-from langchain_cogenesis.privacy.decision import (
-    EgressDecision,
-    PolicyRule,
-    decide,
-    tracer_view,
-)
-from langchain_cogenesis.privacy.detectors import (
-    CanaryDetector,
-    Hit,
-    NgramDetector,
-    PiiDetector,
-    RareTokenDetector,
-)
-from langchain_cogenesis.privacy.entities import (
-    EntityDetector,
-    LocalModelDetector,
-    RecognizerRegistry,
-    SpacyEngine,
-)
-from langchain_cogenesis.privacy.erasure import ErasureReport, erase_user
-from langchain_cogenesis.privacy.guard import (
-    POLICIES,
-    CloudReply,
-    EgressGuard,
-    Policy,
-    PrefixGate,
-    find_private_overlap,
-)
-from langchain_cogenesis.privacy.redaction import (
-    StreamRestorer,
-    restore,
-)
-from langchain_cogenesis.privacy.restoration import (
-    MessageStreamRestorer,
-    RestoredValueDetector,
-    RestoredValues,
-    restore_message,
-)
-from langchain_cogenesis.privacy.scanner import PrivacyScanner
-from langchain_cogenesis.privacy.tracing import allow_raw_tracing, with_private_tracing
+- ``detection/``: what is private in a text (:class:`PrivacyScanner` and its detectors);
+- ``egress/``: the one door to the cloud (:func:`decide`, :class:`Door`,
+  :class:`EgressGuard`) and the audit log;
+- ``redaction/``: typed placeholders out, private values back in (:func:`restore`);
+- ``tracing/``: what a tracer may see of a private run (:func:`with_private_tracing`);
+
+and :func:`erase_user`, which reaches all of them. The names below are the public
+surface; everything else is imported from its module.
+"""
+
+from langchain_cogenesis.privacy.detection.entities import EntityDetector, LocalModelDetector
+from langchain_cogenesis.privacy.detection.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.egress.audit import AuditLog
+from langchain_cogenesis.privacy.egress.decision import EgressDecision, Policy, PolicyRule, decide
+from langchain_cogenesis.privacy.egress.door import Door
+from langchain_cogenesis.privacy.egress.guard import EgressGuard
+from langchain_cogenesis.privacy.erasure import erase_user
+from langchain_cogenesis.privacy.redaction.placeholders import restore
+from langchain_cogenesis.privacy.tracing.private import allow_raw_tracing, with_private_tracing
 
 __all__ = [
-    "POLICIES",
-    "AuditEntry",
     "AuditLog",
-    "AuditVerification",
-    "CanaryDetector",
-    "CloudReply",
+    "Door",
     "EgressDecision",
     "EgressGuard",
     "EntityDetector",
-    "ErasureReport",
-    "Hit",
     "LocalModelDetector",
-    "MessageStreamRestorer",
-    "NgramDetector",
-    "PiiDetector",
     "Policy",
     "PolicyRule",
-    "PrefixGate",
     "PrivacyScanner",
-    "RareTokenDetector",
-    "RecognizerRegistry",
-    "RestoredValueDetector",
-    "RestoredValues",
-    "SpacyEngine",
-    "StreamRestorer",
     "allow_raw_tracing",
     "decide",
     "erase_user",
-    "find_private_overlap",
     "restore",
-    "restore_message",
-    "tracer_view",
     "with_private_tracing",
 ]

@@ -7,7 +7,7 @@
   its index files and the freed database pages;
 - the audit logs: the payload text of the user's rows and of any row that carries
   the user's private text, while the hashes stay, so ``cogenesis audit --verify``
-  still passes (see :mod:`langchain_cogenesis.privacy.audit`);
+  still passes (see :mod:`langchain_cogenesis.privacy.egress.audit`);
 - the checkpoints (``threads.sqlite3``, ``cogenesis write --thread-id``, the served
   graphs' ``served-threads.sqlite3``, read with ``COGENESIS_CHECKPOINT_KEY``, and any
   checkpointer passed in, such as the PostgreSQL one that workers share): every
@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_cogenesis import prompts
 from langchain_cogenesis.errors import UnknownUser
-from langchain_cogenesis.privacy.audit import AuditEntry, AuditLog, vacuum
-from langchain_cogenesis.privacy.detectors import tokens
-from langchain_cogenesis.privacy.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.detection.detectors import tokens
+from langchain_cogenesis.privacy.detection.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.egress.audit import AuditEntry, AuditLog, vacuum
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver

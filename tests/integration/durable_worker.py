@@ -16,7 +16,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from langchain_cogenesis.graphs import Components, build_sketch_graph, sqlite_checkpointer
+from langchain_cogenesis.graphs import Components, build_sketch_graph
+from langchain_cogenesis.graphs.checkpointers import sqlite_checkpointer
 from langchain_cogenesis.privacy import EgressGuard
 from langchain_cogenesis.retrievers import PrivateStore
 

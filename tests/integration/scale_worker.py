@@ -37,13 +37,13 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_cogenesis.graphs import (
     Components,
     build_sketch_graph,
-    postgres_checkpointer,
     private_run,
     result_from_state,
     resume_sketch_graph,
 )
+from langchain_cogenesis.graphs.checkpointers import postgres_checkpointer
 from langchain_cogenesis.privacy import EgressGuard
-from langchain_cogenesis.privacy.entities import EntityDetector
+from langchain_cogenesis.privacy.detection.entities import EntityDetector
 from langchain_cogenesis.retrievers import PrivateStore
 from langchain_cogenesis.schema import WritingResult
 from tests.integration.store_worker import HashEmbeddings

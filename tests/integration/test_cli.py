@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from langchain_cogenesis.models.standin import StandInCloud, free_port
-from langchain_cogenesis.privacy.audit import SENT_DECISIONS
+from langchain_cogenesis.privacy.egress.audit import SENT_DECISIONS
 from tests.cli_runner import cli_environment, run_in_process
 
 pytestmark = pytest.mark.integration

@@ -17,12 +17,8 @@ import pytest
 
 from langchain_cogenesis.data import DatasetUser
 from langchain_cogenesis.errors import UnknownThread
-from langchain_cogenesis.graphs import (
-    Components,
-    build_sketch_graph,
-    resume_sketch_graph,
-    sqlite_checkpointer,
-)
+from langchain_cogenesis.graphs import Components, build_sketch_graph, resume_sketch_graph
+from langchain_cogenesis.graphs.checkpointers import sqlite_checkpointer
 from langchain_cogenesis.models import ChatLocalLlama, StandInCloud
 from langchain_cogenesis.privacy import EgressGuard
 from langchain_cogenesis.retrievers import PrivateStore

@@ -74,7 +74,7 @@ def test_the_gguf_adapter_round_trips_into_llama_cpp(tuned: Path, model_path: Pa
     import torch
     from peft import PeftModel
 
-    from langchain_cogenesis.finetune import load_base_model
+    from langchain_cogenesis.finetune.lora import load_base_model
 
     model, tokenizer = load_base_model(model_path)
     ids = tokenizer(PROMPT + "Dear")["input_ids"]

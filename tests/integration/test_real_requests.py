@@ -26,8 +26,8 @@ from langchain_cogenesis.errors import ConfigurationError
 from langchain_cogenesis.evaluation.real_requests import load_pupa, locate_units, string_leaks
 from langchain_cogenesis.graphs import PrivacyMiddleware
 from langchain_cogenesis.privacy import EntityDetector, PrivacyScanner, decide
-from langchain_cogenesis.privacy.tagger import shipped_tagger
-from langchain_cogenesis.privacy.tagger_training import train_tagger
+from langchain_cogenesis.privacy.detection.tagger import shipped_tagger
+from langchain_cogenesis.privacy.detection.tagger_training import train_tagger
 from tests.cloud_servers import RecordingServer
 
 pytestmark = pytest.mark.integration

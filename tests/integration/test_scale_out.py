@@ -26,14 +26,13 @@ from typing import Any
 import pytest
 from langchain_core.documents import Document
 
-from langchain_cogenesis.graphs import (
-    Components,
+from langchain_cogenesis.graphs import Components, build_sketch_graph
+from langchain_cogenesis.graphs.checkpointers import (
     async_postgres_checkpointer,
-    build_sketch_graph,
     postgres_checkpointer,
 )
 from langchain_cogenesis.privacy import EgressGuard
-from langchain_cogenesis.privacy.entities import EntityDetector
+from langchain_cogenesis.privacy.detection.entities import EntityDetector
 from langchain_cogenesis.retrievers import PrivateStore
 from langchain_cogenesis.retrievers.server import chroma_server
 from tests.cloud_servers import RecordingServer

@@ -24,7 +24,7 @@ from langchain_cogenesis.data import DatasetUser
 from langchain_cogenesis.data.paper import load_paper_dev
 from langchain_cogenesis.graphs import Components, run_sketch_graph
 from langchain_cogenesis.privacy import EgressGuard
-from langchain_cogenesis.privacy.paraphrase import PARAPHRASE_THRESHOLD
+from langchain_cogenesis.privacy.detection.paraphrase import PARAPHRASE_THRESHOLD
 from tests.cloud_servers import RecordingServer
 from tests.conftest import PAPER_DEV_SPLIT, REPO
 

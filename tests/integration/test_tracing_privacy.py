@@ -43,7 +43,7 @@ from langchain_cogenesis.graphs import (
     run_sketch_graph,
 )
 from langchain_cogenesis.privacy import EgressGuard
-from langchain_cogenesis.privacy.tracing import (
+from langchain_cogenesis.privacy.tracing.private import (
     PrivatelyTracedGraph,
     allow_raw_tracing,
     with_private_tracing,

@@ -119,7 +119,7 @@ def test_a_local_model_that_sends_its_prompts_elsewhere_is_refused_before_it_rea
 def test_bad_configuration_is_an_error_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     from langchain_cogenesis.config import Settings
     from langchain_cogenesis.privacy import EgressGuard
-    from langchain_cogenesis.privacy.retries import _advice
+    from langchain_cogenesis.privacy.egress.retries import _advice
 
     with pytest.raises(ConfigurationError, match="base_url='notaurl' is not a usable endpoint"):
         EgressGuard(base_url="notaurl", model="m", audit_log=None)

@@ -62,7 +62,7 @@ def test_edits_and_deletions_are_detected(tmp_path: Path, sql: str, problem: str
 
 def test_recomputed_hash_still_breaks_the_chain(tmp_path: Path) -> None:
     """An editor who recomputes the edited row's own hash breaks the next row's link."""
-    from langchain_cogenesis.privacy.audit import _row_hash
+    from langchain_cogenesis.privacy.egress.audit import _row_hash
 
     log = AuditLog(tmp_path / "audit.sqlite3")
     fill(log)

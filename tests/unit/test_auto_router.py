@@ -13,8 +13,9 @@ from langchain_core.messages import AIMessage
 
 from langchain_cogenesis.graphs import Components, build_auto_graph, result_from_state
 from langchain_cogenesis.graphs.auto import FIRST_PERSON, choose_route, route_rule
-from langchain_cogenesis.privacy import AuditLog, EgressGuard, Hit
-from langchain_cogenesis.privacy.decision import KEEP_SENSITIVE_LOCAL
+from langchain_cogenesis.privacy import AuditLog, EgressGuard
+from langchain_cogenesis.privacy.detection.detectors import Hit
+from langchain_cogenesis.privacy.egress.decision import KEEP_SENSITIVE_LOCAL
 from tests.cloud_servers import RecordingServer
 from tests.fusion_fakes import ScriptScorer
 from tests.leak_harness import MemoryStore
@@ -254,7 +255,7 @@ def test_a_new_turn_splits_its_own_instruction() -> None:
 
 
 def test_the_sticky_mark_survives_a_durable_checkpointer(tmp_path: Path) -> None:
-    from langchain_cogenesis.graphs import sqlite_checkpointer
+    from langchain_cogenesis.graphs.checkpointers import sqlite_checkpointer
 
     path = tmp_path / "threads.sqlite3"
     with RecordingServer(reply="Ok.") as server:

@@ -13,8 +13,12 @@ from langchain_cogenesis.errors import (
     RemoteCheckpointsNotAllowed,
     RemoteStoreNotAllowed,
 )
-from langchain_cogenesis.graphs import async_postgres_checkpointer, postgres_checkpointer
-from langchain_cogenesis.graphs.checkpointers import is_local_database, shown_uri
+from langchain_cogenesis.graphs.checkpointers import (
+    async_postgres_checkpointer,
+    is_local_database,
+    postgres_checkpointer,
+    shown_uri,
+)
 from langchain_cogenesis.models.standin import free_port
 from langchain_cogenesis.privacy import AuditLog
 

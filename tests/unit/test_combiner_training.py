@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from langchain_cogenesis.fusion import LearnedCombiner, TopK
+from langchain_cogenesis.fusion import LearnedCombiner
+from langchain_cogenesis.fusion.scorers import TopK
 from langchain_cogenesis.fusion.training import (
     StepExample,
     heldout_nll,

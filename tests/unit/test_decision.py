@@ -10,7 +10,8 @@ from langchain_core.messages import HumanMessage
 
 from langchain_cogenesis.errors import LocalOnly, PrivacyViolation
 from langchain_cogenesis.privacy import AuditLog, EgressGuard, PrivacyScanner
-from langchain_cogenesis.privacy.decision import (
+from langchain_cogenesis.privacy.detection.detectors import Hit
+from langchain_cogenesis.privacy.egress.decision import (
     PublicRecord,
     decide,
     is_public,
@@ -19,7 +20,6 @@ from langchain_cogenesis.privacy.decision import (
     recording,
     tracer_view,
 )
-from langchain_cogenesis.privacy.detectors import Hit
 from langchain_cogenesis.privacy.keys import install_secret, keyed_digest
 
 CANARY = "QUILL-7731-ZEPHYR"

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from langchain_cogenesis.privacy import PrefixGate, PrivacyScanner, restore
-from langchain_cogenesis.privacy.detectors import (
+from langchain_cogenesis.privacy import PrivacyScanner, restore
+from langchain_cogenesis.privacy.detection.detectors import (
     CanaryDetector,
     Hit,
     NgramDetector,
@@ -17,6 +17,7 @@ from langchain_cogenesis.privacy.detectors import (
     luhn_valid,
     merge_spans,
 )
+from langchain_cogenesis.privacy.egress.gate import PrefixGate
 
 PRIVATE = [
     "Lena has 3,200 euros in unpaid invoices from Brightwater Trust, the oldest from February.",

@@ -20,8 +20,8 @@ from langchain_cogenesis.fusion import ChatCoGenesisFusion
 from langchain_cogenesis.fusion.preparation import CLOUD_SKIPPED_LOCAL_ONLY
 from langchain_cogenesis.graphs import PrivacyMiddleware, run_sketch_graph
 from langchain_cogenesis.privacy import AuditLog, EgressGuard, PrivacyScanner
-from langchain_cogenesis.privacy.decision import EgressDecision
-from langchain_cogenesis.privacy.door import Door
+from langchain_cogenesis.privacy.egress.decision import EgressDecision
+from langchain_cogenesis.privacy.egress.door import Door
 from tests.cloud_servers import RecordingServer
 from tests.fusion_fakes import ScriptScorer, echo_script
 from tests.unit.test_fusion_graph import SCRIPT, fusion_components

@@ -24,8 +24,8 @@ from langchain_cogenesis.privacy import (
     PrivacyScanner,
     decide,
 )
-from langchain_cogenesis.privacy.detectors import merge_spans
-from langchain_cogenesis.privacy.entities import (
+from langchain_cogenesis.privacy.detection.detectors import merge_spans
+from langchain_cogenesis.privacy.detection.entities import (
     LineContext,
     RecognizerRegistry,
     SpacyEngine,
@@ -169,7 +169,7 @@ def test_degrades_to_rules_with_a_warning_without_the_extra(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     missing = SpacyEngine(packages=("no_such_model",))
-    with caplog.at_level(logging.WARNING, logger="langchain_cogenesis.privacy.entities"):
+    with caplog.at_level(logging.WARNING, logger="langchain_cogenesis.privacy.detection.entities"):
         assert not missing.available
     assert "privacy" in caplog.text
     spans = found(

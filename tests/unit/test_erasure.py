@@ -16,9 +16,9 @@ from langgraph.graph import END, START, StateGraph
 
 from langchain_cogenesis.errors import UnknownUser
 from langchain_cogenesis.evaluation.runner import Record, ResultCache
-from langchain_cogenesis.graphs import sqlite_checkpointer
+from langchain_cogenesis.graphs.checkpointers import sqlite_checkpointer
 from langchain_cogenesis.privacy import AuditLog
-from langchain_cogenesis.privacy.audit import _row_hash
+from langchain_cogenesis.privacy.egress.audit import _row_hash
 from langchain_cogenesis.privacy.erasure import erase_user
 from langchain_cogenesis.retrievers import PrivateStore
 from tests.integration.store_worker import HashEmbeddings

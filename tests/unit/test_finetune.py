@@ -12,14 +12,8 @@ from langchain_core.documents import Document
 
 from langchain_cogenesis.data.dataset import DatasetRow, train_dev
 from langchain_cogenesis.errors import ConfigurationError
-from langchain_cogenesis.finetune import (
-    LoraSettings,
-    TrainingExample,
-    ask_sketches,
-    build_examples,
-    finetune,
-    sketch_key,
-)
+from langchain_cogenesis.finetune import LoraSettings, build_examples, finetune
+from langchain_cogenesis.finetune.examples import TrainingExample, ask_sketches, sketch_key
 from langchain_cogenesis.graphs.messages import local_messages
 from langchain_cogenesis.privacy import EgressGuard
 from langchain_cogenesis.prompts import TURN_END, chat_text

@@ -9,20 +9,12 @@ import numpy as np
 import pytest
 
 from langchain_cogenesis.errors import PrivacyViolation
-from langchain_cogenesis.fusion import (
-    LearnedCombiner,
-    MaxCombiner,
-    MeanCombiner,
-    Sampling,
-    TopK,
-    combiner_features,
-    fused_generate,
-    top_k_of_logits,
-    union_probs,
-)
-from langchain_cogenesis.fusion.combiners import Fused, local_only
-from langchain_cogenesis.fusion.sampling import choose
-from langchain_cogenesis.privacy import PrefixGate, PrivacyScanner
+from langchain_cogenesis.fusion import LearnedCombiner, MaxCombiner, MeanCombiner, fused_generate
+from langchain_cogenesis.fusion.combiners import Fused, combiner_features, local_only, union_probs
+from langchain_cogenesis.fusion.sampling import Sampling, choose
+from langchain_cogenesis.fusion.scorers import TopK, top_k_of_logits
+from langchain_cogenesis.privacy import PrivacyScanner
+from langchain_cogenesis.privacy.egress.gate import PrefixGate
 
 WORDS = ["<eos>", " the", " garden", " party", " Maya", " owes", " money", " cake", " is", " fun"]
 

@@ -21,15 +21,14 @@ from langchain_cogenesis.fusion import (
     MaxCombiner,
     MeanCombiner,
     RemoteCompletionScorer,
-    Sampling,
-    TopK,
     fused_generate,
-    top_k_of_logits,
 )
 from langchain_cogenesis.fusion.combiners import Combiner
-from langchain_cogenesis.fusion.sampling import distribution
-from langchain_cogenesis.privacy import EgressGuard, PrefixGate, PrivacyScanner
-from langchain_cogenesis.privacy.detectors import Hit
+from langchain_cogenesis.fusion.sampling import Sampling, distribution
+from langchain_cogenesis.fusion.scorers import TopK, top_k_of_logits
+from langchain_cogenesis.privacy import EgressGuard, PrivacyScanner
+from langchain_cogenesis.privacy.detection.detectors import Hit
+from langchain_cogenesis.privacy.egress.gate import PrefixGate
 from tests.cloud_servers import RecordingServer
 
 

@@ -9,7 +9,8 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from langchain_cogenesis.errors import CloudResponseError, CloudUnavailable, PrivacyViolation
 from langchain_cogenesis.models.standin import free_port
-from langchain_cogenesis.privacy import EgressGuard, PrivacyScanner, find_private_overlap
+from langchain_cogenesis.privacy import EgressGuard, PrivacyScanner
+from langchain_cogenesis.privacy.egress.gate import find_private_overlap
 from tests.cloud_servers import RecordingServer
 
 PRIVATE = "Maya owes 1,840 dollars on the garden's shared credit card after the spring repair."

@@ -85,8 +85,8 @@ def check_imports(modules: list[str]) -> dict[str, str]:
 
 def check_typed_errors() -> list[str]:
     """Each part that needs an extra says which one, as a typed error."""
-    from langchain_cogenesis import MissingExtra
-    from langchain_cogenesis.finetune import load_base_model
+    from langchain_cogenesis.errors import MissingExtra
+    from langchain_cogenesis.finetune.lora import load_base_model
     from langchain_cogenesis.retrievers import PrivateStore
 
     checked = []

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import langchain_cogenesis
-from langchain_cogenesis.privacy import _langchain_internals as internals
+from langchain_cogenesis.privacy.tracing import _langchain_internals as internals
 
 ROOT = Path(langchain_cogenesis.__file__).parent
 THIRD_PARTY = ("langchain_core", "langchain", "langgraph", "langsmith")

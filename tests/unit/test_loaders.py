@@ -7,7 +7,8 @@ import pytest
 
 from langchain_cogenesis.data import DatasetUser
 from langchain_cogenesis.errors import SourceFileError
-from langchain_cogenesis.retrievers import load_source, load_sources, user_context_documents
+from langchain_cogenesis.retrievers import load_sources
+from langchain_cogenesis.retrievers.loaders import load_source, user_context_documents
 
 EML = b"""From: Maya Okafor <maya@example.org>
 To: board@lindenstreet.example

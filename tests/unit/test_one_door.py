@@ -48,14 +48,14 @@ NETWORK_MODULES = (
 )
 
 ALLOWED: dict[str, dict[str, str]] = {
-    "langchain_cogenesis/privacy/guard.py": {
+    "langchain_cogenesis/privacy/egress/guard.py": {
         "langchain_openai": "the one door: chat completions",
     },
-    "langchain_cogenesis/privacy/completions.py": {
+    "langchain_cogenesis/privacy/egress/completions.py": {
         "openai": "the one door's fusion transport: completions with log-probabilities",
         "httpx": "the one door's fusion transport: tokenizer probes of the cloud endpoint",
     },
-    "langchain_cogenesis/privacy/retries.py": {
+    "langchain_cogenesis/privacy/egress/retries.py": {
         "openai": "the one door's error mapping: the client's error types, no connection",
         "httpx": "the one door's error mapping: the client's error types, no connection",
     },
@@ -72,14 +72,14 @@ ALLOWED: dict[str, dict[str, str]] = {
     "retrievers/_remote.py": {
         "chromadb": "a Chroma server's HttpClient; a remote chroma_url needs an explicit opt-in",
     },
-    "langchain_cogenesis/privacy/tracing.py": {
+    "langchain_cogenesis/privacy/tracing/private.py": {
         "langchain_core.tracers.langchain": "puts the scrubber in place of LangChain's tracer",
     },
-    "langchain_cogenesis/privacy/_langchain_internals.py": {
+    "langchain_cogenesis/privacy/tracing/_langchain_internals.py": {
         "langchain_core.tracers.context": "keeps in-process handlers (collect_runs) as they are",
         "langchain_core.tracers.langchain": "checks the tracer internals the scrubber copies",
     },
-    "langchain_cogenesis/privacy/scrubbing.py": {
+    "langchain_cogenesis/privacy/tracing/scrubbing.py": {
         "langsmith": "the scrubbing tracer hands runs to the LangSmith client, scrubbed",
         "langchain_core.tracers.langchain": "the scrubbing tracer wraps LangChain's tracer",
     },
@@ -197,12 +197,12 @@ def test_the_check_sees_an_offender(tmp_path: Path, source: str, expected: set[s
 ACTS_ON_DECISIONS = {
     # the calls that act on a decision: choosing it, adding to the run's public record,
     # writing an audit row; only the door makes them (decision.py defines the first two)
-    "decide": {"langchain_cogenesis/privacy/door.py"},
-    "mark_public": {"langchain_cogenesis/privacy/door.py"},
+    "decide": {"langchain_cogenesis/privacy/egress/door.py"},
+    "mark_public": {"langchain_cogenesis/privacy/egress/door.py"},
     "record": {
-        "langchain_cogenesis/privacy/door.py",
+        "langchain_cogenesis/privacy/egress/door.py",
         # the remote store's own row: a store, not a payload (no decision to act on)
-        "langchain_cogenesis/privacy/audit.py",
+        "langchain_cogenesis/privacy/egress/audit.py",
     },
 }
 

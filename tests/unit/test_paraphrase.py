@@ -15,14 +15,14 @@ from langchain_core.messages import AIMessage
 from langchain_cogenesis.graphs import Components, run_sketch_graph, scanners
 from langchain_cogenesis.graphs.auto import request_scanner
 from langchain_cogenesis.privacy import EgressGuard, PrivacyScanner, decide
-from langchain_cogenesis.privacy.paraphrase import (
+from langchain_cogenesis.privacy.detection.paraphrase import (
     MAX_ITEMS,
     StoredItemMatcher,
     StoredItems,
     clause_spans,
     item_texts,
 )
-from langchain_cogenesis.privacy.spans import tokens
+from langchain_cogenesis.privacy.detection.spans import tokens
 from langchain_cogenesis.retrievers import LocalEmbeddings
 from tests.cloud_servers import RecordingServer
 from tests.leak_harness import MemoryStore

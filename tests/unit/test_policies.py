@@ -15,8 +15,13 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from langchain_cogenesis.errors import LocalOnly, PrivacyViolation
 from langchain_cogenesis.graphs import run_sketch_graph
-from langchain_cogenesis.privacy import AuditLog, EgressGuard, Hit, PrivacyScanner, restore
-from langchain_cogenesis.privacy.splitter import FALLBACK_PUBLIC, split_instruction, split_request
+from langchain_cogenesis.privacy import AuditLog, EgressGuard, PrivacyScanner, restore
+from langchain_cogenesis.privacy.detection.detectors import Hit
+from langchain_cogenesis.privacy.detection.splitter import (
+    FALLBACK_PUBLIC,
+    split_instruction,
+    split_request,
+)
 from tests.cloud_servers import RecordingServer
 from tests.unit.test_sketch_graph import REQUEST, SECRET, make_components
 

@@ -16,10 +16,16 @@ from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 
 from langchain_cogenesis.privacy import PrivacyScanner, decide
-from langchain_cogenesis.privacy import redaction as redaction_module
-from langchain_cogenesis.privacy.detectors import Hit
+from langchain_cogenesis.privacy.detection.detectors import Hit
+from langchain_cogenesis.privacy.detection.splitter import (
+    FALLBACK_PUBLIC,
+    sentences,
+    split_instruction,
+    split_request,
+)
 from langchain_cogenesis.privacy.keys import keyed_digest
-from langchain_cogenesis.privacy.redaction import (
+from langchain_cogenesis.privacy.redaction import placeholders as redaction_module
+from langchain_cogenesis.privacy.redaction.placeholders import (
     PLACEHOLDER_PATTERN,
     StreamRestorer,
     placeholder_type,
@@ -27,17 +33,11 @@ from langchain_cogenesis.privacy.redaction import (
     restore,
     typed_spans,
 )
-from langchain_cogenesis.privacy.restoration import (
+from langchain_cogenesis.privacy.redaction.restoration import (
     MessageStreamRestorer,
     RestoredValueDetector,
     restore_message,
     restore_value,
-)
-from langchain_cogenesis.privacy.splitter import (
-    FALLBACK_PUBLIC,
-    sentences,
-    split_instruction,
-    split_request,
 )
 from tests.conftest import PAPER_DEV_SPLIT
 

@@ -10,11 +10,11 @@ from langchain_core.language_models import GenericFakeChatModel
 
 from langchain_cogenesis.graphs import Components, PrivacyMiddleware, nodes, scanners
 from langchain_cogenesis.graphs.auto import request_scanner
-from langchain_cogenesis.privacy.detectors import CanaryDetector
-from langchain_cogenesis.privacy.entities import EntityDetector
-from langchain_cogenesis.privacy.paraphrase import StoredItemMatcher
-from langchain_cogenesis.privacy.scanner import PrivacyScanner
-from langchain_cogenesis.privacy.splitter import general_part
+from langchain_cogenesis.privacy.detection.detectors import CanaryDetector
+from langchain_cogenesis.privacy.detection.entities import EntityDetector
+from langchain_cogenesis.privacy.detection.paraphrase import StoredItemMatcher
+from langchain_cogenesis.privacy.detection.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.detection.splitter import general_part
 from tests.unit.test_paraphrase import HABITS, LocalStore
 
 BASE = [

@@ -38,14 +38,10 @@ from langchain_cogenesis.graphs import (
     cogenesis_tool,
     run_sketch_graph,
 )
-from langchain_cogenesis.privacy import (
-    AuditEntry,
-    AuditLog,
-    EgressGuard,
-    Hit,
-    PrivacyScanner,
-    RestoredValues,
-)
+from langchain_cogenesis.privacy import AuditLog, EgressGuard, PrivacyScanner
+from langchain_cogenesis.privacy.detection.detectors import Hit
+from langchain_cogenesis.privacy.egress.audit import AuditEntry
+from langchain_cogenesis.privacy.redaction.restoration import RestoredValues
 from langchain_cogenesis.retrievers import PrivateContextRetriever, PrivateStore
 from tests.cli_runner import cli_environment, run_in_process
 from tests.cloud_servers import RecordingServer

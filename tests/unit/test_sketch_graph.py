@@ -16,12 +16,8 @@ from langchain_cogenesis.errors import (
     PrivacyViolation,
     UnknownUser,
 )
-from langchain_cogenesis.graphs import (
-    Components,
-    build_sketch_graph,
-    run_sketch_graph,
-    sqlite_checkpointer,
-)
+from langchain_cogenesis.graphs import Components, build_sketch_graph, run_sketch_graph
+from langchain_cogenesis.graphs.checkpointers import sqlite_checkpointer
 from langchain_cogenesis.privacy import EgressGuard
 from tests.cloud_servers import RecordingServer
 from tests.leak_harness import MemoryStore

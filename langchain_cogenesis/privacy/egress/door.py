@@ -35,16 +35,16 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_cogenesis.privacy.audit import AuditLog
-from langchain_cogenesis.privacy.decision import (
+from langchain_cogenesis.privacy.detection.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.egress.audit import AuditLog
+from langchain_cogenesis.privacy.egress.decision import (
     EgressDecision,
     PolicyRule,
     check_policy,
     decide,
     mark_public,
 )
-from langchain_cogenesis.privacy.gate import hit_summary
-from langchain_cogenesis.privacy.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.egress.gate import hit_summary
 
 _log = logging.getLogger("langchain_cogenesis.egress")
 

@@ -3,7 +3,7 @@
 The scrubber must know which callback handlers feed the caller in process (streaming
 taps, the configure hooks behind ``collect_runs()``) and must copy a tracer's parent
 runs; langchain-core exposes none of that publicly. Those names are reached here and
-nowhere else, and :func:`check` runs when :mod:`~langchain_cogenesis.privacy.tracing`
+nowhere else, and :func:`check` runs when :mod:`~langchain_cogenesis.privacy.tracing.private`
 is imported: a langchain-core release that renames one fails loudly, with
 :class:`IncompatibleLangChain` naming it, instead of scrubbing less without a word.
 """

@@ -7,7 +7,7 @@ The rules, in order:
    its private spans, if any, are replaced by placeholders); the rest is the private
    part and stays on the device.
 2. Otherwise the public part is the whole request with only its private spans
-   replaced by typed placeholders (:mod:`~langchain_cogenesis.privacy.redaction`),
+   replaced by typed placeholders (:mod:`~langchain_cogenesis.privacy.redaction.placeholders`),
    so a request phrased as people phrase it ("Given her love of wine, Elaine
    could…, prepare a presentation on wine") keeps its public content:
    ``Given her love of wine, [PERSON_3f9a] could…``. The sentences that held a
@@ -32,9 +32,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
 from langchain_cogenesis.errors import InvalidInstruction
-from langchain_cogenesis.privacy.detectors import Hit
-from langchain_cogenesis.privacy.redaction import useful_words
-from langchain_cogenesis.privacy.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.detection.detectors import Hit
+from langchain_cogenesis.privacy.detection.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.redaction.placeholders import useful_words
 from langchain_cogenesis.prompts import FALLBACK_PUBLIC, GENERIC_REWRITE_PROMPT
 from langchain_cogenesis.schema import ContextAwareInstruction, TaskKind, clean_text
 

@@ -1,4 +1,4 @@
-"""Rules and lexicons of :mod:`langchain_cogenesis.privacy.entities`.
+"""Rules and lexicons of :mod:`langchain_cogenesis.privacy.detection.entities`.
 
 Patterns for what has a shape (credentials, ID numbers, contacts, amounts, dates),
 lexicons and cues for what has none (health terms, names after "my sister" or
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from langchain_cogenesis.privacy.lexicons import HEALTH_TERMS, NAME_CUES, ORG_SUFFIXES
-from langchain_cogenesis.privacy.spans import PII_PATTERNS, Span, common_words
+from langchain_cogenesis.privacy.detection.lexicons import HEALTH_TERMS, NAME_CUES, ORG_SUFFIXES
+from langchain_cogenesis.privacy.detection.spans import PII_PATTERNS, Span, common_words
 
 PLACEHOLDER = re.compile(r"\[[A-Z][A-Z_]*_[0-9A-Za-z]+\]")
 """A placeholder left by redaction: never itself private, never part of a span."""

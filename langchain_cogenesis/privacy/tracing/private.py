@@ -7,7 +7,7 @@ exports) is an exit the egress guard does not see. Inside a private entry point
 
 - LangChain's tracer (``LangChainTracer``) is replaced by a :class:`ScrubbingTracer`
   that hands its runs to the LangSmith client only when the entry point's own run
-  ends, scrubbed then (:mod:`~langchain_cogenesis.privacy.trace_view`): by that time
+  ends, scrubbed then (:mod:`~langchain_cogenesis.privacy.tracing.trace_view`): by that time
   every text that went to the cloud is known, so the public sketch payload and the
   cloud's reply show as they are while private text shows as a keyed digest. Run
   names, nesting, timings, tags, metadata keys, numbers and egress decisions stay.
@@ -45,15 +45,15 @@ from langchain_core.tracers.langchain import LangChainTracer
 from langgraph.pregel import Pregel
 
 from langchain_cogenesis.errors import PrivacyViolation
-from langchain_cogenesis.privacy import _langchain_internals as _internals
-from langchain_cogenesis.privacy.decision import (
+from langchain_cogenesis.privacy.egress.decision import (
     PublicRecord,
     current_record,
     drop_record,
     recording,
     use_record,
 )
-from langchain_cogenesis.privacy.scrubbing import (
+from langchain_cogenesis.privacy.tracing import _langchain_internals as _internals
+from langchain_cogenesis.privacy.tracing.scrubbing import (
     AsyncScrubbingHandler,
     ScrubbingHandler,
     ScrubbingTracer,

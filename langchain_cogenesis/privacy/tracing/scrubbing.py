@@ -2,9 +2,9 @@
 
 :class:`ScrubbingTracer` stands in for LangChain's ``LangChainTracer``: it holds its
 runs until the entry point's own run ends, then hands them to the LangSmith client
-scrubbed (:mod:`~langchain_cogenesis.privacy.trace_view`). :class:`ScrubbingHandler`
+scrubbed (:mod:`~langchain_cogenesis.privacy.tracing.trace_view`). :class:`ScrubbingHandler`
 and :class:`AsyncScrubbingHandler` wrap any other handler, which then gets the same
-scrubbed view as each event happens. :mod:`~langchain_cogenesis.privacy.tracing`
+scrubbed view as each event happens. :mod:`~langchain_cogenesis.privacy.tracing.private`
 decides which handler gets which.
 """
 
@@ -23,9 +23,9 @@ from langchain_core.tracers.langchain import LangChainTracer
 from langchain_core.tracers.schemas import Run
 from langsmith import Client
 
-from langchain_cogenesis.privacy._langchain_internals import external_run_ids
-from langchain_cogenesis.privacy.decision import PublicRecord, recording
-from langchain_cogenesis.privacy.trace_view import (
+from langchain_cogenesis.privacy.egress.decision import PublicRecord, recording
+from langchain_cogenesis.privacy.tracing._langchain_internals import external_run_ids
+from langchain_cogenesis.privacy.tracing.trace_view import (
     error_text,
     is_error_text,
     plain,

@@ -2,7 +2,7 @@
 
 The agent middleware and the graph nodes get the cloud's reply as messages, whole
 or streamed, and may pass tool-call arguments on to local tools. Everything here
-puts the values of a redaction (:mod:`~langchain_cogenesis.privacy.redaction`) back
+puts the values of a redaction (:mod:`~langchain_cogenesis.privacy.redaction.placeholders`) back
 into them:
 
 - :func:`restore_message` for a whole message: its content (text or content
@@ -36,8 +36,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 
-from langchain_cogenesis.privacy.detectors import Hit, rare_tokens, tokens
-from langchain_cogenesis.privacy.redaction import (
+from langchain_cogenesis.privacy.detection.detectors import Hit, rare_tokens, tokens
+from langchain_cogenesis.privacy.redaction.placeholders import (
     GENERIC_TYPE,
     PLACEHOLDER_PATTERN,
     StreamRestorer,
@@ -187,7 +187,7 @@ class RestoredValueDetector:
     placeholder the value had, so the value gets the same placeholder again.
 
     The rare tokens of a value (names, identifiers, numbers: what
-    :func:`~langchain_cogenesis.privacy.detectors.rare_tokens` finds) are found on their
+    :func:`~langchain_cogenesis.privacy.detection.detectors.rare_tokens` finds) are found on their
     own too: a tool's answer that writes "Parkinson's" or "Okafor" in other words than
     the restored value does not carry them out.
     """

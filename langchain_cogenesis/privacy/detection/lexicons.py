@@ -1,4 +1,4 @@
-"""Word lists for :mod:`langchain_cogenesis.privacy.entities`.
+"""Word lists for :mod:`langchain_cogenesis.privacy.detection.entities`.
 
 Health terms are what a person says about their own body: a condition, a medicine,
 a device, a procedure. They count only in a sentence about someone ("my", "her", a

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from langchain_cogenesis.errors import ConfigurationError
-from langchain_cogenesis.privacy.spans import Span, common_words
+from langchain_cogenesis.privacy.detection.spans import Span, common_words
 
 logger = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ Restoration happens on the device only:
 - :func:`restore` for a whole answer;
 - :class:`StreamRestorer` for streamed text: it holds back only a chunk's tail that
   may still grow into a placeholder (``[PER`` + ``SON_3f9a]``), nothing else;
-- :func:`~langchain_cogenesis.privacy.restoration.restore_message` and
-  :class:`~langchain_cogenesis.privacy.restoration.MessageStreamRestorer` for
+- :func:`~langchain_cogenesis.privacy.redaction.restoration.restore_message` and
+  :class:`~langchain_cogenesis.privacy.redaction.restoration.MessageStreamRestorer` for
   LangChain messages and streams of chunks, tool-call arguments included;
-- :class:`~langchain_cogenesis.privacy.restoration.RestoredValueDetector`, a
+- :class:`~langchain_cogenesis.privacy.redaction.restoration.RestoredValueDetector`, a
   detector of the values restored earlier in a conversation, for later turns.
 
 What the cloud may change and still be restored: the case (``[person_3F9A]``), one
@@ -47,8 +47,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from langchain_cogenesis.privacy.detection.spans import Hit, merge_spans
 from langchain_cogenesis.privacy.keys import keyed_digest
-from langchain_cogenesis.privacy.spans import Hit, merge_spans
 
 GENERIC_TYPE = "PRIVATE"
 """The type of a span no detector could name (store n-grams, rare tokens, canaries)."""

@@ -1,7 +1,7 @@
 """The one decision: scan a payload, then send it, redact it, block it or keep it local.
 
 :func:`decide` is the only place where that choice is made, and a
-:class:`~langchain_cogenesis.privacy.door.Door` the only place that acts on it
+:class:`~langchain_cogenesis.privacy.egress.door.Door` the only place that acts on it
 (audit, public record, errors, route): the egress guard, the agent middleware, both
 fusion paths and the auto router each hold one, so a fix to the policy or to its
 consequences lands once.
@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from langchain_cogenesis.errors import LocalOnly, PrivacyViolation
-from langchain_cogenesis.privacy.audit import SENT_DECISIONS
-from langchain_cogenesis.privacy.detectors import Hit
+from langchain_cogenesis.privacy.detection.detectors import Hit
+from langchain_cogenesis.privacy.detection.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.egress.audit import SENT_DECISIONS
 from langchain_cogenesis.privacy.keys import keyed_digest
-from langchain_cogenesis.privacy.redaction import PLACEHOLDER_PATTERN
-from langchain_cogenesis.privacy.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.redaction.placeholders import PLACEHOLDER_PATTERN
 
 Policy = Literal["block", "redact", "local_only"]
 """What happens when a payload carries private context (see docs/privacy.md)."""

@@ -1,17 +1,17 @@
 """The scanner: every detector for one user and request, run together.
 
 The top floor of detection. :class:`PrivacyScanner` holds the store-based and
-pattern detectors of :mod:`~langchain_cogenesis.privacy.detectors` and the entity
-detector it is given (:mod:`~langchain_cogenesis.privacy.entities`), scans a payload
+pattern detectors of :mod:`~langchain_cogenesis.privacy.detection.detectors` and the entity
+detector it is given (:mod:`~langchain_cogenesis.privacy.detection.entities`), scans a payload
 with all of them and redacts what they find
-(:mod:`~langchain_cogenesis.privacy.redaction`).
+(:mod:`~langchain_cogenesis.privacy.redaction.placeholders`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from langchain_cogenesis.privacy.detectors import (
+from langchain_cogenesis.privacy.detection.detectors import (
     NGRAM_N,
     CanaryDetector,
     DateDetector,
@@ -20,9 +20,9 @@ from langchain_cogenesis.privacy.detectors import (
     PrivateIndex,
     RareTokenDetector,
 )
-from langchain_cogenesis.privacy.entities import default_entity_detector
-from langchain_cogenesis.privacy.redaction import redact_spans
-from langchain_cogenesis.privacy.spans import Detector, Hit
+from langchain_cogenesis.privacy.detection.entities import default_entity_detector
+from langchain_cogenesis.privacy.detection.spans import Detector, Hit
+from langchain_cogenesis.privacy.redaction.placeholders import redact_spans
 
 
 class PrivacyScanner:
@@ -41,7 +41,7 @@ class PrivacyScanner:
         detect_entities: also find private facts the store does not hold (names,
             places, health, money, credentials typed into a request).
         entity_detector: the detector that finds them (default: the process's
-            :func:`~langchain_cogenesis.privacy.entities.default_entity_detector`,
+            :func:`~langchain_cogenesis.privacy.detection.entities.default_entity_detector`,
             with the spaCy engine); pass
             ``EntityDetector(engine=None)`` for the rules alone, or your own.
     """
@@ -103,7 +103,7 @@ class PrivacyScanner:
         """Replace only the private spans with typed, keyed placeholders.
 
         ``Write to [PERSON_3f9a] at [PLACE_0c41]``: see
-        :mod:`langchain_cogenesis.privacy.redaction`. Returns the text and the
+        :mod:`langchain_cogenesis.privacy.redaction.placeholders`. Returns the text and the
         placeholder → value mapping, which stays on the device. ``known`` holds the
         placeholders already given out in this request or conversation (a value
         keeps its placeholder, no other value gets one of them); ``first`` is kept

@@ -3,7 +3,7 @@
 :func:`scrub` walks any value a callback or a tracing client receives (messages,
 documents, generations, errors, dicts, pydantic models, dataclasses) and returns the
 same shape with every string replaced by
-:func:`~langchain_cogenesis.privacy.decision.tracer_view` of it: public text (what
+:func:`~langchain_cogenesis.privacy.egress.decision.tracer_view` of it: public text (what
 went to the cloud, or came back from it) as it is, anything else as a keyed digest.
 
 Structure stays readable: dict keys, message types and roles, numbers and booleans,
@@ -30,7 +30,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, Generation, LLMResult
 from pydantic import BaseModel
 
-from langchain_cogenesis.privacy.decision import tracer_view
+from langchain_cogenesis.privacy.egress.decision import tracer_view
 
 STRUCTURAL_KEYS: frozenset[str] = frozenset(
     {

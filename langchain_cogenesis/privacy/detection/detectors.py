@@ -7,8 +7,8 @@
   the names in the user's profile, by pattern (with checksums where they exist).
 - :class:`CanaryDetector`: exact strings planted in private context.
 
-They all follow :class:`~langchain_cogenesis.privacy.spans.Detector`;
-:class:`~langchain_cogenesis.privacy.scanner.PrivacyScanner` runs them together with
+They all follow :class:`~langchain_cogenesis.privacy.detection.spans.Detector`;
+:class:`~langchain_cogenesis.privacy.detection.scanner.PrivacyScanner` runs them together with
 the entity detector. The n-gram and rare-token detectors ignore what also occurs in
 ``public_text``, the public instruction the user wrote: the user chose to share that.
 """
@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from langchain_cogenesis.privacy.spans import (
+from langchain_cogenesis.privacy.detection.spans import (
     DATE_PATTERN,
     PII_PATTERNS,
     TOKEN_PATTERN,

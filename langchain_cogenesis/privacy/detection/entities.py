@@ -16,7 +16,7 @@ recognizer, :class:`SpacyEngine`) passed in by constructor and run once per line
 recognizers behind one interface (:class:`LineRecognizer`), each reading the line and
 what the engine found in it; a :class:`RecognizerRegistry` that holds them in order of
 trust. Add a recognizer to a registry to extend detection; pass a detector to a
-:class:`~langchain_cogenesis.privacy.scanner.PrivacyScanner` to use it.
+:class:`~langchain_cogenesis.privacy.detection.scanner.PrivacyScanner` to use it.
 
 Without the extra it degrades to the rules, with a logged warning. Hits are named
 ``entity:PERSON``, ``entity:ORG``, ``entity:PLACE``, ``entity:DATE``,
@@ -37,7 +37,7 @@ Setup:
 Instantiate:
     .. code-block:: python
 
-        from langchain_cogenesis.privacy.entities import EntityDetector
+        from langchain_cogenesis.privacy.detection.entities import EntityDetector
 
         detector = EntityDetector()  # SpacyEngine() and the default registry
         detector.find("Write a toast for my sister Lena's wedding on 14 June")
@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal, Protocol
 
-from langchain_cogenesis.privacy.entity_rules import (
+from langchain_cogenesis.privacy.detection.entity_rules import (
     ANCHOR,
     PLACEHOLDER,
     amount_spans,
@@ -67,8 +67,8 @@ from langchain_cogenesis.privacy.entity_rules import (
     rule_spans,
     trim_span,
 )
-from langchain_cogenesis.privacy.spans import Hit, Span
-from langchain_cogenesis.privacy.tagger import TaggerRecognizer, shipped_tagger
+from langchain_cogenesis.privacy.detection.spans import Hit, Span
+from langchain_cogenesis.privacy.detection.tagger import TaggerRecognizer, shipped_tagger
 
 logger = logging.getLogger(__name__)
 
@@ -330,8 +330,8 @@ _DEFAULT_ENGINE = object()
 class EntityDetector:
     """Private facts typed into a request, without prior knowledge of the user.
 
-    Follows the :class:`~langchain_cogenesis.privacy.spans.Detector` protocol;
-    :class:`~langchain_cogenesis.privacy.scanner.PrivacyScanner` adds one by default.
+    Follows the :class:`~langchain_cogenesis.privacy.detection.spans.Detector` protocol;
+    :class:`~langchain_cogenesis.privacy.detection.scanner.PrivacyScanner` adds one by default.
     Lines are recognized one at a time and cached, so a payload that grows (a
     conversation, a decoding prefix) costs only its new lines.
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_cogenesis.evaluation.pii_cases import PiiCase
-from langchain_cogenesis.privacy.tagger import (
+from langchain_cogenesis.privacy.detection.tagger import (
     CATEGORY_KIND,
     KINDS,
     EncodedLine,

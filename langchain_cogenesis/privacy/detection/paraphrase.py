@@ -29,8 +29,8 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from langchain_cogenesis.errors import MissingExtra
-from langchain_cogenesis.privacy.spans import Hit, tokens
-from langchain_cogenesis.privacy.splitter import sentence_spans
+from langchain_cogenesis.privacy.detection.spans import Hit, tokens
+from langchain_cogenesis.privacy.detection.splitter import sentence_spans
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -215,7 +215,10 @@ class StoredItemMatcher:
     Instantiate:
         .. code-block:: python
 
-            from langchain_cogenesis.privacy.paraphrase import StoredItemMatcher, StoredItems
+            from langchain_cogenesis.privacy.detection.paraphrase import (
+                StoredItemMatcher,
+                StoredItems,
+            )
             from langchain_cogenesis.retrievers import LocalEmbeddings
 
             embeddings = LocalEmbeddings()

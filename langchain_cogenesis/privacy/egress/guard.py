@@ -5,10 +5,11 @@ handled by the policy (block, redact, or keep the work local), written to the au
 log, and only then sent. Anything else in the package that wants the cloud asks the
 guard.
 
-The guard decides; two modules beside it carry out: :mod:`~langchain_cogenesis.privacy.retries`
-(typed errors, retries with backoff) and :mod:`~langchain_cogenesis.privacy.completions`
-(the completions and tokenizer requests of fusion). Both are given only payloads the
-guard has decided on and audited.
+The guard decides, through its :class:`~langchain_cogenesis.privacy.egress.door.Door`;
+two modules beside it carry out: :mod:`~langchain_cogenesis.privacy.egress.retries`
+(typed errors, retries with backoff) and
+:mod:`~langchain_cogenesis.privacy.egress.completions` (the completions and tokenizer
+requests of fusion). Both are given only payloads the guard has decided on and audited.
 """
 
 from __future__ import annotations
@@ -24,32 +25,24 @@ from pydantic import SecretStr
 
 from langchain_cogenesis.config import Settings, checked_url
 from langchain_cogenesis.errors import CloudResponseError, CloudUnavailable
-from langchain_cogenesis.privacy.audit import AuditLog
-from langchain_cogenesis.privacy.completions import (
+from langchain_cogenesis.privacy.detection.detectors import Detector
+from langchain_cogenesis.privacy.detection.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.egress.audit import AuditLog
+from langchain_cogenesis.privacy.egress.completions import (
     CompletionsTransport,
     next_token_tops,
     prompt_tops,
 )
-from langchain_cogenesis.privacy.decision import POLICIES, Policy, PolicyRule, check_policy
-from langchain_cogenesis.privacy.detectors import Detector
-from langchain_cogenesis.privacy.door import Door
-from langchain_cogenesis.privacy.gate import PrefixGate, find_private_overlap, hit_summary
-from langchain_cogenesis.privacy.retries import RetrySchedule, with_retries
-from langchain_cogenesis.privacy.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.egress.decision import PolicyRule, check_policy
+from langchain_cogenesis.privacy.egress.door import Door
+from langchain_cogenesis.privacy.egress.gate import hit_summary
+from langchain_cogenesis.privacy.egress.retries import RetrySchedule, with_retries
 from langchain_cogenesis.schema import CloudPayload
 
 HISTORY_LIMIT = 1000
 """How many sent payloads :attr:`EgressGuard.history` keeps (the audit log keeps all)."""
 
-__all__ = [
-    "POLICIES",
-    "CloudReply",
-    "EgressGuard",
-    "Policy",
-    "PrefixGate",
-    "find_private_overlap",
-    "hit_summary",
-]
+__all__ = ["CloudReply", "EgressGuard"]
 
 
 class CloudReply(NamedTuple):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from langchain_cogenesis.privacy.detectors import Hit
-from langchain_cogenesis.privacy.scanner import PrivacyScanner
+from langchain_cogenesis.privacy.detection.detectors import Hit
+from langchain_cogenesis.privacy.detection.scanner import PrivacyScanner
 
 
 def hit_summary(hits: Iterable[Hit]) -> list[dict[str, Any]]:
