@@ -9,6 +9,7 @@ folder are serialized, and a second writing process gets
 :class:`~langchain_cogenesis.errors.StoreLocked` (``_locking.py``). Several writing
 processes use a Chroma server (``chroma run``, ``COGENESIS_CHROMA_URL``), which off
 loopback needs an opt-in (``_remote.py``). ``_disk.py`` checks and erases the folder.
+What stays here is the store's API, one class (about 400 lines with its docstrings).
 """
 
 from __future__ import annotations

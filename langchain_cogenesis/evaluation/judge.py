@@ -19,6 +19,9 @@ model with a grammar (:func:`rating_grammar`) so that every call ends in a ratin
 whose order is known (a reference against a truncated or shuffled copy of itself).
 :meth:`Judge.with_expected_rating` reads the whole distribution of the rating's digit
 instead (the expected rating), which ties far less often on a small model.
+
+Size: a little over 400 lines, because the judge, its guarded variant and the checks of
+its reliability (win/tie/lose, known-pair accuracy) are read and changed together.
 """
 
 from __future__ import annotations

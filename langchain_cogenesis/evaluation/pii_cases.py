@@ -15,6 +15,8 @@ Two sources:
 
 :func:`unit_leaks` tells whether a labelled unit would reach the cloud once the
 given spans are redacted; :func:`over_redaction` counts the public words redacted.
+
+Size: a little over 400 lines, most of them the templates and value lists.
 """
 
 from __future__ import annotations

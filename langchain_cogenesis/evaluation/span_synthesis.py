@@ -23,6 +23,10 @@ any private value with training. Values built from others (an e-mail from a name
 address from a street, postcode and city) inherit the half of their parts.
 
 :func:`write_jsonl` and :func:`read_jsonl` store cases one JSON object a line.
+
+Size: about 2,300 lines, nearly all of them data: the value lists and the templates of
+each kind of request, kept next to the few functions that fill them so that a kind is
+read and reviewed in one place. The logic is under 400 lines.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Logit-based CoGenesis as a LangChain chat model: usable wherever a chat model is."""
+"""Logit-based CoGenesis as a LangChain chat model: usable wherever a chat model is.
+
+Size: a little over 400 lines, one class whose docstring is its user guide; what it
+shares with the fusion graph is in :mod:`~langchain_cogenesis.fusion.preparation`.
+"""
 
 from __future__ import annotations
 

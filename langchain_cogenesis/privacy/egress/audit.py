@@ -12,6 +12,9 @@ the chain still verifies; a payload that is present must match its sha256. Rows
 written before format 2 hashed the text itself and verify as they always did; when
 one of them is erased, the whole chain is first checked and then re-hashed in
 format 2, and the erasure row records the head it had before.
+
+Size: a little over 400 lines; the hash chain, its verification and its erasure are
+one invariant and stay in one module.
 """
 
 from __future__ import annotations
