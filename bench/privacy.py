@@ -64,11 +64,9 @@ from langchain_cogenesis.privacy.detection.detectors import (
     PrivateIndex,
     merge_spans,
 )
-from langchain_cogenesis.privacy.detection.entities import (
-    EntityDetector,
-    RecognizerRegistry,
-    ner_available,
-)
+from langchain_cogenesis.privacy.detection.entities import EntityDetector
+from langchain_cogenesis.privacy.detection.ner_engine import ner_available
+from langchain_cogenesis.privacy.detection.recognizers import RecognizerRegistry
 from langchain_cogenesis.privacy.detection.splitter import split_request
 from langchain_cogenesis.privacy.detection.tagger import (
     WEIGHTS_DIR,

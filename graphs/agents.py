@@ -23,7 +23,7 @@ from langchain_cogenesis.errors import UnknownUser
 from langchain_cogenesis.graphs.chat_model import ChatCoGenesis
 from langchain_cogenesis.graphs.middleware import PrivacyMiddleware as PrivacyMiddleware
 from langchain_cogenesis.privacy.redaction.restoration import RestoredValues
-from langchain_cogenesis.privacy.tracing.private import PrivatelyTracedTool
+from langchain_cogenesis.privacy.tracing.privately_traced import PrivatelyTracedTool
 
 
 class WritingRequest(BaseModel):
@@ -95,7 +95,7 @@ def cogenesis_tool(
     The tool's run traces through the scrubber (its input and the personalized text
     show as keyed digests). The agent's own run holds that text too, as the tool's
     result: wrap the agent with
-    :func:`~langchain_cogenesis.privacy.tracing.private.with_private_tracing`.
+    :func:`~langchain_cogenesis.privacy.tracing.privately_traced.with_private_tracing`.
 
     Raises:
         UnknownUser: ``model`` has a store and it does not know ``user_id``.

@@ -40,7 +40,8 @@ from langchain_cogenesis.graphs.state import Components, WritingInput
 from langchain_cogenesis.models.structured import GrammarStructuredOutput, json_grammar
 from langchain_cogenesis.models.tracing import ls_params
 from langchain_cogenesis.privacy.redaction.restoration import RestoredValues
-from langchain_cogenesis.privacy.tracing.private import PrivatelyTracedChatModel, private_callbacks
+from langchain_cogenesis.privacy.tracing.private import private_callbacks
+from langchain_cogenesis.privacy.tracing.privately_traced import PrivatelyTracedChatModel
 from langchain_cogenesis.schema import WritingResult
 
 

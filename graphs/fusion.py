@@ -210,7 +210,7 @@ def compile_with(builder: Any, checkpointer: Any, name: str) -> Any:
     (:mod:`~langchain_cogenesis.privacy.tracing.private`)."""
     from langgraph.checkpoint.memory import InMemorySaver
 
-    from langchain_cogenesis.privacy.tracing.private import private_graph
+    from langchain_cogenesis.privacy.tracing.privately_traced import private_graph
 
     saver = InMemorySaver() if checkpointer == "memory" else checkpointer
     return private_graph(builder.compile(checkpointer=saver, name=name))

@@ -53,11 +53,8 @@ from langchain_cogenesis.graphs.state import (
     WritingOutput,
     WritingState,
 )
-from langchain_cogenesis.privacy.tracing.private import (
-    allow_raw_tracing,
-    private_graph,
-    with_private_tracing,
-)
+from langchain_cogenesis.privacy.tracing.private import allow_raw_tracing
+from langchain_cogenesis.privacy.tracing.privately_traced import private_graph, with_private_tracing
 from langchain_cogenesis.schema import CloudPayload, Sketch, WritingResult
 
 CheckpointerChoice = BaseCheckpointSaver[Any] | Literal["memory"] | None

@@ -36,7 +36,7 @@ from langchain_cogenesis.privacy.detection.scanner import PrivacyScanner
 from langchain_cogenesis.privacy.egress.door import Door
 from langchain_cogenesis.privacy.egress.gate import PrefixGate
 from langchain_cogenesis.privacy.redaction.placeholders import StreamRestorer
-from langchain_cogenesis.privacy.tracing.private import PrivatelyTracedChatModel
+from langchain_cogenesis.privacy.tracing.privately_traced import PrivatelyTracedChatModel
 
 PRIVATE = "private"
 """``additional_kwargs`` flag of a message that only the local model may read."""

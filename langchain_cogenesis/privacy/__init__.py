@@ -18,7 +18,8 @@ from langchain_cogenesis.privacy.egress.door import Door
 from langchain_cogenesis.privacy.egress.guard import EgressGuard
 from langchain_cogenesis.privacy.erasure import erase_user
 from langchain_cogenesis.privacy.redaction.placeholders import restore
-from langchain_cogenesis.privacy.tracing.private import allow_raw_tracing, with_private_tracing
+from langchain_cogenesis.privacy.tracing.private import allow_raw_tracing
+from langchain_cogenesis.privacy.tracing.privately_traced import with_private_tracing
 
 __all__ = [
     "AuditLog",

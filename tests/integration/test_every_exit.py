@@ -60,7 +60,7 @@ from langchain_cogenesis.graphs.tokens import TokenFile, new_key
 from langchain_cogenesis.models import ChatLocalLlama, StandInCloud
 from langchain_cogenesis.models.standin import free_port
 from langchain_cogenesis.privacy import EgressGuard
-from langchain_cogenesis.privacy.tracing.private import with_private_tracing
+from langchain_cogenesis.privacy.tracing.privately_traced import with_private_tracing
 from langchain_cogenesis.retrievers import PrivateContextRetriever, PrivateStore
 from tests.cloud_servers import RecordingServer
 from tests.egress_recorder import Allowed, EgressRecorder, subprocess_recording

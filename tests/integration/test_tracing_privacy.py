@@ -43,9 +43,9 @@ from langchain_cogenesis.graphs import (
     run_sketch_graph,
 )
 from langchain_cogenesis.privacy import EgressGuard
-from langchain_cogenesis.privacy.tracing.private import (
+from langchain_cogenesis.privacy.tracing.private import allow_raw_tracing
+from langchain_cogenesis.privacy.tracing.privately_traced import (
     PrivatelyTracedGraph,
-    allow_raw_tracing,
     with_private_tracing,
 )
 from langchain_cogenesis.retrievers import PrivateContextRetriever

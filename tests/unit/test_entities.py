@@ -25,13 +25,9 @@ from langchain_cogenesis.privacy import (
     decide,
 )
 from langchain_cogenesis.privacy.detection.detectors import merge_spans
-from langchain_cogenesis.privacy.detection.entities import (
-    LineContext,
-    RecognizerRegistry,
-    SpacyEngine,
-    default_entity_detector,
-    ner_available,
-)
+from langchain_cogenesis.privacy.detection.entities import default_entity_detector
+from langchain_cogenesis.privacy.detection.ner_engine import SpacyEngine, ner_available
+from langchain_cogenesis.privacy.detection.recognizers import LineContext, RecognizerRegistry
 
 
 def found(text: str, detector: EntityDetector | None = None) -> dict[str, str]:
@@ -169,7 +165,9 @@ def test_degrades_to_rules_with_a_warning_without_the_extra(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     missing = SpacyEngine(packages=("no_such_model",))
-    with caplog.at_level(logging.WARNING, logger="langchain_cogenesis.privacy.detection.entities"):
+    with caplog.at_level(
+        logging.WARNING, logger="langchain_cogenesis.privacy.detection.ner_engine"
+    ):
         assert not missing.available
     assert "privacy" in caplog.text
     spans = found(
