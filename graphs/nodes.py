@@ -151,12 +151,43 @@ def prepare(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]
 
 
 def retrieve(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
-    """Fetch the user's private context from the local store."""
+    """Fetch the user's private context from the local store.
+
+    Overlapped with the sketch (``mode="sketch"``, ``Components.overlap``), this node
+    runs while the cloud writes the sketch, and then has the local model read the part
+    of its prompt that comes before the sketch (:func:`read_ahead`).
+    """
     started = time.perf_counter()
     parts = components(runtime)
     query = instruction_of(state).full_instruction
     context = parts.store.search(state["user_id"], query, k=parts.k)
-    return {"context": context, "timings": {"retrieve": time.perf_counter() - started}}
+    timings = {"retrieve": time.perf_counter() - started}
+    if overlapped(state, parts):
+        read_started = time.perf_counter()
+        if read_ahead({**state, "context": context}, parts.local_model):
+            timings["local_read_ahead"] = time.perf_counter() - read_started
+    return {"context": context, "timings": timings}
+
+
+SKETCH_MARK = "cogenesis-sketch-goes-here"
+"""Where the sketch goes in the local prompt, while the sketch is not there yet."""
+
+
+def overlapped(state: WritingState, parts: Components) -> bool:
+    """Whether this run asks for the sketch while it retrieves and reads ahead."""
+    return state["mode"] == "sketch" and parts.overlap
+
+
+def read_ahead(state: WritingState, local_model: Any) -> bool:
+    """Let the local model read its prompt up to where the sketch will go, so that only
+    the sketch and the task are left to read once the sketch is there. A model without
+    ``read_ahead`` (any LangChain chat model may be the local one) is left alone.
+    The answer does not depend on it: it only fills the model's cache."""
+    method = getattr(local_model, "read_ahead", None)
+    if not callable(method):
+        return False
+    messages = local_messages({**state, "sketch": SKETCH_MARK})
+    return bool(method(messages, until=SKETCH_MARK))
 
 
 def sketch(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
@@ -282,13 +313,19 @@ def cloud_answer(state: WritingState, runtime: Runtime[Components]) -> dict[str,
     }
 
 
-def route_after_prepare(state: WritingState) -> str:
-    """``cloud-public`` needs no private context; every other mode retrieves it."""
-    return "cloud_answer" if state["mode"] == "cloud-public" else "retrieve"
+def route_after_prepare(state: WritingState, runtime: Runtime[Components]) -> str | list[str]:
+    """``cloud-public`` needs no private context; every other mode retrieves it. The
+    sketch does not need it either: overlapped, it is asked for at the same time."""
+    if state["mode"] == "cloud-public":
+        return "cloud_answer"
+    return ["retrieve", "sketch"] if overlapped(state, components(runtime)) else "retrieve"
 
 
-def route_after_retrieve(state: WritingState) -> str:
-    """Sketch first, fuse, write locally, or let the cloud answer with context."""
+def route_after_retrieve(state: WritingState, runtime: Runtime[Components]) -> str:
+    """Sketch first, fuse, write locally, or let the cloud answer with context (an
+    overlapped sketch is on its way already: write once it is there)."""
+    if overlapped(state, components(runtime)):
+        return "write"
     return {
         "sketch": "sketch",
         "fusion": "fuse",

@@ -76,7 +76,9 @@ def _builder(
     builder.add_node("cloud_answer", cloud_answer)
     builder.add_node("fuse", fuse_or_fall_back)
     builder.add_edge(START, "prepare")
-    builder.add_conditional_edges("prepare", route_after_prepare, ["retrieve", "cloud_answer"])
+    builder.add_conditional_edges(
+        "prepare", route_after_prepare, ["retrieve", "sketch", "cloud_answer"]
+    )
     builder.add_conditional_edges(
         "retrieve", route_after_retrieve, ["sketch", "fuse", "write", "cloud_answer"]
     )

@@ -140,6 +140,11 @@ class Components:
         allow_tracing: trace this run raw (its private text as it is), for a tracer
             that stays on the device; by default every run is traced through the
             scrubber (:mod:`~langchain_cogenesis.privacy.tracing.private`).
+        overlap: in ``mode="sketch"``, ask the cloud for the sketch while the store is
+            searched and the local model reads the part of its prompt that comes before
+            the sketch (default ``True``); ``False`` runs the steps one after another.
+            The answer is the same either way (the reading only warms the local model's
+            cache).
         stored_fact_threshold: the similarity at which a clause restates one of the
             user's stored facts (:mod:`~langchain_cogenesis.privacy.detection.paraphrase`);
             ``None`` turns that detector off for the run.
@@ -168,6 +173,7 @@ class Components:
     allow_remote_local_model: bool = False
     allow_tracing: bool = False
     stored_fact_threshold: float | None = PARAPHRASE_THRESHOLD
+    overlap: bool = True
 
     def __post_init__(self) -> None:
         at_least = {

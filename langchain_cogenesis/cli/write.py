@@ -320,6 +320,8 @@ def run_writing(
                         "Private instruction (stays on this device):\n  "
                         + prepared["private_instruction"]
                     )
+                if mode == "sketch":  # asked for at once, while the store is searched
+                    progress.after_retrieve("sketch")
             elif stream_mode == "updates" and "classify" in event:  # mode auto
                 route = event["classify"]["route"]
                 print(f"Route: {route} ({event['classify']['route_reason']})")
@@ -398,6 +400,7 @@ class _Progress:
 
     def __init__(self) -> None:
         self._since = time.perf_counter()
+        self._waiting = self._reading = False
 
     def _say(self, text: str) -> None:
         print(f"... {text}", file=sys.stderr, flush=True)
@@ -405,6 +408,9 @@ class _Progress:
 
     def after_retrieve(self, route: str) -> None:
         if route in ("sketch", "fusion"):
+            if self._waiting:
+                return  # said already: the sketch was asked for before the store answered
+            self._waiting = True
             what = "the cloud's sketch" if route == "sketch" else "the first fused token"
             self._say(f"waiting for {what} (only the public instruction left this device)")
         elif route == "local":
@@ -419,7 +425,7 @@ class _Progress:
         self._reading = True
 
     def first_token(self) -> None:
-        if getattr(self, "_reading", False):
+        if self._reading:
             self._reading = False
             print(
                 f"... first token after {time.perf_counter() - self._since:.1f} s",
