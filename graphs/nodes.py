@@ -35,6 +35,7 @@ from langchain_cogenesis.graphs.messages import (
 )
 from langchain_cogenesis.graphs.scanners import run_scanner, scanner_for
 from langchain_cogenesis.graphs.state import Components, WritingState
+from langchain_cogenesis.models.local import ChatLocalLlama
 from langchain_cogenesis.models.locality import check_runs_here
 from langchain_cogenesis.privacy import restore
 from langchain_cogenesis.privacy.detection.splitter import general_part, split_request
@@ -256,7 +257,9 @@ def write(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
     started = time.perf_counter()
     parts = components(runtime)
     context, dropped = fit_context(state, *_window_of(parts.local_model))
-    reply = parts.local_model.invoke(local_messages({**state, "context": context}))
+    reply = parts.local_model.invoke(
+        local_messages({**state, "context": context}), **per_user(parts.local_model, state)
+    )
     update: dict[str, Any] = {
         "answer": prompts.clean_answer(reply.text),
         "timings": {"local_generate": time.perf_counter() - started},
@@ -266,6 +269,12 @@ def write(state: WritingState, runtime: Runtime[Components]) -> dict[str, Any]:
         update["context"] = context
         update["context_dropped"] = dropped
     return update
+
+
+def per_user(local_model: Any, state: WritingState) -> dict[str, Any]:
+    """``user_id`` for a :class:`ChatLocalLlama`, which keeps the user's prompt prefix
+    between requests (another chat model would send it on to its API: nothing)."""
+    return {"user_id": state["user_id"]} if isinstance(local_model, ChatLocalLlama) else {}
 
 
 def token_counts(reply: BaseMessage) -> dict[str, float]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_cogenesis.config import Settings
 from langchain_cogenesis.errors import LocalModelError, MissingExtra
+from langchain_cogenesis.models.prefix_cache import PrefixCache, wipe_context
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -119,6 +120,8 @@ class LoadedModel:
     cache holds one sequence at a time; :attr:`owner` tells a user whether the cache
     still holds its own tokens or must be brought back to them
     (:func:`~langchain_cogenesis.models.generation.sync_context`).
+    :attr:`prefix_cache` keeps users' stable prompt prefixes as states of this
+    context (:mod:`~langchain_cogenesis.models.prefix_cache`).
     """
 
     def __init__(self, llama: Llama, key: ModelKey) -> None:
@@ -126,6 +129,7 @@ class LoadedModel:
         self.key = key
         self.lock = threading.RLock()
         self.owner: object | None = None
+        self.prefix_cache = PrefixCache()
         self._templates: dict[str | None, ChatTemplate] = {}
 
     def chat_template(self, override: str | None = None) -> ChatTemplate:
@@ -144,6 +148,25 @@ def loaded_count() -> int:
     """How many models (file, context size, adapter, slot) this process holds loaded."""
     with _load_lock:
         return len(_loaded)
+
+
+def forget_user_states(user_id: str) -> int:
+    """Drop ``user_id``'s saved prompt prefixes from every loaded model (erasure).
+
+    Each state is overwritten with zeros; a context whose last saved or loaded prefix
+    was the user's is emptied and zeroed too. Returns how many states were dropped.
+    """
+    with _load_lock:
+        models = list(_loaded.values())
+    dropped = 0
+    for model in models:
+        with model.lock:  # no generation is loading the state while it is wiped
+            dropped += model.prefix_cache.forget(user_id)
+            if model.prefix_cache.live_user == user_id:
+                wipe_context(model.llama)
+                model.owner = None
+                model.prefix_cache.live_user = None
+    return dropped
 
 
 GGUF_MAGIC = b"GGUF"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from array import array
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,12 @@ from pydantic import ConfigDict, Field
 
 from langchain_cogenesis.config import Settings, check_arguments
 from langchain_cogenesis.errors import ConfigurationError
-from langchain_cogenesis.models.generation import Generation, Sampling, generate_text
+from langchain_cogenesis.models.generation import (
+    Generation,
+    Sampling,
+    common_prefix,
+    generate_text,
+)
 from langchain_cogenesis.models.loader import (
     LoadedModel,
     bundled_model_path,
@@ -24,6 +31,12 @@ from langchain_cogenesis.models.loader import (
     load_model,
     route_llama_logs,
     smollm2_model_path,
+)
+from langchain_cogenesis.models.prefix_cache import (
+    DEFAULT_PREFIX_CACHE_BYTES,
+    PrefixEntry,
+    load_sequence,
+    save_sequence,
 )
 from langchain_cogenesis.models.structured import GrammarStructuredOutput
 from langchain_cogenesis.models.templates import ChatTemplate, fold_system, role_messages
@@ -95,6 +108,8 @@ class ChatLocalLlama(GrammarStructuredOutput, BaseChatModel):
         temperature, top_p: sampling (the paper's 0.7 and 0.9 by default).
         repeat_penalty: discourages the loops small base models fall into.
         seed: fixes sampling for reproducible output.
+        prefix_cache_bytes: most bytes of saved prompt prefixes the loaded model keeps
+            for its users (see "Reuse per user"); ``0`` turns reuse off.
 
     Instantiate:
         .. code-block:: python
@@ -113,6 +128,24 @@ class ChatLocalLlama(GrammarStructuredOutput, BaseChatModel):
 
             for chunk in local_model.stream("Write a haiku about rain."):
                 print(chunk.content, end="")
+
+    Reuse per user:
+        Pass the user a call is for, ``user_id=``, and the part of the prompt that
+        stays the same between that user's requests (system prompt, profile, writing
+        history: what comes before the sketch and the task) is kept as a llama.cpp
+        state and loaded, not read again, on the user's next request, even when
+        other users' requests ran in between. Which part stays is learned by
+        comparing the token ids of the user's requests; a change (new profile,
+        other retrieved history) replaces the state. States are bounded by
+        ``prefix_cache_bytes`` per loaded model (least recently used users out) and
+        dropped by :func:`~langchain_cogenesis.privacy.erasure.erase_user`. Output is
+        the same with and without reuse; ``usage_metadata["input_token_details"]
+        ["cache_read"]`` counts the prompt tokens loaded. Without ``user_id``
+        nothing is kept.
+
+        .. code-block:: python
+
+            local_model.invoke(messages, user_id="maya-okafor")
 
     The weights load on first use, once per process, and are shared by every
     instance with the same file and window. Calls take turns on that model one
@@ -137,6 +170,9 @@ class ChatLocalLlama(GrammarStructuredOutput, BaseChatModel):
     repeat_penalty: float = Field(default=1.15, ge=0.0)
     streaming: bool = False
     """``invoke`` streams under the hood (callbacks see each token), as in ``ChatOpenAI``."""
+    prefix_cache_bytes: int = Field(default=DEFAULT_PREFIX_CACHE_BYTES, ge=0)
+    """Bound on the saved prompt prefixes of the loaded model's users, all together
+    (instances sharing a loaded model share its states: give them the same bound)."""
 
     def __init__(self, **kwargs: Any) -> None:
         check_arguments(type(self), kwargs)
@@ -221,12 +257,49 @@ class ChatLocalLlama(GrammarStructuredOutput, BaseChatModel):
         text = self.template().render(messages)
         return list(model.llama.tokenize(text.encode("utf-8"), add_bos=True, special=True))
 
+    def read_ahead(self, messages: Sequence[BaseMessage], *, until: str) -> int:
+        """Read the prompt of ``messages`` up to the text ``until`` into the model's
+        context, before the rest of the prompt is known (the sketch graph calls it
+        while the cloud writes the sketch, ``until`` standing where the sketch goes).
+
+        A later call whose prompt starts the same way reads only what follows; the
+        answer is the one it would be without this. Returns how many tokens were read
+        (0: ``until`` is not in the prompt, or the context holds that part already).
+        """
+        model = self.shared()
+        text = self.template().render(messages)
+        cut = text.find(until)
+        if cut <= 0:
+            return 0
+        ids = list(model.llama.tokenize(text[:cut].encode("utf-8"), add_bos=True, special=True))
+        ids = ids[:-1]  # the last token may join what follows once the rest is there
+        with model.lock:
+            llama = model.llama
+            live = common_prefix(llama.input_ids[: llama.n_tokens], ids)
+            if live >= len(ids):
+                return 0
+            model.owner = None  # the context changes under any scorer that used it
+            llama._ctx.kv_cache_seq_rm(-1, live, -1)
+            llama.n_tokens = live
+            llama.eval(ids[live:])
+            return len(ids) - live
+
     def _run(
-        self, messages: list[BaseMessage], stop: list[str] | None, report: Generation, **kwargs: Any
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        report: _LocalGeneration,
+        **kwargs: Any,
     ) -> Iterator[str]:
         model = self.shared()
         prompt = self._prompt_ids(model, messages)
         report.prompt_tokens = len(prompt)
+        user_id = kwargs.get("user_id")
+        if isinstance(user_id, str) and user_id and self.prefix_cache_bytes > 0:
+            with model.lock:
+                report.cache_read = reuse_user_prefix(
+                    model, prompt, user_id, max_bytes=self.prefix_cache_bytes
+                )
         seed = kwargs.get("seed", self.seed)
         sampling = Sampling(
             temperature=kwargs.get("temperature", self.temperature),
@@ -258,7 +331,7 @@ class ChatLocalLlama(GrammarStructuredOutput, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        report = Generation(prompt_tokens=0)
+        report = _LocalGeneration(prompt_tokens=0)
         # no consumer waits between tokens here: hold the model for the whole answer
         # (the lock is re-entrant), so concurrent calls do not evict each other's cache
         with self.shared().lock:
@@ -277,7 +350,7 @@ class ChatLocalLlama(GrammarStructuredOutput, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        report = Generation(prompt_tokens=0)
+        report = _LocalGeneration(prompt_tokens=0)
         for text in self._run(messages, stop, report, **kwargs):
             chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
             if run_manager:
@@ -293,9 +366,75 @@ class ChatLocalLlama(GrammarStructuredOutput, BaseChatModel):
         )
 
 
-def _usage(report: Generation) -> UsageMetadata:
-    return UsageMetadata(
+@dataclass
+class _LocalGeneration(Generation):
+    cache_read: int = 0
+    """Prompt tokens loaded from the user's saved prefix, not read again."""
+
+
+def _usage(report: _LocalGeneration) -> UsageMetadata:
+    usage = UsageMetadata(
         input_tokens=report.prompt_tokens,
         output_tokens=report.completion_tokens,
         total_tokens=report.prompt_tokens + report.completion_tokens,
     )
+    if report.cache_read:
+        usage["input_token_details"] = {"cache_read": report.cache_read}
+    return usage
+
+
+MIN_REUSED_TOKENS = 16
+"""Fewer prompt tokens than this are read again rather than saved or loaded."""
+
+
+def reuse_user_prefix(
+    model: LoadedModel, prompt: Sequence[int], user_id: str, *, max_bytes: int
+) -> int:
+    """Bring the context to the user's saved prefix of ``prompt``, and keep the part of
+    ``prompt`` that stays between the user's requests for the next one.
+
+    Call with ``model.lock`` held. The stable part is what this prompt shares with the
+    user's previous one (token ids compared); on a user's first request, not known
+    yet, the whole prompt is kept, and the next request trims it to what they share.
+    A saved prefix that ``prompt`` does not start with (the user's context changed)
+    is replaced. The generation then reads only what follows the context's tokens.
+    Returns how many prompt tokens were loaded from the saved state.
+    """
+    llama = model.llama
+    cache = model.prefix_cache
+    cache.live_user = user_id  # the context is about to hold this user's prompt
+    last = len(prompt) - 1  # the last token is read with the generation, for its logits
+    if last < MIN_REUSED_TOKENS:
+        return 0
+    entry = cache.get(user_id)
+    live = common_prefix(llama.input_ids[: llama.n_tokens], prompt)
+    loaded = match = 0
+    if entry is not None:
+        match = min(common_prefix(entry.tokens, prompt), last)
+        if match >= live + MIN_REUSED_TOKENS:  # another sequence ran since: load the state
+            model.owner = None
+            if load_sequence(llama, entry, match):
+                loaded = live = match
+            else:  # llama.cpp refused it: read everything, save afresh
+                cache.forget(user_id)
+                entry, live = None, 0
+    boundary = last
+    if entry is not None:
+        shared = min(common_prefix(entry.last_prompt, prompt), last)
+        if shared >= MIN_REUSED_TOKENS:
+            boundary = shared
+        if match == len(entry.tokens) and match <= boundary < match + MIN_REUSED_TOKENS:
+            cache.remember_prompt(user_id, prompt)  # the saved prefix is the stable part
+            return loaded
+    # the context holds exactly the stable part: drop what follows, read what is missing
+    kept = min(live, boundary)
+    model.owner = None
+    llama._ctx.kv_cache_seq_rm(-1, kept, -1)
+    llama.n_tokens = kept
+    if boundary > kept:
+        llama.eval(list(prompt[kept:boundary]))
+    state = save_sequence(llama)
+    if state is not None:
+        saved = PrefixEntry(array("i", prompt[:boundary]), state, array("i", prompt))
+        cache.put(user_id, saved, max_bytes)
+    return loaded

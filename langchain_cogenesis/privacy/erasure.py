@@ -13,6 +13,8 @@
   checkpointer passed in, such as the PostgreSQL one that workers share): every
   thread run for the user or holding the user's private text;
 - the evaluation caches and logs (``*.jsonl``, ``*.log``): the user's lines;
+- in this process, the local models' saved prompt prefixes of the user
+  (:mod:`langchain_cogenesis.models.prefix_cache`), wiped;
 
 and then rewrites each SQLite file (``VACUUM``) so freed pages keep no text. "The
 user's private text" is what the store holds for the user (and any
@@ -72,6 +74,8 @@ class ErasureReport:
     """Checkpointed threads deleted."""
     lines: int = 0
     """Lines removed from evaluation caches and logs."""
+    prompt_states: int = 0
+    """Saved prompt prefixes of the user dropped from the local models in this process."""
     rewritten: list[str] = field(default_factory=list)
     """Files rewritten so freed pages keep no text."""
     warnings: list[str] = field(default_factory=list)
@@ -152,6 +156,7 @@ def erase_user(
             print(report.store_chunks, report.audit_payloads, report.threads)
     """
     from langchain_cogenesis.config import Settings
+    from langchain_cogenesis.models.loader import forget_user_states
 
     root = Path(home).expanduser() if home is not None else Settings.from_env().home
     report = ErasureReport(user_id)
@@ -178,6 +183,8 @@ def erase_user(
         if each.has_user(user_id):
             report.store_chunks += each.count(user_id)
             each.delete_user(user_id)
+    # in memory only: dropped even for a user found nowhere on disk
+    report.prompt_states = forget_user_states(user_id)
     if not report.found:
         raise UnknownUser(user_id)
     # what the detectors derived from the user's text (kept by each store) goes too

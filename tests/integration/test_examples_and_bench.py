@@ -147,6 +147,21 @@ def test_concurrency_benchmark(tmp_path: Path) -> None:
     assert figures["concurrent"]["requests"] == figures["sequential"]["requests"] == 3
 
 
+def test_overlap_benchmark(tmp_path: Path) -> None:
+    out = tmp_path / "overlap.json"
+    done = run(
+        "bench/overlap.py", "--rounds", "1", "--delays", "300", "--max-tokens", "4",
+        "--sketch-tokens", "8", "--json", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert figures["delays"]["same_answer"] is True
+    row = figures["delays"]["300ms"]
+    assert row["overlapped"]["read_ahead"] > 0 and row["in_order"]["read_ahead"] == 0
+    # the added delay is on the cloud's side, in both orders
+    assert row["in_order"]["cloud"] >= 0.3 and row["overlapped"]["cloud"] >= 0.3
+
+
 def test_fifty_concurrent_sketch_requests_against_the_standin(tmp_path: Path) -> None:
     """The load benchmark at full size: 50 requests at once through the sketch graph."""
     out = tmp_path / "load.json"
