@@ -25,6 +25,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--api-key-file", default=None,
         help="file holding the key clients must send (Authorization: Bearer KEY)",
     )  # fmt: skip
+    serve.add_argument(
+        "--fusion", action="store_true",
+        help="also answer log-probability requests (logit fusion: keeps every "
+        "position's logits, more memory)",
+    )  # fmt: skip
     serve.set_defaults(handler=cmd_serve_cloud)
 
 
@@ -44,10 +49,13 @@ def cmd_serve_cloud(args: argparse.Namespace, settings: Settings) -> int:
         n_ctx=args.n_ctx,
         host=args.host,
         api_key=api_key,
+        logits_all=args.fusion,
     )
     with standin:
         print(f"Stand-in cloud model serving at {standin.base_url} (model {standin.model}).")
         print(f"Use it with: export COGENESIS_CLOUD_BASE_URL={standin.base_url}")
+        if args.fusion:
+            print("It answers log-probability requests: mode fusion can use it.")
         print("Press Ctrl-C to stop.", flush=True)
 
         def interrupt(signum: int, frame: object) -> None:

@@ -141,21 +141,25 @@ class LlamaCppScorer:
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self.name = name
+        self._loaded: LoadedModel | None = None
 
     @property
     def loaded(self) -> LoadedModel:
         """The shared llama.cpp model (loaded on first use by the package's one loader,
-        :func:`~langchain_cogenesis.models.load_model`; a chat model on the same file
-        and window shares it)."""
-        from langchain_cogenesis.models.loader import load_model
+        :func:`~langchain_cogenesis.models.loader.load_model`; a chat model on the same
+        file and window shares it). Looked up once: the scorer is asked for it at every
+        token, and for every token of the vocabulary when its pieces are mapped."""
+        if self._loaded is None:
+            from langchain_cogenesis.models.loader import load_model
 
-        return load_model(
-            self.model_path,
-            n_ctx=self.n_ctx,
-            n_threads=self.n_threads,
-            lora_path=self.lora_path,
-            slot=self.name,
-        )
+            self._loaded = load_model(
+                self.model_path,
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                lora_path=self.lora_path,
+                slot=self.name,
+            )
+        return self._loaded
 
     @property
     def llama(self) -> Llama:

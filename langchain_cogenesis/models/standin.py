@@ -1,11 +1,13 @@
 """The embedded stand-in for a cloud model.
 
-It is llama-cpp-python's real OpenAI-compatible server (``python -m
-llama_cpp.server``) on 127.0.0.1, so the package talks to it over HTTP through the
-same code path as to a hosted cloud model. It serves any GGUF through the model's
-own chat template (from its metadata; the family's default for a base model
-without one), and it may be another file than the local model
-(``COGENESIS_STANDIN_MODEL``).
+It is llama-cpp-python's real OpenAI-compatible server (``llama_cpp.server``) on
+127.0.0.1, so the package talks to it over HTTP through the same code path as to a
+hosted cloud model. It serves any GGUF through the model's own chat template (from
+its metadata; the family's default for a base model without one), and it may be
+another file than the local model (``COGENESIS_STANDIN_MODEL``). It starts through
+:mod:`~langchain_cogenesis.models.standin_server`, which gives llama_cpp's answers to
+completion log-probability requests (logit fusion) without ranking the whole
+vocabulary in Python for every scored token.
 """
 
 from __future__ import annotations
@@ -74,6 +76,9 @@ class StandInCloud:
             ``api_key``.
         api_key: a key clients must send (``Authorization: Bearer ...``); required
             for a host other than loopback.
+        fast_logprobs: rank completion log-probabilities by partial selection
+            (:mod:`~langchain_cogenesis.models.standin_server`, the same answers);
+            ``False`` runs ``python -m llama_cpp.server`` as shipped.
 
     Raises:
         ConfigurationError: a host other than loopback without ``api_key``.
@@ -92,6 +97,7 @@ class StandInCloud:
         chat_template: str | None = None,
         host: str = "127.0.0.1",
         api_key: str | None = None,
+        fast_logprobs: bool = True,
     ) -> None:
         if not is_loopback_host(host) and not (api_key or "").strip():
             raise ConfigurationError(
@@ -116,6 +122,7 @@ class StandInCloud:
         self.log_path = log_path or settings.home / "logs" / f"standin-{self.port}.log"
         self.model = STANDIN_MODEL_NAME
         self.logits_all = logits_all
+        self.fast_logprobs = fast_logprobs
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -134,10 +141,15 @@ class StandInCloud:
 
     def command(self) -> list[str]:
         """The command line that starts the server."""
+        server = (
+            "langchain_cogenesis.models.standin_server"
+            if self.fast_logprobs
+            else "llama_cpp.server"
+        )
         command = [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            server,
             "--model",
             str(self.model_path),
             "--model_alias",

@@ -227,6 +227,7 @@ def test_serve_cloud_runs_until_terminated(tmp_path: Path, model_path: Path) -> 
             str(port),
             "--n-ctx",
             "512",
+            "--fusion",
         ],
         env=env,
         stdout=subprocess.PIPE,
@@ -239,6 +240,17 @@ def test_serve_cloud_runs_until_terminated(tmp_path: Path, model_path: Path) -> 
         assert f"serving at http://127.0.0.1:{port}/v1" in first
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=5) as answer:
             assert answer.status == 200
+        # --fusion: it answers log-probability requests (what mode fusion sends)
+        scored = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/completions",
+            data=json.dumps(
+                {"prompt": "The garden", "max_tokens": 1, "logprobs": 3, "echo": True}
+            ).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(scored, timeout=120) as answer:
+            logprobs = json.loads(answer.read())["choices"][0]["logprobs"]
+        assert len(logprobs["top_logprobs"][-1]) >= 3  # llama_cpp adds the sampled token
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:

@@ -45,6 +45,7 @@ NEEDS_EXTRA = {
     "langchain_cogenesis.evaluation.metrics": "eval",
     "langchain_cogenesis.evaluation.runner": "eval",
     "langchain_cogenesis.evaluation.likelihood": "local",
+    "langchain_cogenesis.models.standin_server": "local",  # run as the stand-in's process
     "langchain_cogenesis.graphs.evaluate": "eval",
     "langchain_cogenesis.graphs._sealed_postgres": "server",
 }
