@@ -96,7 +96,7 @@ def standin_guard(model_path: Path) -> Iterator[EgressGuard]:
         )
 
 
-# ChatCoGenesis answers structured output too (tests/integration/test_structured_output.py),
+# ChatCoGenesis answers structured output too (tests/integration/models/test_structured_output.py),
 # but its standard cases stay off: Gemma 3 270M, reading the writer's long prompt, does
 # not reliably close a two-field JSON within a token budget the rest of the suite can
 # afford (one run's reply was cut after 117 characters at 128 tokens), and the cases

@@ -12,7 +12,7 @@ from langchain_cogenesis.errors import ConfigurationError, LocalModelError
 from langchain_cogenesis.graphs import ChatCoGenesis, run_sketch_graph
 from langchain_cogenesis.models import ChatLocalLlama
 from tests.cloud_servers import RecordingServer
-from tests.unit.test_sketch_graph import REQUEST, make_components
+from tests.unit.graphs.test_sketch_graph import REQUEST, make_components
 
 
 @pytest.mark.parametrize(
