@@ -1,6 +1,6 @@
-"""PostgreSQL checkpointers for the graphs, for several worker processes or machines.
+"""Checkpointers for the graphs: SQLite for one process, PostgreSQL for several.
 
-One process keeps its threads in SQLite (:func:`~langchain_cogenesis.graphs.sqlite_checkpointer`).
+One process keeps its threads in SQLite (:func:`sqlite_checkpointer`).
 When one machine is not enough, several workers share one PostgreSQL database: a
 run that one worker started (and lost, to a crash or a kill) is finished by another
 with :func:`~langchain_cogenesis.graphs.resume_sketch_graph`, and the steps that

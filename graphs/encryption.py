@@ -8,7 +8,7 @@ savers of this module write none of it in clear text:
 - LangGraph's PostgreSQL savers keep short values (strings, numbers) of a checkpoint
   in a plain JSONB column, outside the serializer; the savers of
   :mod:`~langchain_cogenesis.graphs._sealed_postgres` (which
-  :func:`~langchain_cogenesis.graphs.postgres_checkpointer` builds when encrypting)
+  :func:`~langchain_cogenesis.graphs.checkpointers.postgres_checkpointer` builds when encrypting)
   hand those to the serializer too, so the answer and the private instruction are
   encrypted like every other value;
 - :func:`served_checkpointer` is the checkpointer ``langgraph.json`` gives LangGraph

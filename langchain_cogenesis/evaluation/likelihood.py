@@ -157,7 +157,7 @@ class ReferenceLikelihood:
         n_ctx: window of this scorer's own llama.cpp context.
         n_threads: CPU threads (default: llama.cpp's choice).
         render: messages → prompt text (default: the model's own chat template,
-            :func:`~langchain_cogenesis.models.chat_template_for`).
+            :func:`~langchain_cogenesis.models.templates.chat_template_for`).
     """
 
     def __init__(

@@ -2,7 +2,7 @@
 
 The local model sees instruction and private context; the cloud sees the public
 instruction and the generated prefix only. Before each cloud step the prefix passes
-a :class:`~langchain_cogenesis.privacy.PrefixGate`: at the first private hit the
+a :class:`~langchain_cogenesis.privacy.egress.gate.PrefixGate`: at the first private hit the
 cloud stops taking part for good, as it does after ``first_k`` tokens (Table 4).
 
 With ``draft=n`` the local model proposes up to ``n`` tokens, the cloud scores the

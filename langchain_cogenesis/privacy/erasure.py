@@ -141,7 +141,7 @@ def erase_user(
         private_texts: more strings of the user to remove wherever they occur
             (text the store never held, e.g. a private instruction typed once).
         checkpointers: checkpointers outside ``home`` to erase threads from too, e.g.
-            the shared :func:`~langchain_cogenesis.graphs.postgres_checkpointer` of a
+            the shared :func:`~langchain_cogenesis.graphs.checkpointers.postgres_checkpointer` of a
             scale-out deployment (its tables are rewritten with ``VACUUM FULL``).
 
     Raises:

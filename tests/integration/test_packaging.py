@@ -156,8 +156,10 @@ def test_fusion_extra_on_its_own(environment: CleanEnvironment) -> None:
     environment.extra("fusion")
     out = environment.python_code(
         "import numpy as np\n"
-        "from langchain_cogenesis import ChatCoGenesisFusion, MissingExtra\n"
-        "from langchain_cogenesis.fusion import LearnedCombiner, MeanCombiner, TopK\n"
+        "from langchain_cogenesis import ChatCoGenesisFusion\n"
+        "from langchain_cogenesis.errors import MissingExtra\n"
+        "from langchain_cogenesis.fusion import LearnedCombiner, MeanCombiner\n"
+        "from langchain_cogenesis.fusion.scorers import TopK\n"
         "local = TopK(np.array([1, 2]), np.log(np.array([0.6, 0.3])))\n"
         "cloud = TopK(np.array([2, 3]), np.log(np.array([0.7, 0.2])))\n"
         "mean = MeanCombiner().combine(local, cloud, vocab_size=50)\n"
