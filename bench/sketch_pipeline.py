@@ -52,6 +52,9 @@ def measure(runs: int, answer_tokens: int, sketch_tokens: int) -> dict[str, Any]
                     base_url=standin.base_url, model=standin.model, send_max_tokens=True
                 ),
                 sketch_max_tokens=sketch_tokens,
+                # the steps one after another: the overhead is the total less the steps
+                # (overlapped, the steps add up to more than the total; bench/overlap.py)
+                overlap=False,
             )
             graph = build_sketch_graph(checkpointer=None)
             samples: list[dict[str, float]] = []

@@ -63,7 +63,7 @@ def test_demo_prints_instruction_sketch_answer_and_egress(tmp_path: Path, model_
     out = done.stdout
     assert "Started the stand-in cloud model at http://127.0.0.1:" in out
     assert "Public instruction (may go to the cloud):" in out
-    assert "Sketch from the cloud:" in out
+    assert "Sketch from the cloud (after " in out
     assert "Personalized answer (local model):" in out
     assert "Sent to the cloud (1 request(s)):" in out
     assert "Private facts the answer drew on (shown here, never sent):" in out

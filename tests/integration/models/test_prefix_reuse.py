@@ -121,7 +121,9 @@ def test_erasure_drops_the_users_state_and_the_context_holding_it(
     local_model.invoke(writer_prompt(ben, 0), user_id="ben")
     local_model.invoke(writer_prompt(ana, 0), user_id="ana")
     model = local_model.shared()
-    assert forget_user_states("ana") == 1
+    # at least this model's; another model loaded in this process (by an earlier test
+    # of the same worker) may hold a state of "ana" too, and goes with it
+    assert forget_user_states("ana") >= 1
     assert "ana" not in model.prefix_cache and "ben" in model.prefix_cache
     assert model.llama.n_tokens == 0  # the context held ana's prompt: emptied
     again = local_model.invoke(writer_prompt(ana, 1), user_id="ana")
